@@ -1,0 +1,71 @@
+"""Shared fixtures: a real home (config, key, SQLite file) per test."""
+
+from pathlib import Path
+
+import pytest
+
+from webcrypt import config, provision, store
+from webcrypt.home import Home
+
+# A copy of ../shared/corpus (licences and SOURCES.txt inside), so a clone tests alone.
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+# scrypt at full strength costs ~0.3 s a hash; tests use a lower cost (same code path).
+TEST_SETTINGS = {
+    "accounts": {"credentials_to": '"print"', "scrypt_log_n": "12"},
+}
+
+
+class Clock:
+    """A clock tests move instead of sleeping."""
+
+    def __init__(self, start: float = 1_800_000_000):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def write_settings(path: Path, settings: dict[str, dict[str, str]]) -> None:
+    """Set keys (TOML literals) in a config file, replacing earlier values."""
+    text = path.read_text()
+    for section, values in settings.items():
+        for key, literal in values.items():
+            lines = text.splitlines()
+            start = lines.index(f"[{section}]")
+            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+            block = [l for l in lines[start + 1:end] if not l.startswith(f"{key} =")]
+            lines[start + 1:end] = [f"{key} = {literal}"] + block
+            text = "\n".join(lines) + "\n"
+    path.write_text(text)
+
+
+@pytest.fixture
+def home_dir(tmp_path) -> Path:
+    folder = tmp_path / "home"
+    path = provision.init_home(folder, "https://portal.example.com")
+    write_settings(path, TEST_SETTINGS)
+    return folder
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def home(home_dir, clock):
+    h = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    h.connect()
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def config_env(home_dir, monkeypatch):
+    """WEBCRYPT_CONFIG pointing at the test home, for CLI tests."""
+    monkeypatch.setenv("WEBCRYPT_CONFIG", str(home_dir / "webcrypt.toml"))
+    return home_dir / "webcrypt.toml"

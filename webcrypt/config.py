@@ -1,0 +1,162 @@
+"""Configuration: one TOML file, checked against a schema of known keys.
+
+Found by ``--config PATH``, else ``$WEBCRYPT_CONFIG``, else
+``/etc/webcrypt/webcrypt.toml``. Relative paths inside it are relative to the
+folder that holds it (the *home*).
+"""
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/webcrypt/webcrypt.toml")
+MB = 1024 * 1024
+
+# section -> key -> default; the default's type is the key's type.
+SCHEMA: dict[str, dict[str, object]] = {
+    "portal": {
+        "url": "http://127.0.0.1:8080",
+        "legacy_urls": [],
+        "listen": "127.0.0.1:8080",
+        "threads": 8,
+        "trusted_proxies": [],
+        "upload_minutes": 15,
+        "session_idle_minutes": 15,
+        "session_max_hours": 8,
+        "password_questions": True,
+        "reply_max_size": 10 * MB,
+        "replies_per_hour": 20,
+        "secure_cookies": True,
+    },
+    "mail": {
+        "reinject": "sendmail:/usr/sbin/sendmail",
+        "from": "webcrypt@localhost",
+        "internal_domains": [],
+    },
+    "policy": {
+        "keyword": "[secure]",
+        "max_message_size": 50 * MB,
+        "expire_days": 90,
+        "always_encrypt_domains": [],
+        "never_encrypt_domains": [],
+    },
+    "accounts": {
+        "credentials_to": "sender",
+        "force_password_change": True,
+        "validity_days": 365,
+        "scrypt_log_n": 17,  # scrypt cost 2^n; 17 is the floor for production
+    },
+    "database": {
+        "url": "",
+    },
+    "keys": {
+        "master_key": "master.key",
+    },
+    "branding": {
+        "name": "webcrypt",
+        "organisation": "",
+        "logo_url": "",
+        "color": "#1f4e79",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    values: dict[str, dict[str, object]] = field(repr=False)
+
+    @property
+    def home(self) -> Path:
+        return self.path.parent
+
+    def __getitem__(self, dotted: str):
+        section, key = dotted.split(".", 1)
+        return self.values[section][key]
+
+    def file(self, dotted: str) -> Path:
+        """A path setting, resolved against the home folder."""
+        return self.home / Path(str(self[dotted])).expanduser()
+
+    @property
+    def database_url(self) -> str:
+        url = str(self["database.url"])
+        return url or f"sqlite:///{self.home / 'webcrypt.db'}"
+
+
+def locate(explicit: str | os.PathLike | None = None, environ=os.environ) -> Path:
+    if explicit:
+        return Path(explicit)
+    if environ.get("WEBCRYPT_CONFIG"):
+        return Path(environ["WEBCRYPT_CONFIG"])
+    return DEFAULT_PATH
+
+
+def load(path: Path) -> Config:
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no configuration at {path} (run 'webcrypt init --home DIR' and set WEBCRYPT_CONFIG)"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    return Config(path=path.resolve(), values=_checked(raw, path))
+
+
+def _checked(raw: dict, path: Path) -> dict[str, dict[str, object]]:
+    values = {section: dict(keys) for section, keys in SCHEMA.items()}
+    for section, keys in raw.items():
+        if section not in SCHEMA or not isinstance(keys, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]")
+        for key, value in keys.items():
+            if key not in SCHEMA[section]:
+                raise ConfigError(f"{path}: unknown key '{section}.{key}'")
+            values[section][key] = _typed(section, key, value, path)
+    return values
+
+
+def _typed(section: str, key: str, value, path: Path):
+    default = SCHEMA[section][key]
+    expected = type(default)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is list:
+        ok = ok and all(isinstance(item, str) for item in value)
+    if not ok:
+        raise ConfigError(
+            f"{path}: '{section}.{key}' must be {_type_name(default)}, not {value!r}"
+        )
+    if expected is int and value < 0:
+        raise ConfigError(f"{path}: '{section}.{key}' must not be negative")
+    check = CHECKS.get(f"{section}.{key}")
+    if check and not check[0](value):
+        raise ConfigError(f"{path}: '{section}.{key}' {check[1]}, not {value!r}")
+    return value
+
+
+# Values whose form matters, checked at load so a typo never surfaces mid-message.
+CHECKS = {
+    "mail.reinject": (
+        lambda v: (v.startswith("sendmail:/") or v.startswith("smtp://")),
+        "must be 'sendmail:/path' or 'smtp://host:port'",
+    ),
+    "accounts.credentials_to": (
+        lambda v: v in ("sender", "recipient", "print") or (v.startswith("admin:") and "@" in v),
+        "must be 'sender', 'recipient', 'admin:ADDRESS' or 'print'",
+    ),
+    "accounts.scrypt_log_n": (lambda v: 12 <= v <= 22, "must be between 12 and 22"),
+    "portal.url": (lambda v: v.startswith(("http://", "https://")), "must start with http:// or https://"),
+    "policy.keyword": (lambda v: v.strip() != "", "must not be empty"),
+}
+
+
+def _type_name(default) -> str:
+    return {bool: "true or false", int: "a whole number", str: "a string", list: "a list of strings"}[
+        type(default)
+    ]

@@ -1,0 +1,129 @@
+"""Cryptographic primitives; the only module that imports pycryptodome.
+
+AES-256-GCM for everything sealed, HKDF-SHA256 for sub-keys, scrypt for
+passwords (PHC-style strings so the cost can rise later).
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from Crypto.Cipher import AES
+from Crypto.Hash import SHA256
+from Crypto.Protocol.KDF import HKDF
+
+from .errors import EnvelopeError
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+
+# scrypt N=2^17, r=8, p=1 needs 128 MiB; hashlib refuses above maxmem.
+SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P = 17, 8, 1
+_SCRYPT_MAXMEM = 256 * 1024 * 1024
+
+# No 0/O, 1/l/I: passwords are read aloud on the phone and typed from paper.
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+PASSWORD_GROUPS, PASSWORD_GROUP_LEN = 4, 5  # 20 of 32 symbols: 100 bits
+
+
+def random_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def random_id() -> bytes:
+    return secrets.token_bytes(16)
+
+
+def derive(secret: bytes, label: str) -> bytes:
+    """A sub-key of *secret* for one purpose, named by *label*."""
+    return HKDF(secret, KEY_BYTES, b"webcrypt", SHA256, context=label.encode())
+
+
+def seal(key: bytes, plaintext, aad: bytes) -> bytes:
+    """nonce || ciphertext || tag."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    cipher.update(aad)
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+    return nonce + ciphertext + tag
+
+
+def seal_parts(key: bytes, plaintext, aad: bytes) -> tuple[bytes, bytes, bytes]:
+    """Like seal, but returns (nonce, ciphertext, tag) so big bodies are not copied again."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
+    cipher.update(aad)
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+    return nonce, ciphertext, tag
+
+
+def unseal(key: bytes, sealed, aad: bytes) -> bytes:
+    sealed = memoryview(sealed)
+    if len(sealed) < NONCE_BYTES + TAG_BYTES:
+        raise EnvelopeError("sealed data is truncated")
+    nonce, body, tag = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:-TAG_BYTES], sealed[-TAG_BYTES:]
+    cipher = AES.new(key, AES.MODE_GCM, nonce=bytes(nonce))
+    cipher.update(aad)
+    try:
+        return cipher.decrypt_and_verify(body, tag)
+    except ValueError:
+        raise EnvelopeError("authentication failed: the data was altered or belongs to another key") from None
+
+
+def mac(key: bytes, data: bytes) -> str:
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def same(a: str | bytes, b: str | bytes) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+def fingerprint(data: bytes) -> str:
+    """A one-way digest for values that are looked up but never shown (session ids)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def generate_password() -> str:
+    groups = (
+        "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_GROUP_LEN))
+        for _ in range(PASSWORD_GROUPS)
+    )
+    return "-".join(groups)
+
+
+def hash_password(password: str, log_n: int = SCRYPT_LOG_N) -> str:
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, log_n, SCRYPT_R, SCRYPT_P)
+    return f"$scrypt$ln={log_n},r={SCRYPT_R},p={SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, phc: str) -> bool:
+    try:
+        _, scheme, params, salt, digest = phc.split("$")
+        p = dict(item.split("=") for item in params.split(","))
+        log_n, r, par = int(p["ln"]), int(p["r"]), int(p["p"])
+    except (ValueError, KeyError):
+        return False
+    if scheme != "scrypt":
+        return False
+    return hmac.compare_digest(_scrypt(password, _unb64(salt), log_n, r, par), _unb64(digest))
+
+
+def needs_rehash(phc: str) -> bool:
+    return not phc.startswith(f"$scrypt$ln={SCRYPT_LOG_N},r={SCRYPT_R},p={SCRYPT_P}$")
+
+
+def _scrypt(password: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=1 << log_n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,102 @@
+"""Every error webcrypt raises on purpose, with the exit status the CLI gives it.
+
+Errors are raised deep down and translated only at the edges: the CLI turns
+``exit_status`` into the process status, ``pipe`` into sysexits, the portal into
+a status page.
+"""
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    BAD_ENVELOPE = 3
+    WRONG_PASSWORD = 4
+    WRONG_RECIPIENT = 5
+    EXPIRED = 6
+    REVOKED = 7
+    UNKNOWN_ACCOUNT = 8
+    DISABLED = 9
+    KEY_FILE = 10
+    TOO_LARGE = 11
+    BAD_ADDRESS = 12
+    CONFIG = 13
+    EXISTS = 14
+    UNAVAILABLE = 15
+    DELIVERY = 16
+
+
+class WebcryptError(Exception):
+    """Base class: the message is one line meant for a person."""
+
+    exit_status = ExitStatus.ERROR
+    temporary = False  # True: retrying later may succeed (pipe exits 75)
+
+
+class ConfigError(WebcryptError):
+    exit_status = ExitStatus.CONFIG
+
+
+class KeyFileError(WebcryptError):
+    exit_status = ExitStatus.KEY_FILE
+    temporary = True  # a fixed permission lets the queued mail through
+
+
+class EnvelopeError(WebcryptError):
+    """Not an envelope, truncated, tampered or made with another key."""
+
+    exit_status = ExitStatus.BAD_ENVELOPE
+
+
+class WrongPassword(WebcryptError):
+    exit_status = ExitStatus.WRONG_PASSWORD
+
+
+class WrongRecipient(WebcryptError):
+    exit_status = ExitStatus.WRONG_RECIPIENT
+
+
+class MessageExpired(WebcryptError):
+    exit_status = ExitStatus.EXPIRED
+
+
+class MessageRevoked(WebcryptError):
+    """Recalled, or its key is gone (deleted account, expiry housekeeping)."""
+
+    exit_status = ExitStatus.REVOKED
+
+
+class UnknownAccount(WebcryptError):
+    exit_status = ExitStatus.UNKNOWN_ACCOUNT
+
+
+class AccountDisabled(WebcryptError):
+    exit_status = ExitStatus.DISABLED
+
+
+class MessageTooLarge(WebcryptError):
+    exit_status = ExitStatus.TOO_LARGE
+
+
+class BadAddress(WebcryptError):
+    exit_status = ExitStatus.BAD_ADDRESS
+
+
+class AlreadyExists(WebcryptError):
+    exit_status = ExitStatus.EXISTS
+
+
+class StoreUnavailable(WebcryptError):
+    """The database is locked, missing or unreachable."""
+
+    exit_status = ExitStatus.UNAVAILABLE
+    temporary = True
+
+
+class DeliveryError(WebcryptError):
+    """The next hop refused or could not be reached."""
+
+    exit_status = ExitStatus.DELIVERY
+    temporary = True

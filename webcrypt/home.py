@@ -1,0 +1,52 @@
+"""A webcrypt home: its configuration, master key and database, opened late.
+
+Commands build one Home in ``main()``; use cases receive it. The clock is
+injectable so that tests can move time instead of sleeping.
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import keys, store
+from .config import Config
+from .errors import StoreUnavailable
+
+
+@dataclass
+class Home:
+    config: Config
+    clock: Callable[[], float] = time.time
+    _keyring: keys.Keyring | None = field(default=None, repr=False)
+    _connected: bool = field(default=False, repr=False)
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    @property
+    def keyring(self) -> keys.Keyring:
+        if self._keyring is None:
+            self._keyring = keys.load(self.config.file("keys.master_key"))
+        return self._keyring
+
+    def reload_keyring(self) -> keys.Keyring:
+        self._keyring = None
+        return self.keyring
+
+    def connect(self, check_schema: bool = True) -> None:
+        """Open the database; refuse a schema this program does not know."""
+        if self._connected:
+            return
+        store.connect(self.config.database_url)
+        self._connected = True
+        if check_schema:
+            version = store.schema_version()
+            if version != len(store.MIGRATIONS):
+                raise StoreUnavailable(
+                    f"database schema is at version {version}, this program needs "
+                    f"{len(store.MIGRATIONS)}: run 'webcrypt migrate'"
+                )
+
+    def close(self) -> None:
+        store.close()
+        self._connected = False

@@ -1,0 +1,208 @@
+"""Reading headers of raw mail and writing carrier mails. Pure: bytes in, bytes out.
+
+The original message is never re-serialised: headers are read from the raw
+header block, tolerating any defect, and carrier mails copy raw header lines.
+"""
+
+import base64
+import binascii
+import email.header
+import html
+import quopri
+import re
+from dataclasses import dataclass
+
+from . import texts
+from .errors import EnvelopeError
+
+COPIED_FIELDS = ("from", "to", "cc", "date", "reply-to", "in-reply-to", "references")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # lower case
+    raw: bytes  # the whole field, continuation lines included, without the final newline
+
+    @property
+    def value(self) -> bytes:
+        return self.raw.split(b":", 1)[1].strip()
+
+
+def header_block(raw: bytes) -> bytes:
+    """The header part of a message (all of it when there is no blank line)."""
+    end = _HEADER_END.search(raw)
+    return raw[: end.start()] if end else raw
+
+
+def fields(raw: bytes) -> list[Field]:
+    """The header fields of *raw*, in order; lines that are not fields are skipped."""
+    result: list[Field] = []
+    for line in header_block(raw).splitlines():
+        if line[:1] in (b" ", b"\t") and result:
+            result[-1] = Field(result[-1].name, result[-1].raw + b"\n" + line)
+            continue
+        match = _FIELD.match(line)
+        if match:
+            result.append(Field(match.group(1).decode("ascii").lower(), line))
+    return result
+
+
+def first(field_list: list[Field], name: str) -> Field | None:
+    return next((f for f in field_list if f.name == name), None)
+
+
+def decoded(value: bytes) -> str:
+    """A header value as text: RFC 2047 words decoded, folding removed, 8-bit read as UTF-8."""
+    text = re.sub(r"\r?\n[ \t]", " ", value.decode("utf-8", "replace"))
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+        return text
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """What the carrier mail says around the envelope."""
+
+    recipient: str
+    sender: str
+    message_id: str
+    portal_url: str
+    mail_domain: str
+    date: str
+    branding: dict
+    copied: list[Field]  # raw header fields of the original to show on the carrier
+    subject: bytes  # raw Subject field to use, b"" for none
+
+
+def carrier_chunks(carrier: Carrier, envelope_chunks: list[bytes]) -> list[bytes]:
+    """The whole carrier mail as a list of byte strings (written out without joining)."""
+    boundary = f"=_webcrypt_{carrier.message_id}"
+    head = _carrier_head(carrier, boundary)
+    notice = texts.CARRIER_NOTICE.format(
+        sender=carrier.sender, portal_url=carrier.portal_url, **carrier.branding
+    )
+    return [
+        head,
+        f"--{boundary}\n".encode(),
+        b"Content-Type: text/plain; charset=utf-8\n",
+        b"Content-Transfer-Encoding: quoted-printable\n\n",
+        quopri.encodestring(notice.encode("utf-8")),
+        f"\n--{boundary}\n".encode(),
+        b'Content-Type: text/html; charset=us-ascii; name="secure.htm"\n',
+        b'Content-Disposition: attachment; filename="secure.htm"\n',
+        b"Content-Transfer-Encoding: 7bit\n\n",
+        *secure_htm_chunks(carrier, envelope_chunks),
+        f"\n--{boundary}--\n".encode(),
+    ]
+
+
+def _carrier_head(carrier: Carrier, boundary: str) -> bytes:
+    lines = [f.raw for f in carrier.copied if f.name in COPIED_FIELDS]
+    if not any(f.name == "date" for f in carrier.copied):
+        lines.append(f"Date: {carrier.date}".encode())
+    if not any(f.name == "from" for f in carrier.copied):
+        lines.append(f"From: <{carrier.sender}>".encode())
+    if not any(f.name == "to" for f in carrier.copied):
+        lines.append(f"To: <{carrier.recipient}>".encode())
+    if carrier.subject:
+        lines.append(carrier.subject)
+    lines += [
+        f"Message-ID: <{carrier.message_id}@{carrier.mail_domain}>".encode(),
+        f"X-WebCrypt-Message-Id: {carrier.message_id}".encode(),
+        b"MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"'.encode(),
+        b"",
+        b"This is an encrypted message in MIME format. / Verschluesselte Nachricht.",
+        b"",
+    ]
+    return b"\n".join(lines) + b"\n"
+
+
+def secure_htm_chunks(carrier: Carrier, envelope_chunks: list[bytes]) -> list[bytes]:
+    values = {k: _ascii_html(str(v)) for k, v in carrier.branding.items()}
+    values.update(
+        sender=_ascii_html(carrier.sender),
+        portal_url=_ascii_html(carrier.portal_url),
+        action=_ascii_html(carrier.portal_url.rstrip("/") + "/open"),
+    )
+    head = texts.SECURE_HTM_HEAD.format(**values).encode("ascii")
+    tail = texts.SECURE_HTM_TAIL.format(**values).encode("ascii")
+    return [head, base64.encodebytes(b"".join(envelope_chunks)), tail]
+
+
+def _ascii_html(text: str) -> str:
+    return html.escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def extract_envelope(data: bytes) -> bytes:
+    """The envelope inside a secure.htm page or a carrier mail holding one."""
+    html_page = data if texts.ENVELOPE_START in data else _secure_htm_part(data)
+    start = html_page.find(texts.ENVELOPE_START)
+    end = html_page.find(texts.ENVELOPE_END, start + 1)
+    if start < 0 or end < 0:
+        raise EnvelopeError("secure.htm is truncated or was not made by webcrypt")
+    return decode_envelope_text(html_page[start + len(texts.ENVELOPE_START) : end])
+
+
+def decode_envelope_text(text: bytes) -> bytes:
+    """Base64 as posted by secure.htm (line breaks and blanks allowed)."""
+    compact = re.sub(rb"\s+", b"", text)
+    try:
+        return binascii.a2b_base64(compact, strict_mode=True)
+    except binascii.Error:
+        raise EnvelopeError("the envelope in secure.htm is damaged") from None
+
+
+def _secure_htm_part(data: bytes) -> bytes:
+    import email.parser
+    import email.policy
+
+    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
+    for part in message.walk():
+        if (part.get_filename() or "").lower() == "secure.htm":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload
+    raise EnvelopeError("no webcrypt secure.htm found in this file")
+
+
+@dataclass(frozen=True)
+class LoginData:
+    address: str
+    password: str
+    portal_url: str
+    to: str  # who receives this mail
+    sender: str  # the From of the mail (webcrypt's own address)
+    kind: str  # "relay" (to the sender, to pass on), "recipient" or "reset"
+    must_change: bool
+    date: str
+    message_id: str
+    branding: dict
+
+
+def login_data_chunks(data: LoginData) -> list[bytes]:
+    """The bilingual login-data mail (text/plain, UTF-8, quoted-printable)."""
+    values = {**data.branding, "address": data.address, "portal_url": data.portal_url}
+    intro_en, intro_de = (t.format(**values) for t in texts.LOGIN_DATA_INTRO[data.kind])
+    change_en, change_de = texts.LOGIN_DATA_CHANGE if data.must_change else ("", "")
+    body = texts.LOGIN_DATA_BODY.format(
+        intro_en=intro_en, intro_de=intro_de, change_en=change_en, change_de=change_de,
+        password=data.password, **values,
+    )
+    subject = email.header.Header(texts.LOGIN_DATA_SUBJECT.format(**values), "utf-8").encode()
+    head = "\n".join([
+        f"From: {email.header.Header(data.branding['name'], 'utf-8').encode()} <{data.sender}>",
+        f"To: <{data.to}>",
+        f"Subject: {subject}",
+        f"Date: {data.date}",
+        f"Message-ID: <{data.message_id}@{data.sender.rpartition('@')[2] or 'localhost'}>",
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: quoted-printable",
+        "", "",
+    ])
+    return [head.encode("ascii"), quopri.encodestring(body.encode("utf-8"))]

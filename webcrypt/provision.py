@@ -1,0 +1,89 @@
+"""Creating a home: the commented configuration, the master key and the database."""
+
+from pathlib import Path
+
+from . import config, keys, store
+from .errors import ConfigError
+from .home import Home
+
+CONFIG_TEMPLATE = """\
+# webcrypt configuration. Every key is optional; the values shown are the defaults
+# unless noted. Relative paths are relative to this file's folder.
+
+[portal]
+# Public URL of the portal, written into every secure.htm.
+url = "{portal_url}"
+# Earlier portal URLs that old secure.htm files still post to.
+legacy_urls = []
+# Address and port 'webcrypt serve' listens on (put a TLS proxy in front).
+listen = "127.0.0.1:8080"
+# Proxies whose X-Forwarded-For/-Proto headers are trusted.
+trusted_proxies = []
+
+[mail]
+# How mail leaves webcrypt: "sendmail:/usr/sbin/sendmail" or "smtp://127.0.0.1:10026".
+reinject = "sendmail:/usr/sbin/sendmail"
+# Sender of login-data mails and portal notices.
+from = "webcrypt@{mail_domain}"
+# Recipients in these domains get the original message, never a carrier.
+internal_domains = []
+
+[policy]
+# Subject keyword that marks a message for encryption (removed from the subject).
+keyword = "[secure]"
+# Largest message that is encrypted, in bytes; larger ones are refused (5.3.4).
+max_message_size = 52428800
+# Days after which a message can no longer be opened.
+expire_days = 90
+# Domains whose recipients always get encrypted mail, and never do.
+always_encrypt_domains = []
+never_encrypt_domains = []
+
+[accounts]
+# Who receives the login data of a new recipient: "sender", "recipient",
+# "admin:ADDRESS", or "print" (encrypt command only; pipe and relay use the sender).
+credentials_to = "sender"
+# Make recipients choose their own password at the first login.
+force_password_change = true
+# Days an account stays valid (0: for ever).
+validity_days = 365
+
+[database]
+# Empty: SQLite at webcrypt.db beside this file. For several portal nodes:
+# "postgresql://user:password@host/webcrypt".
+url = ""
+
+[keys]
+# The master key file (mode 0600). Never lose it: without it nothing can be read.
+master_key = "master.key"
+
+[branding]
+name = "webcrypt"
+organisation = ""
+color = "#1f4e79"
+"""
+
+
+def init_home(folder: Path, portal_url: str) -> Path:
+    if not portal_url.startswith(("http://", "https://")):
+        raise ConfigError(f"portal URL must start with http:// or https://, not {portal_url!r}")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "webcrypt.toml"
+    if not path.exists():
+        host = portal_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "localhost"
+        text = CONFIG_TEMPLATE.format(portal_url=portal_url, mail_domain=host)
+        path.write_text(text)
+        path.chmod(0o640)
+    home = Home(config.load(path))
+    key_path = home.config.file("keys.master_key")
+    if not key_path.exists():
+        keys.create(key_path)
+    else:
+        home.keyring  # an existing key must at least be readable
+    home.connect(check_schema=False)
+    try:
+        store.migrate()
+    finally:
+        home.close()
+    return path.resolve()
+

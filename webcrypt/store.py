@@ -1,0 +1,193 @@
+"""The database: peewee models, connection by URL, versioned migrations.
+
+The only module that imports peewee. SQLite (WAL, busy timeout) by default;
+``postgresql://`` URLs for several portal nodes on one database. Times are Unix
+seconds in integer columns so every backend stores them alike.
+"""
+
+import peewee as pw
+
+db = pw.DatabaseProxy()
+
+IntegrityError = pw.IntegrityError
+OperationalError = pw.OperationalError
+DatabaseError = pw.DatabaseError
+DoesNotExist = pw.DoesNotExist
+fn = pw.fn
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 15000,  # ms: many pipe processes share one file
+    "foreign_keys": 1,
+    "synchronous": "full",  # an account whose login data left must survive a power cut
+}
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Meta(BaseModel):
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class Recipient(BaseModel):
+    address = pw.CharField(unique=True, max_length=320)
+    password_hash = pw.CharField(max_length=200)
+    key_wrapped = pw.BlobField()
+    key_generation = pw.IntegerField()
+    created = pw.BigIntegerField()
+    valid_until = pw.BigIntegerField(null=True)
+    last_login = pw.BigIntegerField(null=True)
+    password_changed = pw.BigIntegerField(null=True)
+    disabled = pw.BooleanField(default=False)
+    must_change_password = pw.BooleanField(default=True)
+    language = pw.CharField(max_length=8, null=True)
+    failed_logins = pw.IntegerField(default=0)
+    locked_until = pw.BigIntegerField(null=True)
+    question = pw.TextField(null=True)
+    answer_hash = pw.CharField(max_length=200, null=True)
+
+
+class Message(BaseModel):
+    """Metadata and the wrapped data key of one encrypted message; never its content."""
+
+    id = pw.CharField(primary_key=True, max_length=32)
+    recipient = pw.CharField(index=True, max_length=320)
+    sender = pw.CharField(index=True, max_length=320)
+    created = pw.BigIntegerField(index=True)
+    expires = pw.BigIntegerField()
+    size = pw.BigIntegerField()
+    data_key_wrapped = pw.BlobField(null=True)  # None: destroyed, unreadable for ever
+    first_opened = pw.BigIntegerField(null=True)
+    revoked = pw.BigIntegerField(null=True)
+
+
+class ThreadRef(BaseModel):
+    """Message-IDs (hashed) of mail in an encrypted thread, so replies stay encrypted."""
+
+    ref_hash = pw.CharField(primary_key=True, max_length=64)
+    message_id = pw.CharField(max_length=32, null=True)
+    created = pw.BigIntegerField(index=True)
+
+
+class Session(BaseModel):
+    id_hash = pw.CharField(primary_key=True, max_length=64)
+    kind = pw.CharField(max_length=16)  # "recipient" or "admin"
+    principal = pw.CharField(index=True, max_length=320)  # address or admin name
+    created = pw.BigIntegerField()
+    last_seen = pw.BigIntegerField(index=True)
+    csrf = pw.CharField(max_length=64)
+    data = pw.TextField(default="{}")
+
+
+class Upload(BaseModel):
+    """A posted envelope, kept (ciphertext only) for a few minutes until login."""
+
+    id = pw.CharField(primary_key=True, max_length=64)
+    envelope = pw.BlobField()
+    created = pw.BigIntegerField()
+    expires = pw.BigIntegerField(index=True)
+
+
+class Throttle(BaseModel):
+    key = pw.CharField(primary_key=True, max_length=200)
+    failures = pw.IntegerField(default=0)
+    window_start = pw.BigIntegerField()
+    blocked_until = pw.BigIntegerField(null=True)
+
+
+class AuditEvent(BaseModel):
+    at = pw.BigIntegerField(index=True)
+    actor = pw.CharField(max_length=320)
+    action = pw.CharField(index=True, max_length=64)
+    subject = pw.CharField(index=True, max_length=320, default="")
+    detail = pw.TextField(default="")
+    client = pw.CharField(max_length=64, default="")
+
+
+class Admin(BaseModel):
+    name = pw.CharField(unique=True, max_length=64)
+    password_hash = pw.CharField(max_length=200)
+    created = pw.BigIntegerField()
+    last_login = pw.BigIntegerField(null=True)
+    disabled = pw.BooleanField(default=False)
+
+
+class Setting(BaseModel):
+    """Settings every portal node must see alike (branding, texts): JSON values."""
+
+    key = pw.CharField(primary_key=True, max_length=100)
+    value = pw.TextField()
+
+
+class Stat(BaseModel):
+    """Counters per hour for monitoring: (hour, name) -> count."""
+
+    hour = pw.BigIntegerField()
+    name = pw.CharField(max_length=64)
+    count = pw.BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("hour", "name")
+
+
+# Each migration brings the schema from version i to i+1. Append, never edit.
+MIGRATIONS = [
+    lambda: db.create_tables(
+        [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, Setting, Stat]
+    ),
+]
+
+
+def connect(url: str) -> pw.Database:
+    """Bind the models to the database at *url* and open a connection."""
+    from playhouse.db_url import connect as connect_url
+
+    if url.startswith("sqlite:"):
+        database = connect_url(url, pragmas=SQLITE_PRAGMAS)
+    else:
+        database = connect_url(url)
+    db.initialize(database)
+    try:
+        database.connect(reuse_if_open=True)
+    except pw.OperationalError as e:
+        raise _unavailable(e) from None
+    return database
+
+
+def close() -> None:
+    if not db.is_closed():
+        db.close()
+
+
+def schema_version() -> int:
+    if not db.table_exists("meta"):
+        return 0
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+def migrate() -> int:
+    """Apply pending migrations; return the new version."""
+    with db.atomic():
+        version = schema_version()
+        for step in MIGRATIONS[version:]:
+            step()
+            version += 1
+        Meta.replace(key="schema_version", value=str(version)).execute()
+    return version
+
+
+def _unavailable(error: Exception):
+    from .errors import StoreUnavailable
+
+    return StoreUnavailable(f"database unavailable: {str(error).splitlines()[0]}")
+
+
+def unavailable(error: Exception):
+    """Translate a driver error into StoreUnavailable (temporary)."""
+    return _unavailable(error)

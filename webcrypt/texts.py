@@ -1,0 +1,113 @@
+"""Texts of the mails and of secure.htm, in English and German.
+
+Plain format strings so that they are pure data: branding fills in ``{name}``,
+``{organisation}``, ``{color}``; the callers fill in the rest. The portal has its
+own catalogue; these are the texts that travel inside mail.
+"""
+
+CARRIER_NOTICE = """\
+{sender} has sent you a confidential message through {name}.
+
+Open the attached file secure.htm in your web browser and log in with
+your mail address and password. If this is your first message, you receive
+the password separately, normally from the sender.
+
+Portal: {portal_url}
+
+--
+{sender} hat Ihnen eine vertrauliche Nachricht über {name} gesendet.
+
+Öffnen Sie die angehängte Datei secure.htm in Ihrem Webbrowser und melden
+Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an. Bei Ihrer ersten
+Nachricht erhalten Sie das Passwort getrennt, in der Regel vom Absender.
+"""
+
+SECURE_HTM_HEAD = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="us-ascii">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{name}: secure message / sichere Nachricht</title>
+<style>
+body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f6f8;color:#1a1a1a}}
+main{{max-width:40rem;margin:2rem auto;background:#fff;padding:1.5rem;border-top:6px solid {color};border-radius:4px}}
+h1{{font-size:1.4rem;color:{color}}}
+button{{font-size:1.1rem;padding:.8rem 1.6rem;background:{color};color:#fff;border:0;border-radius:4px;cursor:pointer}}
+button:focus{{outline:3px solid #f0a500;outline-offset:2px}}
+textarea{{display:none}}
+</style>
+</head>
+<body>
+<main>
+<h1>{name}</h1>
+<p>This file holds an encrypted message from <strong>{sender}</strong>.
+Press <em>Open message</em> to read it in the secure portal; you will be asked
+for your mail address and password.</p>
+<p lang="de">Diese Datei enth&auml;lt eine verschl&uuml;sselte Nachricht von <strong>{sender}</strong>.
+Klicken Sie auf <em>Nachricht &ouml;ffnen</em>, um sie im sicheren Portal zu lesen;
+Sie werden nach Ihrer E-Mail-Adresse und Ihrem Passwort gefragt.</p>
+<form id="webcrypt-open" method="post" action="{action}" accept-charset="us-ascii">
+<textarea name="envelope" readonly>
+"""
+
+SECURE_HTM_TAIL = """\
+</textarea>
+<p><button type="submit">Open message / Nachricht &ouml;ffnen</button></p>
+</form>
+<p><small>{portal_url}</small></p>
+</main>
+<script>document.getElementById("webcrypt-open").submit();</script>
+</body>
+</html>
+"""
+
+# Where the envelope starts and ends inside secure.htm; the reader looks for these.
+ENVELOPE_START = b'<textarea name="envelope" readonly>\n'
+ENVELOPE_END = b"</textarea>"
+
+LOGIN_DATA_SUBJECT = "{name}: login data for {address} / Zugangsdaten"
+
+LOGIN_DATA_BODY = """\
+{intro_en}
+
+  Portal:       {portal_url}
+  Address:      {address}
+  Password:     {password}
+
+The recipient opens the attachment secure.htm of the encrypted message and
+logs in with this address and password.{change_en}
+
+--
+{intro_de}
+
+  Portal:       {portal_url}
+  Adresse:      {address}
+  Passwort:     {password}
+
+Der Empfänger öffnet den Anhang secure.htm der verschlüsselten Nachricht und
+meldet sich mit dieser Adresse und diesem Passwort an.{change_de}
+"""
+
+LOGIN_DATA_INTRO = {
+    "relay": (
+        "An encrypted message from you went to {address}, who has no {name} account yet.\n"
+        "Please pass these login data to the recipient by another channel (phone, SMS, letter):",
+        "Eine verschlüsselte Nachricht von Ihnen ging an {address}, der noch kein {name}-Konto hat.\n"
+        "Bitte geben Sie diese Zugangsdaten auf anderem Weg weiter (Telefon, SMS, Brief):",
+    ),
+    "recipient": (
+        "You have received an encrypted message through {name}. Your login data:",
+        "Sie haben über {name} eine verschlüsselte Nachricht erhalten. Ihre Zugangsdaten:",
+    ),
+    "reset": (
+        "The password of the {name} account {address} was reset. The new login data:",
+        "Das Passwort des {name}-Kontos {address} wurde zurückgesetzt. Die neuen Zugangsdaten:",
+    ),
+}
+
+LOGIN_DATA_CHANGE = (
+    " A new password must be chosen at the first login.",
+    " Bei der ersten Anmeldung muss ein neues Passwort gewählt werden.",
+)

@@ -1,0 +1,40 @@
+"""Audit events and hourly counters, the raw material of monitoring.
+
+Counters are best-effort (a failure to count never fails a message); audit
+events are written in the caller's transaction, so an action and its record
+land together.
+"""
+
+from . import store
+from .home import Home
+
+HOUR = 3600
+
+# Counter names used across webcrypt (monitor and /metrics read these).
+ENCRYPTED = "encrypted"  # carrier mails sent
+PASSED = "passed"  # copies delivered unchanged
+DEFERRED = "deferred"  # messages left in the MTA's queue (exit 75 / 4xx)
+REFUSED = "refused"  # messages refused on purpose (exit 69 / 5xx)
+PORTAL_OPENS = "portal_opens"
+REPLIES = "replies"
+LOGIN_FAILED = "login_failed"
+LOGIN_THROTTLED = "login_throttled"
+ERRORS = "errors"
+
+
+def count(home: Home, name: str, amount: int = 1) -> None:
+    hour = home.now() // HOUR * HOUR
+    try:
+        store.Stat.insert(hour=hour, name=name, count=amount).on_conflict(
+            conflict_target=[store.Stat.hour, store.Stat.name],
+            update={store.Stat.count: store.Stat.count + amount},
+        ).execute()
+    except store.DatabaseError:
+        pass  # monitoring must never cost a message
+
+
+def audit(home: Home, actor: str, action: str, subject: str = "", detail: str = "", client: str = "") -> None:
+    """Record one event. *detail* must never hold a password or message content."""
+    store.AuditEvent.create(
+        at=home.now(), actor=actor[:320], action=action, subject=subject[:320], detail=detail, client=client[:64]
+    )

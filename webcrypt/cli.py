@@ -224,10 +224,21 @@ def user_list(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("address", "created", "last login", "valid until", "status", "messages")
-    for row in rows:
-        table.add_row(row["address"], _date(row["created"]), _date(row["last_login"]),
-                      _date(row["valid_until"]), _status(row), str(row["messages"]))
+    cells = [(row["address"], _date(row["created"]), _date(row["last_login"]), _date(row["valid_until"]),
+              _status(row), str(row["messages"])) for row in rows]
+    print_table(("address", "created", "last login", "valid until", "status", "messages"), cells)
+
+
+def print_table(titles, cells) -> None:
+    """A rich table on a terminal; tab-separated lines for scripts and pipes."""
+    if not sys.stdout.isatty():
+        for line in [titles, *cells]:
+            typer.echo("\t".join(line))
+        return
+    table = Table(*titles)
+    table.columns[0].no_wrap = True
+    for row in cells:
+        table.add_row(*row)
     Console(highlight=False).print(table)
 
 

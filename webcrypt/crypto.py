@@ -50,13 +50,18 @@ def seal(key: bytes, plaintext, aad: bytes) -> bytes:
     return nonce + ciphertext + tag
 
 
-def seal_parts(key: bytes, plaintext, aad: bytes) -> tuple[bytes, bytes, bytes]:
-    """Like seal, but returns (nonce, ciphertext, tag) so big bodies are not copied again."""
+def sealed_size(plaintext_size: int) -> int:
+    return NONCE_BYTES + plaintext_size + TAG_BYTES
+
+
+def seal_into(key: bytes, plaintext, aad: bytes, out: memoryview) -> None:
+    """Write nonce || ciphertext || tag into *out* (exactly sealed_size long): big bodies are not copied."""
     nonce = secrets.token_bytes(NONCE_BYTES)
     cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
     cipher.update(aad)
-    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
-    return nonce, ciphertext, tag
+    out[:NONCE_BYTES] = nonce
+    cipher.encrypt(plaintext, output=out[NONCE_BYTES:-TAG_BYTES])
+    out[-TAG_BYTES:] = cipher.digest()
 
 
 def unseal(key: bytes, sealed, aad: bytes) -> bytes:

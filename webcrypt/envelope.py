@@ -46,11 +46,13 @@ def compress(body: bytes) -> tuple[bytes, str]:
     return body, "none"
 
 
-def seal(header: Header, data_key: bytes, payload: bytes) -> list[bytes]:
-    """The envelope as chunks (payload already compressed per header.compression)."""
+def seal(header: Header, data_key: bytes, payload) -> bytearray:
+    """The envelope in one buffer (payload already compressed per header.compression)."""
     prefix = _prefix(header)
-    nonce, ciphertext, tag = crypto.seal_parts(data_key, payload, prefix)
-    return [prefix, nonce, ciphertext, tag]
+    out = bytearray(len(prefix) + crypto.sealed_size(len(payload)))
+    out[: len(prefix)] = prefix
+    crypto.seal_into(data_key, payload, prefix, memoryview(out)[len(prefix):])
+    return out
 
 
 def read_header(envelope) -> Header:

@@ -5,7 +5,7 @@ One code path for ``webcrypt encrypt``, ``pipe``, ``relay`` and the portal.
 
 import email.utils
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import accounts, crypto, envelope, mailer, mime, store
 from .addresses import domain_of, normalise
@@ -19,7 +19,13 @@ DAY = 86400
 class Sealed:
     recipient: str
     message_id: str
-    chunks: list[bytes]  # the carrier mail
+    carrier: mime.Carrier
+    envelope: bytes
+
+    @property
+    def chunks(self) -> Iterator[bytes]:
+        """The carrier mail, made afresh on each use as it is written out."""
+        return mime.carrier_chunks(self.carrier, self.envelope)
 
     @property
     def data(self) -> bytes:
@@ -94,7 +100,7 @@ def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_
         copied=fields,
         subject=subject,
     )
-    return Sealed(recipient.address, header.message_id, mime.carrier_chunks(carrier, sealed))
+    return Sealed(recipient.address, header.message_id, carrier, sealed)
 
 
 def _record(home, recipient, header, data_key, size, fields) -> None:

@@ -9,6 +9,7 @@ import smtplib
 import socket
 import subprocess
 from dataclasses import dataclass
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, DeliveryError
@@ -33,7 +34,7 @@ def parse_route(spec: str) -> Route:
     raise ConfigError(f"mail.reinject must be 'sendmail:/path' or 'smtp://host:port', not {spec!r}")
 
 
-def send(route: Route, sender: str, recipients: list[str], chunks: list[bytes], headers: bytes = b"") -> None:
+def send(route: Route, sender: str, recipients: list[str], chunks: Iterable[bytes], headers: bytes = b"") -> None:
     """Deliver one message (given as byte chunks, optional extra header lines first)."""
     if route.kind == "sendmail":
         _sendmail(route.target, sender, recipients, [headers, *chunks])

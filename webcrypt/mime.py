@@ -11,6 +11,7 @@ import html
 import quopri
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from . import texts
 from .errors import EnvelopeError
@@ -77,14 +78,14 @@ class Carrier:
     subject: bytes  # raw Subject field to use, b"" for none
 
 
-def carrier_chunks(carrier: Carrier, envelope_chunks: list[bytes]) -> list[bytes]:
-    """The whole carrier mail as a list of byte strings (written out without joining)."""
+def carrier_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
+    """The whole carrier mail as byte strings, made as they are written (no copy of it all)."""
     boundary = f"=_webcrypt_{carrier.message_id}"
     head = _carrier_head(carrier, boundary)
     notice = texts.CARRIER_NOTICE.format(
         sender=carrier.sender, portal_url=carrier.portal_url, **carrier.branding
     )
-    return [
+    yield from [
         head,
         f"--{boundary}\n".encode(),
         b"Content-Type: text/plain; charset=utf-8\n",
@@ -94,9 +95,9 @@ def carrier_chunks(carrier: Carrier, envelope_chunks: list[bytes]) -> list[bytes
         b'Content-Type: text/html; charset=us-ascii; name="secure.htm"\n',
         b'Content-Disposition: attachment; filename="secure.htm"\n',
         b"Content-Transfer-Encoding: 7bit\n\n",
-        *secure_htm_chunks(carrier, envelope_chunks),
-        f"\n--{boundary}--\n".encode(),
     ]
+    yield from secure_htm_chunks(carrier, sealed)
+    yield f"\n--{boundary}--\n".encode()
 
 
 def _carrier_head(carrier: Carrier, boundary: str) -> bytes:
@@ -121,7 +122,7 @@ def _carrier_head(carrier: Carrier, boundary: str) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-def secure_htm_chunks(carrier: Carrier, envelope_chunks: list[bytes]) -> list[bytes]:
+def secure_htm_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
     values = {k: _ascii_html(str(v)) for k, v in carrier.branding.items()}
     values.update(
         sender=_ascii_html(carrier.sender),
@@ -130,7 +131,19 @@ def secure_htm_chunks(carrier: Carrier, envelope_chunks: list[bytes]) -> list[by
     )
     head = texts.SECURE_HTM_HEAD.format(**values).encode("ascii")
     tail = texts.SECURE_HTM_TAIL.format(**values).encode("ascii")
-    return [head, base64.encodebytes(b"".join(envelope_chunks)), tail]
+    yield head
+    yield from base64_lines(sealed)
+    yield tail
+
+
+# 57 bytes make one 76-character line; blocks of whole lines keep the lines aligned.
+_BASE64_BLOCK = 57 * 16384
+
+
+def base64_lines(data: bytes) -> Iterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(view), _BASE64_BLOCK):
+        yield base64.encodebytes(view[start : start + _BASE64_BLOCK])
 
 
 def _ascii_html(text: str) -> str:

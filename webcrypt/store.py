@@ -178,7 +178,9 @@ def migrate() -> int:
         for step in MIGRATIONS[version:]:
             step()
             version += 1
-        Meta.replace(key="schema_version", value=str(version)).execute()
+        Meta.insert(key="schema_version", value=str(version)).on_conflict(
+            conflict_target=[Meta.key], update={Meta.value: str(version)}
+        ).execute()
     return version
 
 

@@ -1,0 +1,47 @@
+"""A private PostgreSQL server for scale-out tests (Debian's postgresql package).
+
+initdb refuses root, so the cluster belongs to the ``postgres`` system user and
+lives in a temporary folder; it listens on loopback only.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def available() -> bool:
+    return (BIN / "initdb").exists() and shutil.which("runuser") is not None
+
+
+def _as_postgres(*command, **kwargs):
+    return subprocess.run(["runuser", "-u", "postgres", "--", *map(str, command)], check=True,
+                          capture_output=True, text=True, **kwargs)
+
+
+class Server:
+    def __init__(self, port: int):
+        self.port = port
+        self.dir = Path(tempfile.mkdtemp(prefix="webcrypt-pg-"))
+        self.data = self.dir / "data"
+
+    def start(self) -> "Server":
+        shutil.chown(self.dir, "postgres", "postgres")
+        _as_postgres(BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync")
+        _as_postgres(BIN / "pg_ctl", "-D", self.data, "-l", self.dir / "log", "-w", "start",
+                     "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off")
+        return self
+
+    def create_database(self, name: str) -> str:
+        _as_postgres(BIN / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", name)
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        try:
+            _as_postgres(BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

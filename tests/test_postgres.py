@@ -1,0 +1,73 @@
+"""The core on a real PostgreSQL server: the store several portal nodes share."""
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+import postgres
+from conftest import write_settings
+from webcrypt import accounts, config, gateway, mime, store
+from webcrypt.home import Home
+
+pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
+
+MESSAGE = b"From: s@bank.example\nTo: a@example.org\nSubject: pg\n\nover PostgreSQL\n"
+
+
+@pytest.fixture(scope="module")
+def server():
+    pg = postgres.Server(12950).start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def pg_home(server, home_dir, clock):
+    url = server.create_database("wc_" + uuid.uuid4().hex[:12])
+    path = home_dir / "webcrypt.toml"
+    write_settings(path, {"database": {"url": f'"{url}"'}})
+    home = Home(config.load(path), clock=clock)
+    home.connect(check_schema=False)
+    store.migrate()
+    yield home
+    home.close()
+
+
+def test_round_trip_reset_rotation_and_delete(pg_home):
+    from webcrypt import keys
+
+    (sealed,) = gateway.encrypt(pg_home, MESSAGE, "s@bank.example", ["a@example.org"], print_login_data=lambda n: None)
+    data = mime.extract_envelope(sealed.data)
+    new = accounts.reset(pg_home, "a@example.org")
+    recipient = accounts.authenticate(pg_home, "a@example.org", new.password)
+    assert gateway.open_envelope(pg_home, data, recipient).message == MESSAGE
+    ring = keys.add_generation(pg_home.config.file("keys.master_key"), pg_home.keyring)
+    pg_home.reload_keyring()
+    assert accounts.rewrap_all(pg_home, ring.current) == 1
+    assert gateway.open_envelope(pg_home, data, accounts.get("a@example.org")).message == MESSAGE
+    assert accounts.delete("a@example.org") == 1
+    assert store.Message.get_by_id(sealed.message_id).data_key_wrapped is None
+
+
+RACER = r"""
+import sys
+from pathlib import Path
+from webcrypt import accounts, config
+from webcrypt.home import Home
+home = Home(config.load(Path(sys.argv[1])))
+home.connect()
+sent = []
+accounts.ensure(home, "race@example.org", sent.append)
+print(len(sent))
+"""
+
+
+def test_racing_first_use_creates_one_account(pg_home):
+    path = str(pg_home.config.path)
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, path], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    delivered = sum(int(p.communicate(timeout=60)[0]) for p in procs)
+    assert all(p.returncode == 0 for p in procs)
+    assert delivered == 1
+    assert store.Recipient.select().where(store.Recipient.address == "race@example.org").count() == 1

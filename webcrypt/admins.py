@@ -1,0 +1,93 @@
+"""Administrator accounts: separate from recipients, used only by /admin.
+
+A recipient can never log in to the console and an administrator name is not
+a mail address, so neither account kind can stand in for the other.
+"""
+
+import re
+
+from . import crypto, events, store
+from .errors import AccountDisabled, AlreadyExists, UnknownAccount, WebcryptError, WrongPassword
+from .home import Home
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+MIN_PASSWORD = 12
+# Verified when the name is unknown, so that a wrong name costs the same time as a wrong password.
+_DUMMY_HASH = "$scrypt$ln={log_n},r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def checked_name(name: str) -> str:
+    name = name.strip().lower()
+    if not NAME.match(name):
+        raise WebcryptError(f"administrator name {name!r} must be 1-64 of a-z 0-9 . _ - (starting with a letter or digit)")
+    return name
+
+
+def checked_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise WebcryptError(f"an administrator password needs at least {MIN_PASSWORD} characters")
+    return password
+
+
+def add(home: Home, name: str, password: str, actor: str = "cli") -> store.Admin:
+    name = checked_name(name)
+    digest = crypto.hash_password(checked_password(password), home.config["accounts.scrypt_log_n"])
+    try:
+        with store.db.atomic():
+            admin = store.Admin.create(name=name, password_hash=digest, created=home.now())
+            events.audit(home, actor, "admin_add", name)
+    except store.IntegrityError:
+        raise AlreadyExists(f"administrator {name} exists already") from None
+    return admin
+
+
+def get(name: str) -> store.Admin:
+    admin = store.Admin.get_or_none(store.Admin.name == name.strip().lower())
+    if admin is None:
+        raise UnknownAccount(f"no administrator {name.strip().lower()!r}")
+    return admin
+
+
+def authenticate(home: Home, name: str, password: str) -> store.Admin:
+    """The administrator, if the password is right and the account enabled."""
+    admin = store.Admin.get_or_none(store.Admin.name == name.strip().lower())
+    digest = admin.password_hash if admin else _DUMMY_HASH.format(log_n=home.config["accounts.scrypt_log_n"])
+    if not crypto.verify_password(password, digest) or admin is None:
+        raise WrongPassword("wrong administrator name or password")
+    if admin.disabled:
+        raise AccountDisabled(f"administrator {admin.name} is disabled")
+    store.Admin.update(last_login=home.now()).where(store.Admin.id == admin.id).execute()
+    return admin
+
+
+def set_password(home: Home, name: str, password: str, actor: str = "cli") -> store.Admin:
+    admin = get(name)
+    admin.password_hash = crypto.hash_password(checked_password(password), home.config["accounts.scrypt_log_n"])
+    with store.db.atomic():
+        admin.save()
+        _end_sessions(admin.name)
+        events.audit(home, actor, "admin_password", admin.name)
+    return admin
+
+
+def set_disabled(home: Home, name: str, disabled: bool, actor: str = "cli") -> store.Admin:
+    admin = get(name)
+    admin.disabled = disabled
+    with store.db.atomic():
+        admin.save()
+        if disabled:
+            _end_sessions(admin.name)
+        events.audit(home, actor, "admin_disable" if disabled else "admin_enable", admin.name)
+    return admin
+
+
+def listing() -> list[store.Admin]:
+    return list(store.Admin.select().order_by(store.Admin.name))
+
+
+def describe(admin: store.Admin) -> dict:
+    return {"name": admin.name, "created": admin.created, "last_login": admin.last_login, "disabled": admin.disabled}
+
+
+def _end_sessions(name: str) -> None:
+    store.Session.delete().where((store.Session.kind == "admin") & (store.Session.principal == name)).execute()

@@ -1,0 +1,136 @@
+"""Settings the web console changes, kept in the database so every node sees them.
+
+Two rows of store.Setting, JSON values:
+
+- ``"config"``: overrides of mail settings, {"policy.keyword": "WebCrypt", ...}.
+  Precedence: a value here wins over webcrypt.toml, which wins over the
+  built-in default. Only the keys in OVERRIDABLE can be set; removing an
+  override (console: empty field) brings back the file's value.
+- ``"branding"``: the corporate identity, {"name", "organisation", "logo_url",
+  "color", "texts": {"en": {TEXT_KEY: text}, "de": {...}}}. name, organisation,
+  logo_url and color override [branding] in the file; texts are read with
+  ``text(home, language, key)``, None meaning "use the built-in text".
+"""
+
+import json
+import re
+
+from . import config, events, store
+from .errors import ConfigError
+from .home import Home
+
+CONFIG_KEY = "config"
+BRANDING_KEY = "branding"
+OVERRIDABLE = (
+    "policy.keyword",
+    "policy.max_message_size",
+    "policy.expire_days",
+    "portal.reply_max_size",
+    "accounts.credentials_to",
+    "accounts.validity_days",
+    "mail.internal_domains",
+)
+BRANDING_FIELDS = ("name", "organisation", "logo_url", "color")
+LANGUAGES = ("en", "de")
+# Texts an administrator may replace, per language (portal, carrier mail, secure.htm, login-data mail).
+TEXT_KEYS = ("portal_welcome", "carrier_notice", "secure_htm_intro", "login_data_intro")
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_TEXT = 4000
+
+
+def read(key: str) -> dict:
+    row = store.Setting.get_or_none(store.Setting.key == key)
+    if row is None:
+        return {}
+    try:
+        value = json.loads(row.value)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write(home: Home, key: str, value: dict, actor: str, client: str) -> None:
+    with store.db.atomic():
+        store.Setting.replace(key=key, value=json.dumps(value, sort_keys=True)).execute()
+        events.audit(home, actor, f"settings_{key}", key, ",".join(sorted(value)), client)
+
+
+def effective(file_config: config.Config) -> config.Config:
+    """The file's configuration with the stored overrides applied.
+
+    A stored value that no longer passes the checks (a newer schema) is skipped,
+    not fatal: mail must keep flowing with the file's value.
+    """
+    result = file_config
+    for dotted, value in _overrides_and_branding().items():
+        try:
+            result = config.with_overrides(result, {dotted: value})
+        except ConfigError:
+            continue
+    return result
+
+
+def _overrides_and_branding() -> dict:
+    merged = {k: v for k, v in read(CONFIG_KEY).items() if k in OVERRIDABLE}
+    branding = read(BRANDING_KEY)
+    merged.update({f"branding.{k}": branding[k] for k in BRANDING_FIELDS if k in branding})
+    return merged
+
+
+def save_overrides(home: Home, changes: dict[str, object], actor: str, client: str = "") -> dict:
+    """Set (value) or remove (None) overrides; every value checked before anything is stored."""
+    current = read(CONFIG_KEY)
+    for dotted, value in changes.items():
+        if dotted not in OVERRIDABLE:
+            raise ConfigError(f"'{dotted}' cannot be changed in the console")
+        if value is None:
+            current.pop(dotted, None)
+        else:
+            config.with_overrides(home.file_config or home.config, {dotted: value}, source="console")
+            current[dotted] = value
+    _write(home, CONFIG_KEY, current, actor, client)
+    home.refresh_settings()
+    return current
+
+
+def save_branding(home: Home, branding: dict, actor: str, client: str = "") -> dict:
+    checked = {}
+    for name in BRANDING_FIELDS:
+        value = str(branding.get(name) or "").strip()
+        if value:
+            checked[name] = _checked_branding(name, value)
+    checked["texts"] = _checked_texts(branding.get("texts") or {})
+    _write(home, BRANDING_KEY, checked, actor, client)
+    home.refresh_settings()
+    return checked
+
+
+def _checked_branding(name: str, value: str) -> str:
+    if name == "color" and not COLOR.match(value):
+        raise ConfigError(f"colour must look like #1f4e79, not {value!r}")
+    if name == "logo_url" and not value.startswith(("https://", "data:image/")):
+        raise ConfigError("the logo must be an https:// URL or a data:image/ URL")
+    if len(value) > (200_000 if name == "logo_url" else 200):
+        raise ConfigError(f"{name} is too long")
+    return value
+
+
+def _checked_texts(texts: dict) -> dict:
+    checked = {}
+    for language, entries in texts.items():
+        if language not in LANGUAGES or not isinstance(entries, dict):
+            raise ConfigError(f"texts for unknown language {language!r}")
+        for key, text in entries.items():
+            if key not in TEXT_KEYS:
+                raise ConfigError(f"unknown text {key!r}")
+            text = str(text or "").replace("\r\n", "\n").strip()
+            if len(text) > MAX_TEXT:
+                raise ConfigError(f"text {key} ({language}) is longer than {MAX_TEXT} characters")
+            if text:
+                checked.setdefault(language, {})[key] = text
+    return checked
+
+
+def text(language: str, key: str) -> str | None:
+    """The administrator's text for *key* in *language*, or None for the built-in one."""
+    return read(BRANDING_KEY).get("texts", {}).get(language, {}).get(key)

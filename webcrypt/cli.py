@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import accounts, config, gateway, keys, mime, store
+from . import accounts, admins, auditlog, config, events, gateway, housekeeping, keys, messages, mime, store, users
+from . import monitor as monitor_mod
 from .errors import ExitStatus, WebcryptError
 from .home import Home
 
@@ -119,7 +120,7 @@ def useradd(
     Example: webcrypt useradd alice@example.org
     """
     home = open_home(ctx)
-    new = accounts.create(home, address, read_password(password_stdin))
+    new = users.create(home, address, read_password(password_stdin), actor())
     if password_stdin:
         typer.echo(f"Created {new.address}.")
     else:
@@ -128,14 +129,21 @@ def useradd(
 
 @app.command()
 @handled
-def reset(ctx: typer.Context, address: str = typer.Argument(..., help="Recipient mail address.")):
+def reset(
+    ctx: typer.Context,
+    address: str = typer.Argument(..., help="Recipient mail address."),
+    mail: bool = typer.Option(False, "--mail", help="Mail the new login data per credentials_to instead of printing them."),
+):
     """Give a recipient a new generated password; every message stays readable.
 
-    Example: webcrypt reset alice@example.org
+    Example: webcrypt reset alice@example.org --mail
     """
     home = open_home(ctx)
-    new = accounts.reset(home, address)
-    typer.echo(f"New password for {new.address} (shown once): {new.password}")
+    new = users.reset(home, address, actor(), mail=mail, print_login_data=print_login_data)
+    if mail:
+        typer.echo(f"New login data for {new.address} sent per credentials_to.")
+    else:
+        typer.echo(f"New password for {new.address} (shown once): {new.password}")
 
 
 @app.command()
@@ -270,8 +278,8 @@ def user_disable(ctx: typer.Context, address: str = typer.Argument(..., help="Re
 
     Example: webcrypt user disable alice@example.org
     """
-    open_home(ctx)
-    typer.echo(f"Disabled {accounts.set_disabled(address, True).address}.")
+    home = open_home(ctx)
+    typer.echo(f"Disabled {users.set_disabled(home, address, True, actor()).address}.")
 
 
 @user_app.command("enable")
@@ -281,8 +289,8 @@ def user_enable(ctx: typer.Context, address: str = typer.Argument(..., help="Rec
 
     Example: webcrypt user enable alice@example.org
     """
-    open_home(ctx)
-    typer.echo(f"Enabled {accounts.set_disabled(address, False).address}.")
+    home = open_home(ctx)
+    typer.echo(f"Enabled {users.set_disabled(home, address, False, actor()).address}.")
 
 
 @user_app.command("delete")
@@ -296,7 +304,7 @@ def user_delete(
 
     Example: webcrypt user delete alice@example.org --yes
     """
-    open_home(ctx)
+    home = open_home(ctx)
     recipient = accounts.get(address)
     count = accounts.describe(recipient)["messages"]
     warning = (f"Deleting {recipient.address} destroys its key: its {count} message(s) "
@@ -305,7 +313,7 @@ def user_delete(
         err.print(warning, markup=False)
         if not typer.confirm("Delete?", err=True):
             raise typer.Exit(int(ExitStatus.ERROR))
-    destroyed = accounts.delete(recipient.address)
+    destroyed = users.delete(home, recipient.address, actor())
     typer.echo(f"Deleted {recipient.address}; {destroyed} message key(s) destroyed.")
 
 
@@ -321,7 +329,350 @@ def keys_rotate(ctx: typer.Context):
     ring = keys.add_generation(path, home.keyring)
     home.reload_keyring()
     moved = accounts.rewrap_all(home, ring.current)
+    events.audit(home, actor(), "keys_rotate", f"generation {ring.current}", f"rewrapped={moved}")
     typer.echo(f"Master key generation {ring.current} is current; {moved} recipient key(s) re-wrapped.")
+
+
+# --- administration and monitoring (issue 5) ---------------------------------
+
+message_app = typer.Typer(help="Encrypted messages: list, find, expiry (metadata only).", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrator accounts for the web console /admin.", no_args_is_help=True)
+app.add_typer(message_app, name="message")
+app.add_typer(admin_app, name="admin")
+
+
+def actor() -> str:
+    """Who is acting, for the audit trail: the login behind sudo, else the process owner."""
+    import getpass
+    import os
+
+    return f"cli:{os.environ.get('SUDO_USER') or getpass.getuser()}"
+
+
+def parse_since(text: Optional[str], now: int) -> Optional[int]:
+    """'24h', '7d', '30m', '2026-11-27' or '2026-11-27T10:00' (UTC) as Unix seconds."""
+    import datetime
+
+    if not text:
+        return None
+    units = {"m": 60, "h": 3600, "d": 86400}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return now - int(text[:-1]) * units[text[-1]]
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise WebcryptError(f"--since must look like 24h, 7d or 2026-11-27, not {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return int(moment.timestamp())
+
+
+@user_app.command("unlock")
+@handled
+def user_unlock(ctx: typer.Context, address: str = typer.Argument(..., help="Recipient mail address.")):
+    """Lift a lockout after failed logins (the password stays).
+
+    Example: webcrypt user unlock alice@example.org
+    """
+    home = open_home(ctx)
+    typer.echo(f"Unlocked {users.unlock(home, address, actor()).address}.")
+
+
+@user_app.command("extend")
+@handled
+def user_extend(
+    ctx: typer.Context,
+    address: str = typer.Argument(..., help="Recipient mail address."),
+    days: int = typer.Option(..., "--days", min=0, help="Valid for this many days from now (0: for ever)."),
+):
+    """Extend the validity of an account (re-enables one that ran out).
+
+    Example: webcrypt user extend alice@example.org --days 365
+    """
+    home = open_home(ctx)
+    recipient = users.extend(home, address, days, actor())
+    typer.echo(f"{recipient.address} is valid until {_date(recipient.valid_until) if recipient.valid_until else 'for ever'}.")
+
+
+@message_app.command("list")
+@handled
+def message_list(
+    ctx: typer.Context,
+    sender: str = typer.Option("", "--sender", help="Only senders containing this text."),
+    recipient: str = typer.Option("", "--recipient", help="Only recipients containing this text."),
+    since: Optional[str] = typer.Option(None, "--since", help="Created since: 24h, 7d or 2026-11-27."),
+    limit: int = typer.Option(500, "--limit", min=1, help="At most this many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """List encrypted messages (metadata only: nothing of the content is stored).
+
+    Example: webcrypt message list --sender bank@example.com --since 7d --json
+    """
+    home = open_home(ctx)
+    now = home.now()
+    rows = [messages.describe(m, now) for m in messages.listing(sender, recipient, parse_since(since, now), limit=limit)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "created", "sender", "recipient", "expires", "size", "status")
+    for row in rows:
+        table.add_row(row["id"], _date(row["created"]), row["sender"], row["recipient"],
+                      _date(row["expires"]), str(row["size"]), row["status"])
+    Console(highlight=False).print(table)
+
+
+@message_app.command("find")
+@handled
+def message_find(
+    ctx: typer.Context,
+    source: str = typer.Argument(..., help="A copy of the carrier mail (e.g. from the Sent folder) or secure.htm."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Show the message a carrier mail or secure.htm belongs to.
+
+    Example: webcrypt message find copy-from-sent-folder.eml
+    """
+    home = open_home(ctx)
+    row = messages.describe(messages.get(messages.id_from_copy(read_input(source))), home.now())
+    if as_json:
+        typer.echo(json.dumps(row, indent=2))
+        return
+    for key, value in row.items():
+        shown = _date(value) if key in ("created", "expires", "first_opened", "revoked") else value
+        typer.echo(f"{key:14} {shown}")
+
+
+@message_app.command("expire")
+@handled
+def message_expire(
+    ctx: typer.Context,
+    message_id: str = typer.Argument(..., help="Message id (X-WebCrypt-Message-Id of the carrier mail)."),
+    days: int = typer.Option(..., "--days", min=0, help="Readable for this many days from now (0: not any more)."),
+):
+    """Change how long a message can be opened.
+
+    Example: webcrypt message expire 0f1e2d3c4b5a69788796a5b4c3d2e1f0 --days 30
+    """
+    home = open_home(ctx)
+    record = messages.set_expiry(home, message_id, days, actor())
+    typer.echo(f"Message {record.id} can be opened until {_date(record.expires)}.")
+
+
+@app.command()
+@handled
+def recall(
+    ctx: typer.Context,
+    message: str = typer.Argument(..., help="Message id, or a copy of the carrier mail or secure.htm."),
+):
+    """Recall a message: its key is destroyed, so no copy can ever be opened again.
+
+    Example: webcrypt recall 0f1e2d3c4b5a69788796a5b4c3d2e1f0
+    """
+    home = open_home(ctx)
+    message_id = messages.id_from_copy(read_input(message)) if _is_file(message) else message
+    record = messages.recall(home, message_id, actor())
+    typer.echo(f"Recalled message {record.id} to {record.recipient}; it can no longer be opened.")
+
+
+def _is_file(text: str) -> bool:
+    return text == "-" or Path(text).is_file()
+
+
+@app.command()
+@handled
+def audit(
+    ctx: typer.Context,
+    since: Optional[str] = typer.Option(None, "--since", help="Events since: 24h, 7d or 2026-11-27."),
+    user: str = typer.Option("", "--user", help="Only events whose actor or subject contains this text."),
+    action: str = typer.Option("", "--action", help="Only this action (e.g. recall, reset, login_failed)."),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Show the audit trail: admin actions and security events.
+
+    Example: webcrypt audit --since 24h --user alice@example.org
+    """
+    home = open_home(ctx)
+    rows = auditlog.query(parse_since(since, home.now()), user, action, limit)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("time (UTC)", "actor", "action", "subject", "detail", "client")
+    for row in rows:
+        table.add_row(_date(row["at"]), row["actor"], row["action"], row["subject"], row["detail"], row["client"])
+    Console(highlight=False).print(table)
+
+
+@app.command()
+@handled
+def maintain(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Housekeeping for a timer: expired message keys, stale uploads, sessions, throttles, expired accounts.
+
+    Example: webcrypt maintain   (e.g. hourly from a systemd timer)
+    """
+    home = open_home(ctx)
+    done = housekeeping.maintain(home)
+    if as_json:
+        typer.echo(json.dumps(done, indent=2))
+        return
+    typer.echo(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in done.items()))
+
+
+@app.command()
+@handled
+def backup(ctx: typer.Context, target: Path = typer.Argument(..., help="File to write the copy to.")):
+    """Copy the database consistently while the portal runs (SQLite; PostgreSQL: pg_dump).
+
+    The master key is not in the copy: keep master.key backed up separately.
+    Example: webcrypt backup /var/backups/webcrypt-$(date +%F).db
+    """
+    home = open_home(ctx)
+    path = housekeeping.backup(home, target, actor())
+    typer.echo(f"Backup written to {path}. Restore: see docs/admin.md (needs the same master.key).")
+
+
+@admin_app.command("add")
+@handled
+def admin_add(ctx: typer.Context, name: str = typer.Argument(..., help="Administrator name (a-z 0-9 . _ -).")):
+    """Create an administrator for /admin; the password is read from stdin.
+
+    Example: printf '%s\\n' "$ADMIN_PASSWORD" | webcrypt admin add alice
+    """
+    home = open_home(ctx)
+    admin = admins.add(home, name, read_password(True), actor())
+    typer.echo(f"Created administrator {admin.name}.")
+
+
+@admin_app.command("passwd")
+@handled
+def admin_passwd(ctx: typer.Context, name: str = typer.Argument(..., help="Administrator name.")):
+    """Set an administrator's password, read from stdin; ends their sessions.
+
+    Example: printf '%s\\n' "$NEW_PASSWORD" | webcrypt admin passwd alice
+    """
+    home = open_home(ctx)
+    typer.echo(f"Password of {admins.set_password(home, name, read_password(True), actor()).name} changed.")
+
+
+@admin_app.command("disable")
+@handled
+def admin_disable(ctx: typer.Context, name: str = typer.Argument(..., help="Administrator name.")):
+    """Disable an administrator (no console logins; sessions end).
+
+    Example: webcrypt admin disable alice
+    """
+    home = open_home(ctx)
+    typer.echo(f"Disabled administrator {admins.set_disabled(home, name, True, actor()).name}.")
+
+
+@admin_app.command("enable")
+@handled
+def admin_enable(ctx: typer.Context, name: str = typer.Argument(..., help="Administrator name.")):
+    """Enable a disabled administrator.
+
+    Example: webcrypt admin enable alice
+    """
+    home = open_home(ctx)
+    typer.echo(f"Enabled administrator {admins.set_disabled(home, name, False, actor()).name}.")
+
+
+@admin_app.command("list")
+@handled
+def admin_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """List administrators.
+
+    Example: webcrypt admin list
+    """
+    open_home(ctx)
+    rows = [admins.describe(a) for a in admins.listing()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "created", "last login", "status")
+    for row in rows:
+        table.add_row(row["name"], _date(row["created"]), _date(row["last_login"]), "disabled" if row["disabled"] else "active")
+    Console(highlight=False).print(table)
+
+
+@app.command()
+@handled
+def monitor(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Print the dashboard once and exit."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON and exit."),
+    check: bool = typer.Option(False, "--check", help="Nagios/Icinga check: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."),
+    interval: float = typer.Option(5.0, "--interval", min=0.5, help="Seconds between refreshes."),
+):
+    """Monitoring: messages, logins, accounts, sessions, uploads, database, errors, per hour over a day.
+
+    Thresholds for --check are in [monitor] of webcrypt.toml.
+    Example: webcrypt monitor --check   (as an Icinga/Nagios command)
+    """
+    if check:
+        raise typer.Exit(_monitor_check(ctx))
+    home = open_home(ctx)
+    if as_json:
+        typer.echo(json.dumps(monitor_mod.snapshot(home).as_dict(), indent=2))
+        return
+    console = Console(highlight=False)
+    if once:
+        console.print(_dashboard(home, monitor_mod.snapshot(home)))
+        return
+    _live_dashboard(home, console, interval)
+
+
+def _monitor_check(ctx: typer.Context) -> int:
+    """Any failure to read the figures is UNKNOWN (3), as Nagios plugins must report it."""
+    try:
+        home = open_home(ctx)
+        figures = monitor_mod.snapshot(home)
+        verdict = monitor_mod.check(home, figures)
+    except (WebcryptError, store.DatabaseError) as e:
+        typer.echo(f"WEBCRYPT UNKNOWN - {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+        return monitor_mod.UNKNOWN
+    typer.echo(verdict.line(figures))
+    return verdict.state
+
+
+def _live_dashboard(home: Home, console: Console, interval: float) -> None:
+    import time
+
+    from rich.live import Live
+
+    with Live(_dashboard(home, monitor_mod.snapshot(home)), console=console, screen=False) as live:
+        try:
+            while True:
+                time.sleep(interval)
+                live.update(_dashboard(home, monitor_mod.snapshot(home)))
+        except KeyboardInterrupt:
+            pass
+
+
+SPARK = " ▁▂▃▄▅▆▇█"
+
+
+def _sparkline(values: list[int]) -> str:
+    top = max(values) or 1
+    return "".join(SPARK[min(8, (v * 8 + top - 1) // top)] for v in values)
+
+
+def _dashboard(home: Home, figures):
+    from rich.console import Group
+    from rich.panel import Panel
+
+    counters = Table("figure", "last hour", "24 hours", "per hour (24 h, oldest left)", title="Mail and portal")
+    for name in monitor_mod.COUNTERS:
+        counters.add_row(name.replace("_", " "), str(figures.last_hour[name]), str(figures.totals[name]),
+                         _sparkline(figures.series[name]))
+    state = Table("gauge", "now", title="State")
+    for name, value in figures.gauges.items():
+        state.add_row(name.replace("_", " "), str(value))
+    errors = Table("time (UTC)", "action", "subject", "detail", title="Last errors")
+    for row in figures.last_errors:
+        errors.add_row(_date(row["at"]), row["action"], row["subject"], row["detail"])
+    verdict = monitor_mod.check(home, figures)
+    title = f"webcrypt monitor, {_date(figures.at)} UTC: {monitor_mod.STATE_NAMES[verdict.state]}"
+    return Panel(Group(counters, state, errors, verdict.line()), title=title)
 
 
 def _date(value) -> str:

@@ -55,6 +55,27 @@ SCHEMA: dict[str, dict[str, object]] = {
     "keys": {
         "master_key": "master.key",
     },
+    "monitor": {
+        # thresholds for 'webcrypt monitor --check': warning and critical, 0 = not checked
+        "deferred_warning": 10,  # per hour
+        "deferred_critical": 50,
+        "errors_warning": 1,  # per hour
+        "errors_critical": 10,
+        "login_failed_warning": 50,  # per hour
+        "login_failed_critical": 200,
+        "locked_accounts_warning": 20,
+        "locked_accounts_critical": 100,
+        "pending_uploads_warning": 500,
+        "pending_uploads_critical": 2000,
+        "database_mb_warning": 2000,
+        "database_mb_critical": 10000,
+        # who may read /metrics: client networks (CIDR) and/or a bearer token
+        "metrics_networks": ["127.0.0.1/32", "::1/128"],
+        "metrics_token": "",
+    },
+    "admin": {
+        "networks": [],  # client networks (CIDR) allowed to reach /admin; empty: any
+    },
     "branding": {
         "name": "webcrypt",
         "organisation": "",
@@ -160,3 +181,14 @@ def _type_name(default) -> str:
     return {bool: "true or false", int: "a whole number", str: "a string", list: "a list of strings"}[
         type(default)
     ]
+
+
+def with_overrides(base: Config, overrides: dict[str, object], source: str = "settings") -> Config:
+    """*base* with some "section.key" values replaced, each checked like a file value."""
+    values = {section: dict(keys) for section, keys in base.values.items()}
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        if key not in SCHEMA.get(section, {}):
+            raise ConfigError(f"{source}: unknown key '{dotted}'")
+        values[section][key] = _typed(section, key, value, source)
+    return Config(path=base.path, values=values)

@@ -26,6 +26,7 @@ class ExitStatus(IntEnum):
     EXISTS = 14
     UNAVAILABLE = 15
     DELIVERY = 16
+    UNKNOWN_MESSAGE = 17
 
 
 class WebcryptError(Exception):
@@ -100,3 +101,7 @@ class DeliveryError(WebcryptError):
 
     exit_status = ExitStatus.DELIVERY
     temporary = True
+
+
+class UnknownMessage(WebcryptError):
+    exit_status = ExitStatus.UNKNOWN_MESSAGE

@@ -19,6 +19,7 @@ class Home:
     clock: Callable[[], float] = time.time
     _keyring: keys.Keyring | None = field(default=None, repr=False)
     _connected: bool = field(default=False, repr=False)
+    file_config: Config | None = field(default=None, repr=False)  # as read from the file, before overrides
 
     def now(self) -> int:
         return int(self.clock())
@@ -46,6 +47,15 @@ class Home:
                     f"database schema is at version {version}, this program needs "
                     f"{len(store.MIGRATIONS)}: run 'webcrypt migrate'"
                 )
+            self.refresh_settings()
+
+    def refresh_settings(self) -> None:
+        """Apply the settings stored by the web console over the file (settings.py)."""
+        from . import settings
+
+        if self.file_config is None:
+            self.file_config = self.config
+        self.config = settings.effective(self.file_config)
 
     def close(self) -> None:
         store.close()

@@ -193,3 +193,34 @@ def _unavailable(error: Exception):
 def unavailable(error: Exception):
     """Translate a driver error into StoreUnavailable (temporary)."""
     return _unavailable(error)
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, pw.SqliteDatabase)
+
+
+def database_size() -> int:
+    """Bytes the database occupies (SQLite: file plus write-ahead log)."""
+    if is_sqlite():
+        import os
+
+        path = db.obj.database
+        return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+    if isinstance(db.obj, pw.PostgresqlDatabase):
+        return int(db.execute_sql("SELECT pg_database_size(current_database())").fetchone()[0])
+    return 0
+
+
+def backup_sqlite(target: str) -> None:
+    """Copy the live SQLite database to *target* with SQLite's online backup API.
+
+    The copy is one consistent snapshot even while other processes write (WAL):
+    readers and writers carry on during it.
+    """
+    import sqlite3
+
+    destination = sqlite3.connect(target)
+    try:
+        db.obj.connection().backup(destination)
+    finally:
+        destination.close()

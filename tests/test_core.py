@@ -70,7 +70,7 @@ def test_carrier_is_a_readable_mail_with_secure_htm(home):
 
 def test_secure_htm_alone_opens(home):
     sealed = seal_one(home)
-    page = mime._secure_htm_part(sealed.data)
+    page = mime.secure_htm_of(sealed.data)
     assert open_as(home, mime.extract_envelope(page)) == MESSAGE
 
 
@@ -117,7 +117,7 @@ def test_every_single_byte_flip_fails_cleanly(home):
 
 def test_truncated_and_foreign_files(home):
     sealed = seal_one(home)
-    page = mime._secure_htm_part(sealed.data)
+    page = mime.secure_htm_of(sealed.data)
     with pytest.raises(EnvelopeError):
         mime.extract_envelope(page[: len(page) // 2])
     cut = envelope_of(sealed)[:-40]

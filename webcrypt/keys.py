@@ -89,17 +89,14 @@ def _format(generations: dict[int, bytes]) -> str:
 
 
 def _parse(text: str, path: Path) -> dict[int, bytes]:
-    lines = text.split()
-    if not text.startswith(_MAGIC):
+    lines = text.splitlines()
+    if not lines or lines[0] != _MAGIC:
         raise KeyFileError(f"{path} is not a webcrypt master key file")
-    result: dict[int, bytes] = {}
     try:
-        for line in text.splitlines()[1:]:
-            if line.strip():
-                gen, hexed = line.split()
-                result[int(gen)] = bytes.fromhex(hexed)
+        pairs = [line.split() for line in lines[1:] if line.strip()]
+        result = {int(gen): bytes.fromhex(hexed) for gen, hexed in pairs}
     except ValueError:
         raise KeyFileError(f"master key file {path} is damaged") from None
-    if not result or any(len(s) != crypto.KEY_BYTES for s in result.values()) or not lines:
+    if not result or any(len(s) != crypto.KEY_BYTES for s in result.values()):
         raise KeyFileError(f"master key file {path} is damaged")
     return result

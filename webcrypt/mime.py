@@ -152,7 +152,7 @@ def _ascii_html(text: str) -> str:
 
 def extract_envelope(data: bytes) -> bytes:
     """The envelope inside a secure.htm page or a carrier mail holding one."""
-    html_page = data if texts.ENVELOPE_START in data else _secure_htm_part(data)
+    html_page = data if texts.ENVELOPE_START in data else secure_htm_of(data)
     start = html_page.find(texts.ENVELOPE_START)
     end = html_page.find(texts.ENVELOPE_END, start + 1)
     if start < 0 or end < 0:
@@ -169,7 +169,8 @@ def decode_envelope_text(text: bytes) -> bytes:
         raise EnvelopeError("the envelope in secure.htm is damaged") from None
 
 
-def _secure_htm_part(data: bytes) -> bytes:
+def secure_htm_of(data: bytes) -> bytes:
+    """The secure.htm attachment of a carrier mail, however a mail client re-encoded it."""
     import email.parser
     import email.policy
 

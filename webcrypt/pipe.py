@@ -1,0 +1,164 @@
+"""``webcrypt [-c CONFIG] pipe [-f SENDER] [-q QUEUEID] -- RCPT...``: the MTA's content filter.
+
+Postfix pipe(8) and FILTER_README contract, as sysexits:
+
+- 0 only after the next hop accepted every copy;
+- 75 (EX_TEMPFAIL) for anything temporary or unexpected, a bug included:
+  Postfix keeps the message queued and retries (a traceback would exit 1,
+  and Postfix would bounce the message);
+- 69 (EX_UNAVAILABLE) with one line ``5.x.x text`` for a deliberate refusal.
+
+Postfix logs what a filter prints and quotes it in bounces, so exactly one
+line is printed per message (queue id, sender, recipient count, action,
+size, milliseconds) and never content, passwords or login data.
+
+Imported for every message: only the standard library modules needed to
+parse arguments and read stdin are imported before the message is read.
+"""
+
+import os
+import sys
+import time
+
+EX_OK = 0
+EX_USAGE_DEFERRED = 75  # a broken master.cf line must not bounce mail: fix and flush
+EX_UNAVAILABLE = 69
+EX_TEMPFAIL = 75
+
+USAGE = "usage: webcrypt [-c CONFIG] pipe [-f SENDER] [-q QUEUEID] -- RCPT..."
+
+
+class Usage(Exception):
+    pass
+
+
+def parse(argv: list[str]) -> dict:
+    """The options of a pipe command line (``pipe`` itself included in *argv*)."""
+    options = {"config": None, "sender": "", "queue_id": "-", "recipients": []}
+    args = list(argv)
+    while args and args[0] != "pipe":
+        flag = args.pop(0)
+        if flag not in ("-c", "--config") or not args:
+            raise Usage(f"unknown option {flag[:40]!r} before 'pipe'")
+        options["config"] = args.pop(0)
+    if not args:
+        raise Usage("missing 'pipe'")
+    args.pop(0)
+    while args:
+        flag = args.pop(0)
+        if flag == "--":
+            options["recipients"] = args
+            break
+        if flag in ("-f", "-q", "-c", "--config") and args:
+            key = {"-f": "sender", "-q": "queue_id"}.get(flag, "config")
+            options[key] = args.pop(0)
+        else:
+            raise Usage(f"unknown argument {flag[:40]!r} (recipients go after --)")
+    if not options["recipients"]:
+        raise Usage("no recipients after --")
+    return options
+
+
+def main(argv: list[str] | None = None, stdin=None, stderr=None, environ=os.environ) -> int:
+    """Process one message; return the sysexits status. Never raises."""
+    started = time.monotonic()
+    stdin = stdin or sys.stdin.buffer
+    stderr = stderr or sys.stderr
+    log = _Log(stderr, started)
+    try:
+        options = parse(sys.argv[1:] if argv is None else argv)
+        log.options = options
+        raw = stdin.read()
+        log.size = len(raw)
+        outcome = _process(options, raw, environ)
+    except BaseException as e:  # noqa: BLE001 - every failure must become a sysexits status
+        return log.failed(e)
+    return log.done(outcome)
+
+
+def _process(options: dict, raw: bytes, environ):
+    from . import config, processing
+    from .home import Home
+
+    home = Home(config.load(config.locate(options["config"], environ)))
+    try:
+        # print_login_data=None: with credentials_to = "print" they go to the sender,
+        # since what a filter prints ends up in logs and bounces.
+        return processing.process(home, raw, options["sender"], options["recipients"])
+    finally:
+        if home._connected:  # mail that passes unchanged never opens the database
+            home.close()
+
+
+class _Log:
+    """The one line written per message."""
+
+    def __init__(self, stream, started: float):
+        self.stream = stream
+        self.started = started
+        self.options = {"queue_id": "-", "sender": "", "recipients": []}
+        self.size = 0
+
+    def fields(self, action: str) -> str:
+        o = self.options
+        ms = round((time.monotonic() - self.started) * 1000)
+        return (
+            f"webcrypt: queue={_clean(o['queue_id'])} from=<{_clean(o['sender'])}> "
+            f"rcpts={len(o['recipients'])} action={action} size={self.size} ms={ms}"
+        )
+
+    def done(self, outcome) -> int:
+        self._write(f"{self.fields(outcome.action)} reason={outcome.reason} copies={outcome.copies}")
+        return EX_OK
+
+    def failed(self, error: BaseException) -> int:
+        status, dsn, text = classify(error)
+        if status == EX_UNAVAILABLE:
+            self._write(f"{dsn} {text} ({self.fields('refused')})")
+        else:
+            self._write(f"{self.fields('deferred')} error={text}")
+        return status
+
+    def _write(self, line: str) -> None:
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except Exception:  # noqa: BLE001 - a closed stderr must not change the exit status
+            pass
+
+
+def classify(error: BaseException) -> tuple[int, str, str]:
+    """(exit status, DSN, one-line text) for a failure; nothing of the message in it."""
+    if isinstance(error, Usage):
+        return EX_USAGE_DEFERRED, "4.3.5", f"{error}; {USAGE}"
+    from . import errors
+
+    refusals = {errors.MessageTooLarge: "5.3.4", errors.BadAddress: "5.1.3", errors.AccountDisabled: "5.7.1"}
+    for kind, dsn in refusals.items():
+        if isinstance(error, kind):
+            return EX_UNAVAILABLE, dsn, _clean(str(error))
+    if isinstance(error, errors.WebcryptError):
+        return EX_TEMPFAIL, "4.3.0", _clean(str(error))
+    if any(c.__name__ in ("DatabaseError", "InterfaceError") for c in type(error).__mro__):
+        return EX_TEMPFAIL, "4.3.0", f"database unavailable ({_clean(str(error))})"
+    if isinstance(error, KeyboardInterrupt):
+        return EX_TEMPFAIL, "4.3.0", "interrupted"
+    if isinstance(error, OSError):
+        return EX_TEMPFAIL, "4.3.0", f"system error: {_clean(error.strerror or type(error).__name__)}"
+    # A bug: name the place, not the message (its text might quote mail content).
+    return EX_TEMPFAIL, "4.3.0", f"unexpected {type(error).__name__} at {_where(error)}"
+
+
+def _where(error: BaseException) -> str:
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+
+
+def _clean(text: str) -> str:
+    """One line, printable, bounded."""
+    lines = str(text).splitlines()
+    return "".join(c if c.isprintable() else " " for c in (lines[0] if lines else ""))[:300]

@@ -1,0 +1,135 @@
+"""Who gets what: encrypted, the original, or the original as an internal copy.
+
+Pure: takes header fields, recipients and the rules, returns a decision. The
+database lookup for encrypted threads is done by the caller, which passes in
+the answer, so this module never touches I/O.
+
+Order of the rules, per recipient (first match wins):
+
+1. a domain in ``mail.internal_domains`` gets the original (never a carrier);
+2. a domain in ``policy.never_encrypt_domains`` gets the original: the admin
+   set it up for partners that receive mail another way (e.g. enforced TLS);
+3. a domain in ``policy.always_encrypt_domains`` gets a carrier;
+4. the message asks for encryption (subject keyword, ``X-WebCrypt: encrypt``,
+   or it continues an encrypted thread): a carrier;
+5. everything else gets the original, byte for byte.
+
+A domain rule covers its subdomains too (``example.org`` covers ``mx.example.org``).
+"""
+
+import email.header
+import re
+from dataclasses import dataclass
+
+from .mime import Field, decoded, first
+
+_MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
+
+
+@dataclass(frozen=True)
+class Rules:
+    keyword: str
+    internal_domains: tuple[str, ...] = ()
+    always_domains: tuple[str, ...] = ()
+    never_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    encrypt: list[str]  # recipients that get a carrier
+    plain: list[str]  # recipients that get the original bytes (external, by policy)
+    internal: list[str]  # recipients in internal domains (the original bytes)
+    subject: bytes | None  # raw Subject field for carriers (keyword removed), None: copy it
+    reason: str  # why the message was marked: keyword, header, thread, domain or none
+
+    @property
+    def action(self) -> str:
+        if not self.encrypt:
+            return "pass"
+        return "encrypt" if not (self.plain or self.internal) else "mixed"
+
+
+def rules_from(config) -> Rules:
+    """The rules in a loaded configuration."""
+    return Rules(
+        keyword=config["policy.keyword"],
+        internal_domains=_domains(config["mail.internal_domains"]),
+        always_domains=_domains(config["policy.always_encrypt_domains"]),
+        never_domains=_domains(config["policy.never_encrypt_domains"]),
+    )
+
+
+def _domains(values) -> tuple[str, ...]:
+    return tuple(v.strip().lower().lstrip("@").rstrip(".") for v in values if v.strip())
+
+
+def thread_ids(fields: list[Field]) -> list[str]:
+    """Message-IDs this message replies to (In-Reply-To and References), for the thread lookup."""
+    ids: list[str] = []
+    for f in fields:
+        if f.name in ("in-reply-to", "references"):
+            ids += [m.decode("ascii", "replace") for m in _MESSAGE_ID.findall(f.value)]
+    return list(dict.fromkeys(ids))
+
+
+def requested(fields: list[Field], keyword: str, in_encrypted_thread: bool = False) -> str:
+    """Why the message as a whole asks for encryption ("" when it does not)."""
+    subject = first(fields, "subject")
+    if subject and keyword.lower() in decoded(subject.value).lower():
+        return "keyword"
+    marker = first(fields, "x-webcrypt")
+    if marker and decoded(marker.value).strip().lower() == "encrypt":
+        return "header"
+    return "thread" if in_encrypted_thread else ""
+
+
+def decide(rules: Rules, fields: list[Field], recipients: list[str], in_encrypted_thread: bool = False) -> Decision:
+    reason = requested(fields, rules.keyword, in_encrypted_thread)
+    encrypt, plain, internal = [], [], []
+    for rcpt in recipients:
+        domain = rcpt.rpartition("@")[2].strip(">").lower().rstrip(".")
+        if _covered(domain, rules.internal_domains):
+            internal.append(rcpt)
+        elif _covered(domain, rules.never_domains):
+            plain.append(rcpt)
+        elif reason or _covered(domain, rules.always_domains):
+            encrypt.append(rcpt)
+        else:
+            plain.append(rcpt)
+    if encrypt and not reason:
+        reason = "domain"
+    subject = without_keyword(first(fields, "subject"), rules.keyword) if reason == "keyword" else None
+    return Decision(encrypt, plain, internal, subject, reason or "none")
+
+
+def _covered(domain: str, domains: tuple[str, ...]) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def without_keyword(subject: Field | None, keyword: str) -> bytes | None:
+    """The raw Subject field with the keyword removed (None: the keyword is not in it).
+
+    Where the keyword stands in the raw field it is cut out there, so the rest
+    keeps its bytes; where it hides in RFC 2047 words the subject is decoded,
+    cut and written again as UTF-8 encoded words.
+    """
+    if subject is None:
+        return None
+    name, _, value = subject.raw.partition(b":")
+    pattern = re.compile(re.escape(keyword.encode("utf-8")), re.IGNORECASE)
+    if pattern.search(value):
+        return name + b": " + _tidy(pattern.sub(b"", value, count=1))
+    text = decoded(value)
+    cut = re.sub(re.escape(keyword), "", text, count=1, flags=re.IGNORECASE)
+    if cut == text:
+        return None
+    cut = " ".join(cut.split())
+    if cut.isascii():
+        return name + b": " + cut.encode("ascii")
+    return name + b": " + email.header.Header(cut, "utf-8", header_name="Subject").encode().encode("ascii")
+
+
+def _tidy(value: bytes) -> bytes:
+    """Blanks left where the keyword was: collapsed, and none at the start or end."""
+    value = re.sub(rb"(?<=[^\s])[ \t]{2,}", b" ", value.strip())
+    return value

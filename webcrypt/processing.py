@@ -1,0 +1,79 @@
+"""Processing one outgoing message: decide, encrypt, reinject. Shared by pipe and relay.
+
+``process`` returns only after the next hop accepted every copy; anything
+else raises (a WebcryptError, temporary or not, or any other exception), and
+the caller leaves the message with the MTA. Nothing is reinjected until every
+carrier is sealed, so a failure while encrypting never lets a plaintext copy out.
+
+Loops: the MTA must reinject through a path without this filter (FILTER_README;
+see appliance/postfix/README.md). As a second line, every carrier carries
+``X-WebCrypt-Loop: <message id> <HMAC>``, an HMAC under the server's marker key
+over the message id and the recipient. A carrier that comes back with a valid
+marker for the same recipient was made here and is passed on unchanged instead
+of being encrypted again; a forged or copied marker does not verify, and the
+message is then processed like any other.
+"""
+
+from dataclasses import dataclass
+
+from . import crypto, gateway, mailer, mime, policy, store
+from .home import Home
+
+LOOP_FIELD = "x-webcrypt-loop"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str  # pass, encrypt, mixed, loop
+    reason: str  # keyword, header, thread, domain, none, loop
+    copies: int  # messages handed to the next hop (login-data mails not counted)
+
+
+def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_login_data=None) -> Outcome:
+    fields = mime.fields(raw)
+    route = mailer.parse_route(home.config["mail.reinject"])
+    if looped(home, fields, recipients):
+        mailer.send(route, sender, recipients, [raw])
+        return Outcome("pass", "loop", 1)
+    decision = policy.decide(policy.rules_from(home.config), fields, recipients, in_encrypted_thread(home, fields))
+    sealed = []
+    if decision.encrypt:
+        home.connect()
+        sealed = gateway.encrypt(
+            home, raw, sender, decision.encrypt, subject=decision.subject, print_login_data=print_login_data
+        )
+    originals = decision.internal + decision.plain
+    if originals:
+        mailer.send(route, sender, originals, [raw])
+    for item in sealed:
+        mailer.send(route, sender, [item.recipient], item.chunks, headers=loop_marker(home, item))
+    return Outcome(decision.action, decision.reason, len(sealed) + (1 if originals else 0))
+
+
+def in_encrypted_thread(home: Home, fields: list[mime.Field]) -> bool:
+    """Does the message reply to one that webcrypt encrypted?"""
+    ids = policy.thread_ids(fields)
+    if not ids:
+        return False
+    home.connect()
+    hashes = [gateway.thread_hash(home, i) for i in ids]
+    return store.ThreadRef.select().where(store.ThreadRef.ref_hash.in_(hashes)).exists()
+
+
+def loop_marker(home: Home, item: gateway.Sealed) -> bytes:
+    return f"X-WebCrypt-Loop: {item.message_id} {_loop_mac(home, item.message_id, item.recipient)}\n".encode()
+
+
+def _loop_mac(home: Home, message_id: str, recipient: str) -> str:
+    return crypto.mac(home.keyring.mac_key(), f"loop\0{message_id}\0{recipient.lower()}".encode())
+
+
+def looped(home: Home, fields: list[mime.Field], recipients: list[str]) -> bool:
+    """A carrier made here, coming back for the one recipient it was made for."""
+    marker = mime.first(fields, LOOP_FIELD)
+    if marker is None or len(recipients) != 1:
+        return False
+    parts = marker.value.decode("ascii", "replace").split()
+    if len(parts) != 2:
+        return False
+    return crypto.same(parts[1], _loop_mac(home, parts[0], recipients[0]))

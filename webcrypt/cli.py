@@ -341,6 +341,11 @@ app.add_typer(message_app, name="message")
 app.add_typer(admin_app, name="admin")
 
 
+def _table_console() -> Console:
+    """Tables piped into a file or grep keep whole addresses and ids on one line."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 250)
+
+
 def actor() -> str:
     """Who is acting, for the audit trail: the login behind sudo, else the process owner."""
     import getpass
@@ -418,7 +423,7 @@ def message_list(
     for row in rows:
         table.add_row(row["id"], _date(row["created"]), row["sender"], row["recipient"],
                       _date(row["expires"]), str(row["size"]), row["status"])
-    Console(highlight=False).print(table)
+    _table_console().print(table)
 
 
 @message_app.command("find")
@@ -500,7 +505,7 @@ def audit(
     table = Table("time (UTC)", "actor", "action", "subject", "detail", "client")
     for row in rows:
         table.add_row(_date(row["at"]), row["actor"], row["action"], row["subject"], row["detail"], row["client"])
-    Console(highlight=False).print(table)
+    _table_console().print(table)
 
 
 @app.command()
@@ -591,7 +596,7 @@ def admin_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json",
     table = Table("name", "created", "last login", "status")
     for row in rows:
         table.add_row(row["name"], _date(row["created"]), _date(row["last_login"]), "disabled" if row["disabled"] else "active")
-    Console(highlight=False).print(table)
+    _table_console().print(table)
 
 
 @app.command()

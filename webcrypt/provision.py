@@ -9,6 +9,8 @@ from .home import Home
 CONFIG_TEMPLATE = """\
 # webcrypt configuration. Every key is optional; the values shown are the defaults
 # unless noted. Relative paths are relative to this file's folder.
+# The mail settings and corporate identity changed in the web console /admin are
+# stored in the database and take precedence over this file (docs/admin.md).
 
 [portal]
 # Public URL of the portal, written into every secure.htm.
@@ -57,7 +59,35 @@ url = ""
 # The master key file (mode 0600). Never lose it: without it nothing can be read.
 master_key = "master.key"
 
+[monitor]
+# Thresholds of 'webcrypt monitor --check' (Nagios/Icinga exit 0 OK, 1 WARNING,
+# 2 CRITICAL, 3 UNKNOWN): a figure at or above *_warning warns, at or above
+# *_critical is critical; 0 switches that check off. Per-hour figures count the
+# current hour.
+deferred_warning = 10
+deferred_critical = 50
+errors_warning = 1
+errors_critical = 10
+login_failed_warning = 50
+login_failed_critical = 200
+locked_accounts_warning = 20
+locked_accounts_critical = 100
+pending_uploads_warning = 500
+pending_uploads_critical = 2000
+database_mb_warning = 2000
+database_mb_critical = 10000
+# Who may read /metrics (Prometheus): clients in these networks, or any client
+# that sends "Authorization: Bearer <metrics_token>" (empty: no token accepted).
+metrics_networks = ["127.0.0.1/32", "::1/128"]
+metrics_token = ""
+
+[admin]
+# Client networks allowed to reach the web console /admin (empty: any client).
+# Behind a proxy, the client address comes from [portal] trusted_proxies.
+networks = []
+
 [branding]
+# Overridden by the web console's corporate identity page (stored in the database).
 name = "webcrypt"
 organisation = ""
 color = "#1f4e79"

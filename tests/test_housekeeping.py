@@ -1,0 +1,170 @@
+"""Housekeeping (`maintain`) and backups taken while another process writes."""
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from webcrypt import accounts, cli, config, gateway, housekeeping, mime, store
+from webcrypt.errors import AccountDisabled, MessageExpired, MessageRevoked
+from webcrypt.home import Home
+
+DAY = 86400
+MESSAGE = b"From: service@bank.example\nTo: alice@example.org\nSubject: Old letter\n\nkept for years\n"
+
+
+def encrypt_for(home, recipient, passwords, raw=MESSAGE):
+    sealed = gateway.encrypt(home, raw, "service@bank.example", [recipient],
+                             print_login_data=lambda new: passwords.update({new.address: new.password}))
+    return sealed[0]
+
+
+def test_maintain_removes_what_has_run_out(home, clock):
+    passwords = {}
+    old = encrypt_for(home, "alice@example.org", passwords)
+    clock.advance(91 * DAY)  # past expire_days = 90
+    fresh = encrypt_for(home, "bob@example.org", passwords)
+    now = clock.now
+    session = dict(kind="recipient", principal="bob@example.org", csrf="x")
+    store.Session.create(id_hash="idle", created=now - 3600, last_seen=now - 3600, **session)
+    store.Session.create(id_hash="old", created=now - 9 * 3600, last_seen=now - 60, **session)
+    store.Session.create(id_hash="live", created=now - 60, last_seen=now - 60, **session)
+    store.Upload.create(id="stale", envelope=b"x", created=now - 3600, expires=now - 1)
+    store.Upload.create(id="pending", envelope=b"x", created=now, expires=now + 600)
+    store.Throttle.create(key="login-client:192.0.2.1", failures=3, window_start=now - 2 * DAY)
+    store.Throttle.create(key="login-client:192.0.2.2", failures=9, window_start=now - 2 * DAY,
+                          blocked_until=now + 600)
+    store.Throttle.create(key="login-client:192.0.2.3", failures=1, window_start=now - 60)
+    store.Recipient.update(valid_until=now - 1).where(store.Recipient.address == "alice@example.org").execute()
+
+    done = housekeeping.maintain(home)
+    assert done == {"message_keys_destroyed": 1, "uploads_deleted": 1, "sessions_deleted": 2,
+                    "throttles_deleted": 1, "accounts_disabled": 1}
+    assert store.Message.get_by_id(old.message_id).data_key_wrapped is None
+    assert store.Message.get_by_id(fresh.message_id).data_key_wrapped is not None
+    assert [s.id_hash for s in store.Session.select()] == ["live"]
+    assert [u.id for u in store.Upload.select()] == ["pending"]
+    assert {t.key for t in store.Throttle.select()} == {"login-client:192.0.2.2", "login-client:192.0.2.3"}
+    assert accounts.get("alice@example.org").disabled
+    with pytest.raises(AccountDisabled):
+        accounts.authenticate(home, "alice@example.org", passwords["alice@example.org"])
+
+    # an expired message stays unreadable even if its expiry were pushed out again by hand
+    store.Message.update(expires=now + DAY).where(store.Message.id == old.message_id).execute()
+    store.Recipient.update(disabled=False, valid_until=None).execute()
+    alice = accounts.authenticate(home, "alice@example.org", passwords["alice@example.org"])
+    with pytest.raises(MessageRevoked):
+        gateway.open_envelope(home, mime.extract_envelope(old.data), alice)
+
+    assert housekeeping.maintain(home) == dict.fromkeys(done, 0)  # idempotent
+
+
+def test_expired_message_cannot_be_opened_before_maintain_either(home, clock):
+    passwords = {}
+    sealed = encrypt_for(home, "alice@example.org", passwords)
+    clock.advance(91 * DAY)
+    alice = accounts.authenticate(home, "alice@example.org", passwords["alice@example.org"])
+    with pytest.raises(MessageExpired):
+        gateway.open_envelope(home, mime.extract_envelope(sealed.data), alice)
+
+
+def test_extend_re_enables_an_account_that_maintain_disabled(home, clock):
+    from webcrypt import users
+
+    accounts.create(home, "carol@example.org", "carol password")
+    store.Recipient.update(valid_until=clock.now - 1).execute()
+    housekeeping.maintain(home)
+    assert accounts.get("carol@example.org").disabled
+    users.extend(home, "carol@example.org", 30, actor="test")
+    assert not accounts.get("carol@example.org").disabled
+    users.set_disabled(home, "carol@example.org", True, actor="test")  # an admin's disable stays
+    store.Recipient.update(valid_until=clock.now - 1).execute()
+    users.extend(home, "carol@example.org", 30, actor="test")
+    assert accounts.get("carol@example.org").disabled
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from webcrypt import config, gateway
+    from webcrypt.home import Home
+    from pathlib import Path
+    home = Home(config.load(Path(sys.argv[1])))
+    home.connect()
+    raw = b"From: a@bank.example\\nSubject: load\\n\\n" + b"x" * 20000
+    print("ready", flush=True)
+    end = time.monotonic() + float(sys.argv[2])
+    n = 0
+    while time.monotonic() < end:
+        gateway.encrypt(home, raw, "a@bank.example", [f"load{n % 50}@example.org"], print_login_data=lambda new: None)
+        n += 1
+    print(n, flush=True)
+""")
+
+
+def test_backup_under_load_restores_to_a_working_system(home_dir, home, tmp_path, monkeypatch):
+    passwords = {}
+    old = encrypt_for(home, "alice@example.org", passwords)
+    config_path = home_dir / "webcrypt.toml"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(config_path), "4"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # let the writer get going
+        monkeypatch.setenv("WEBCRYPT_CONFIG", str(config_path))
+        backups = []
+        for i in range(3):  # several copies, each in the middle of the writing
+            target = tmp_path / f"backup-{i}.db"
+            result = CliRunner().invoke(cli.app, ["backup", str(target)], catch_exceptions=False)
+            assert result.exit_code == 0, result.output
+            backups.append(target)
+            time.sleep(0.3)
+        written = int(writer.stdout.readline())
+    finally:
+        writer.wait(timeout=60)
+    assert writer.returncode == 0 and written > 0
+
+    for target in backups:
+        assert oct(target.stat().st_mode)[-3:] == "600"
+        with sqlite3.connect(target) as copy:
+            assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert not list(tmp_path.glob(".*.partial"))
+
+    restored = restore(backups[1], home_dir, tmp_path / "restored")
+    try:
+        alice = accounts.authenticate(restored, "alice@example.org", passwords["alice@example.org"])
+        assert gateway.open_envelope(restored, mime.extract_envelope(old.data), alice).message == MESSAGE
+        copied = store.Message.select().count()
+        assert 1 < copied <= 1 + written  # some of the load, consistently cut
+        assert store.Recipient.select().count() >= 2
+        encrypt_for(restored, "dave@example.org", passwords)  # and it keeps working
+    finally:
+        restored.close()
+
+
+def restore(backup, home_dir, folder):
+    """The documented restore (docs/admin.md): config and master.key, the backup as webcrypt.db."""
+    folder.mkdir()
+    shutil.copy2(home_dir / "webcrypt.toml", folder / "webcrypt.toml")
+    shutil.copy2(home_dir / "master.key", folder / "master.key")
+    shutil.copy2(backup, folder / "webcrypt.db")
+    home = Home(config.load(folder / "webcrypt.toml"))
+    store.close()
+    home.connect()
+    return home
+
+
+def test_backup_refuses_a_folder_and_an_unwritable_place(config_env, tmp_path):
+    result = CliRunner().invoke(cli.app, ["backup", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 1 and "is a folder" in result.stderr
+    result = CliRunner().invoke(cli.app, ["backup", str(tmp_path / "no" / "such" / "x.db")], catch_exceptions=False)
+    assert result.exit_code == 1 and "cannot write backup" in result.stderr
+
+
+def test_maintain_cli(config_env, home):
+    result = CliRunner().invoke(cli.app, ["maintain"], catch_exceptions=False)
+    assert result.exit_code == 0 and "message keys destroyed: 0" in result.stdout

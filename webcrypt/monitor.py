@@ -23,7 +23,7 @@ COUNTERS = (
     events.ERRORS,
 )
 # Audit actions shown as "last errors": what went wrong, newest first.
-ERROR_ACTIONS = ("error", "deferred", "delivery_failed", "lockout")
+ERROR_ACTIONS = ("error", "deferred", "delivery_failed", "refused", "login_locked")
 LAST_ERRORS = 5
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3

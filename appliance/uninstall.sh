@@ -1,0 +1,90 @@
+#!/bin/sh
+# Remove the webcrypt appliance, as root. Keeps the data (configuration, master key, database,
+# TLS certificate) and the system user unless --purge is given:
+#
+#   appliance/uninstall.sh            # programs, units, front-end site and Postfix wiring go
+#   appliance/uninstall.sh --purge    # ... and /etc/webcrypt, /var/lib/webcrypt and the user
+#
+# The locations follow the same WEBCRYPT_* environment variables as install.sh.
+set -eu
+
+die() { echo "uninstall.sh: error: $*" >&2; exit 1; }
+say() { echo "uninstall.sh: $*"; }
+
+PREFIX=${WEBCRYPT_PREFIX:-/opt/webcrypt}
+BIN=${WEBCRYPT_BIN:-/usr/local/bin}
+ETC=${WEBCRYPT_ETC:-/etc/webcrypt}
+VAR=${WEBCRYPT_VAR:-/var/lib/webcrypt}
+UNITS=${WEBCRYPT_UNITS:-/etc/systemd/system}
+NGINX=${WEBCRYPT_NGINX:-/etc/nginx}
+APACHE=${WEBCRYPT_APACHE:-/etc/apache2}
+TLS=${WEBCRYPT_TLS:-/etc/ssl/webcrypt}
+POSTFIX=${WEBCRYPT_POSTFIX:-/etc/postfix}
+ACCOUNT=${WEBCRYPT_USER:-webcrypt}
+
+PURGE=no
+for arg in "$@"; do
+    case "$arg" in
+        --purge) PURGE=yes ;;
+        -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+        *) die "unknown option $arg (only --purge)" ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || die "run as root"
+
+systemd_running() { [ -d /run/systemd/system ]; }
+UNIT_NAMES="webcrypt-portal.service webcrypt-relay.service webcrypt-maintain.timer webcrypt-maintain.service"
+
+if systemd_running; then
+    # shellcheck disable=SC2086 # a list of unit names
+    systemctl disable --now $UNIT_NAMES 2>/dev/null || true
+fi
+for unit in $UNIT_NAMES; do
+    rm -f "$UNITS/$unit"
+done
+if systemd_running; then systemctl daemon-reload; fi
+
+# Postfix: drop the entries between the markers install.sh wrote. main.cf settings that
+# point at them (content_filter and the like) are reported, not guessed at.
+begin="# BEGIN webcrypt (appliance/install.sh; replaced on upgrade)"
+if [ -f "$POSTFIX/master.cf" ] && grep -qxF "$begin" "$POSTFIX/master.cf"; then
+    awk -v begin="$begin" -v end="# END webcrypt" '
+        $0 == begin { skip = 1; next }
+        skip && $0 == end { skip = 0; next }
+        !skip { print }
+    ' "$POSTFIX/master.cf" >"$POSTFIX/master.cf.new"
+    mv "$POSTFIX/master.cf.new" "$POSTFIX/master.cf"
+    say "removed the webcrypt entries from $POSTFIX/master.cf"
+    if command -v postconf >/dev/null 2>&1; then
+        left=$(postconf -c "$POSTFIX" -n 2>/dev/null | grep -i webcrypt || true)
+        if [ -n "$left" ]; then
+            say "main.cf still names webcrypt; remove or change these with 'postconf -X NAME' or 'postconf -e':"
+            echo "$left"
+        fi
+    fi
+    if [ "$POSTFIX" = /etc/postfix ] && systemd_running; then systemctl reload postfix || true; fi
+fi
+
+rm -f "$NGINX/sites-enabled/webcrypt.conf" "$NGINX/sites-available/webcrypt.conf"
+if [ "$NGINX" = /etc/nginx ] && systemd_running && command -v nginx >/dev/null 2>&1; then
+    systemctl reload nginx || true
+fi
+if [ "$APACHE" = /etc/apache2 ] && command -v a2dissite >/dev/null 2>&1; then
+    a2dissite -q webcrypt >/dev/null 2>&1 || true
+    if systemd_running; then systemctl reload apache2 || true; fi
+fi
+rm -f "$APACHE/sites-available/webcrypt.conf"
+
+rm -rf "$PREFIX" "$PREFIX.new" "$PREFIX.old"
+rm -f "$BIN/webcrypt"
+say "removed the programs, units and front-end site"
+
+if [ "$PURGE" = yes ]; then
+    rm -rf "$ETC" "$VAR" "$TLS"
+    if id "$ACCOUNT" >/dev/null 2>&1; then
+        userdel "$ACCOUNT" 2>/dev/null || say "could not remove user $ACCOUNT (still running processes?)"
+    fi
+    say "purged $ETC, $VAR, $TLS and the user $ACCOUNT: the master key is gone, old mail is unreadable"
+else
+    say "kept $ETC (configuration, master key), $VAR (database), $TLS and the user $ACCOUNT; --purge removes them"
+fi

@@ -21,7 +21,6 @@ import sys
 import time
 
 EX_OK = 0
-EX_USAGE_DEFERRED = 75  # a broken master.cf line must not bounce mail: fix and flush
 EX_UNAVAILABLE = 69
 EX_TEMPFAIL = 75
 
@@ -112,7 +111,10 @@ class _Log:
         return EX_OK
 
     def failed(self, error: BaseException) -> int:
-        status, dsn, text = classify(error)
+        if isinstance(error, Usage):
+            status, dsn, text = EX_TEMPFAIL, "4.3.5", f"{_clean(str(error))}; {USAGE}"
+        else:
+            status, dsn, text = _classified(error)
         if status == EX_UNAVAILABLE:
             self._write(f"{dsn} {text} ({self.fields('refused')})")
         else:
@@ -127,35 +129,14 @@ class _Log:
             pass
 
 
-def classify(error: BaseException) -> tuple[int, str, str]:
-    """(exit status, DSN, one-line text) for a failure; nothing of the message in it."""
-    if isinstance(error, Usage):
-        return EX_USAGE_DEFERRED, "4.3.5", f"{error}; {USAGE}"
-    from . import errors
+def _classified(error: BaseException) -> tuple[int, str, str]:
+    try:
+        from .failures import classify
 
-    refusals = {errors.MessageTooLarge: "5.3.4", errors.BadAddress: "5.1.3", errors.AccountDisabled: "5.7.1"}
-    for kind, dsn in refusals.items():
-        if isinstance(error, kind):
-            return EX_UNAVAILABLE, dsn, _clean(str(error))
-    if isinstance(error, errors.WebcryptError):
-        return EX_TEMPFAIL, "4.3.0", _clean(str(error))
-    if any(c.__name__ in ("DatabaseError", "InterfaceError") for c in type(error).__mro__):
-        return EX_TEMPFAIL, "4.3.0", f"database unavailable ({_clean(str(error))})"
-    if isinstance(error, KeyboardInterrupt):
-        return EX_TEMPFAIL, "4.3.0", "interrupted"
-    if isinstance(error, OSError):
-        return EX_TEMPFAIL, "4.3.0", f"system error: {_clean(error.strerror or type(error).__name__)}"
-    # A bug: name the place, not the message (its text might quote mail content).
-    return EX_TEMPFAIL, "4.3.0", f"unexpected {type(error).__name__} at {_where(error)}"
-
-
-def _where(error: BaseException) -> str:
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is None:
-        return "?"
-    return f"{os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+        failure = classify(error)
+    except Exception:  # noqa: BLE001 - even a broken installation defers, never bounces
+        return EX_TEMPFAIL, "4.3.0", f"unexpected {type(error).__name__}"
+    return (EX_UNAVAILABLE if failure.permanent else EX_TEMPFAIL), failure.dsn, failure.text
 
 
 def _clean(text: str) -> str:

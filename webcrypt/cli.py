@@ -692,6 +692,39 @@ def _status(row: dict) -> str:
     return "disabled" if row["disabled"] else ("must change password" if row["must_change_password"] else "active")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def pipe(ctx: typer.Context):
+    """Content filter for Postfix pipe(8): read one message on stdin, encrypt or pass, reinject.
+
+    Usage: webcrypt [-c CONFIG] pipe [-f SENDER] [-q QUEUEID] -- RCPT...
+    Exit 0 when every copy was accepted, 75 to defer (any temporary or unexpected
+    failure), 69 with one '5.x.x' line for a deliberate refusal. See appliance/postfix/.
+
+    Example: webcrypt pipe -f clerk@example.com -q 4XyZ -- alice@example.org < message.eml
+    """
+    from .pipe import main as pipe_main  # normally reached directly from main.py, without typer
+
+    prefix = ["-c", str(ctx.parent.obj)] if ctx.parent is not None and ctx.parent.obj else []
+    raise typer.Exit(pipe_main([*prefix, "pipe", *ctx.args]))
+
+
+@app.command()
+@handled
+def relay(
+    ctx: typer.Context,
+    listen: Optional[str] = typer.Option(None, "--listen", help="HOST:PORT [default: relay.listen]."),
+):
+    """SMTP smarthost (Exchange, Domino, Postfix advanced filter): encrypt or pass, forward via mail.reinject.
+
+    Answers 250 only after the next hop accepted every copy, 451 on temporary failure.
+
+    Example: webcrypt relay --listen 127.0.0.1:10025
+    """
+    from . import relay as relay_mod  # aiosmtpd is imported by this command only
+
+    relay_mod.serve(open_home(ctx, connect=False), listen)
+
+
 def main(argv=None) -> int:
     try:
         app(args=argv, prog_name="webcrypt")

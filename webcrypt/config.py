@@ -76,6 +76,15 @@ SCHEMA: dict[str, dict[str, object]] = {
     "admin": {
         "networks": [],  # client networks (CIDR) allowed to reach /admin; empty: any
     },
+    "relay": {
+        "listen": "127.0.0.1:10025",
+        "client_networks": ["127.0.0.0/8", "::1/128"],
+        "max_size": 50 * MB,
+        "tls_cert": "",
+        "tls_key": "",
+        "require_tls": False,
+        "workers": 4,
+    },
     "branding": {
         "name": "webcrypt",
         "organisation": "",

@@ -31,6 +31,10 @@ class Usage(Exception):
     pass
 
 
+class Help(Exception):
+    pass
+
+
 def parse(argv: list[str]) -> dict:
     """The options of a pipe command line (``pipe`` itself included in *argv*)."""
     options = {"config": None, "sender": "", "queue_id": "-", "recipients": []}
@@ -43,6 +47,8 @@ def parse(argv: list[str]) -> dict:
     if not args:
         raise Usage("missing 'pipe'")
     args.pop(0)
+    if args[:1] in (["-h"], ["--help"]):
+        raise Help()
     while args:
         flag = args.pop(0)
         if flag == "--":
@@ -70,6 +76,9 @@ def main(argv: list[str] | None = None, stdin=None, stderr=None, environ=os.envi
         raw = stdin.read()
         log.size = len(raw)
         outcome = _process(options, raw, environ)
+    except Help:
+        print(f"{USAGE}\n{__doc__.split(chr(10) + chr(10), 1)[1]}", file=sys.stdout)
+        return EX_OK
     except BaseException as e:  # noqa: BLE001 - every failure must become a sysexits status
         return log.failed(e)
     return log.done(outcome)

@@ -86,6 +86,22 @@ metrics_token = ""
 # Behind a proxy, the client address comes from [portal] trusted_proxies.
 networks = []
 
+[relay]
+# 'webcrypt relay' (SMTP smarthost for Exchange/Domino or Postfix's advanced
+# content filter) listens here; it forwards through [mail] reinject.
+listen = "127.0.0.1:10025"
+# Clients allowed to connect; everyone else is refused (never an open relay).
+client_networks = ["127.0.0.0/8", "::1/128"]
+# Largest message accepted (advertised as SIZE), in bytes.
+max_size = 52428800
+# Certificate and key (PEM) for STARTTLS; empty: no STARTTLS offered.
+tls_cert = ""
+tls_key = ""
+# Refuse mail from clients that did not use STARTTLS.
+require_tls = false
+# Messages processed at once.
+workers = 4
+
 [branding]
 # Overridden by the web console's corporate identity page (stored in the database).
 name = "webcrypt"

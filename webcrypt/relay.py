@@ -1,0 +1,194 @@
+"""``webcrypt relay``: the same processing as ``pipe``, as an SMTP smarthost (aiosmtpd).
+
+For MTAs that cannot pipe (Exchange, Domino) and for Postfix's advanced
+content filter. The reply to the end of DATA is 250 only after the next hop
+(``mail.reinject``) accepted every copy; a temporary failure answers 451 and
+the client keeps the message; a deliberate refusal answers 554 with the DSN.
+
+Only clients in ``relay.client_networks`` (default: loopback) may connect:
+webcrypt is never an open relay. The only module that imports aiosmtpd.
+"""
+
+import asyncio
+import ipaddress
+import ssl
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from . import failures, processing
+from .errors import ConfigError
+from .home import Home
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    networks: tuple
+    max_size: int
+    tls: ssl.SSLContext | None
+    require_tls: bool
+    workers: int
+
+
+def settings(home: Home, listen: str | None = None) -> Settings:
+    """The relay settings from the configuration (*listen* overrides ``relay.listen``)."""
+    c = home.config
+    host, port = parse_listen(listen or c["relay.listen"])
+    try:
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in c["relay.client_networks"])
+    except ValueError as e:
+        raise ConfigError(f"relay.client_networks: {e}") from None
+    return Settings(
+        host, port, networks, c["relay.max_size"], _tls(home), c["relay.require_tls"], c["relay.workers"] or 1
+    )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"listen address must be HOST:PORT, not {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _tls(home: Home) -> ssl.SSLContext | None:
+    cert, key = home.config["relay.tls_cert"], home.config["relay.tls_key"]
+    if not cert:
+        if home.config["relay.require_tls"]:
+            raise ConfigError("relay.require_tls needs relay.tls_cert and relay.tls_key")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(home.config.file("relay.tls_cert"), home.config.file("relay.tls_key") if key else None)
+    except (OSError, ssl.SSLError) as e:
+        raise ConfigError(f"cannot load relay.tls_cert/tls_key: {e}") from None
+    return context
+
+
+class Handler:
+    """aiosmtpd handler: policy lives in processing, this only speaks SMTP."""
+
+    def __init__(self, home: Home, config: Settings, log=sys.stderr):
+        self.home = home
+        self.config = config
+        self.log = log
+        self.pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="relay")
+
+    def allowed(self, peer) -> bool:
+        try:
+            address = ipaddress.ip_address(peer[0])
+        except (ValueError, TypeError, IndexError):
+            return False
+        if address.version == 6 and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.config.networks)
+
+    async def handle_MAIL(self, server, session: Session, envelope: Envelope, address, options):
+        if not self.allowed(session.peer):
+            return "550 5.7.1 relaying from this address is not allowed"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:
+        started = time.monotonic()
+        raw = envelope.original_content or b""
+        sender, recipients = envelope.mail_from or "", list(envelope.rcpt_tos)
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await loop.run_in_executor(self.pool, self._process, raw, sender, recipients)
+        except BaseException as e:  # noqa: BLE001 - every failure is an SMTP reply, never a dropped message
+            failure = failures.classify(e)
+            code = "554" if failure.permanent else "451"
+            self._write(started, sender, recipients, raw, "refused" if failure.permanent else "deferred", f"error={failure.text}")
+            return f"{code} {failure.dsn} {failure.text}"
+        self._write(started, sender, recipients, raw, outcome.action, f"reason={outcome.reason} copies={outcome.copies}")
+        return "250 2.0.0 OK: delivered to the next hop"
+
+    def _process(self, raw: bytes, sender: str, recipients: list[str]):
+        # SMTP hands over CRLF lines; the original bytes are kept as the client sent them.
+        return processing.process(self.home, raw, sender, recipients)
+
+    def _write(self, started, sender, recipients, raw, action, tail) -> None:
+        ms = round((time.monotonic() - started) * 1000)
+        line = f"webcrypt relay: from=<{failures.clean(sender)}> rcpts={len(recipients)} action={action} size={len(raw)} ms={ms} {tail}"
+        try:
+            print(line, file=self.log, flush=True)
+        except Exception:  # noqa: BLE001 - logging must not change the reply
+            pass
+
+
+class _Server(SMTP):
+    """Closes connections from outside the client networks before saying anything else."""
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        if not self.event_handler.allowed(transport.get_extra_info("peername")):
+            transport.write(b"554 5.7.1 this server accepts mail only from configured networks\r\n")
+            transport.close()
+
+
+def make_server(handler: Handler) -> _Server:
+    c = handler.config
+    return _Server(
+        handler,
+        data_size_limit=c.max_size,  # advertised as SIZE, enforced by aiosmtpd
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        tls_context=c.tls,
+        require_starttls=c.require_tls,
+        hostname=None,
+        ident="webcrypt relay",
+    )
+
+
+class Running:
+    """A relay serving in a background thread (for ``serve`` and for tests)."""
+
+    def __init__(self, home: Home, config: Settings, log=sys.stderr):
+        self.handler = Handler(home, config, log)
+        self.loop = asyncio.new_event_loop()
+        self.server = None
+        self.thread = threading.Thread(target=self.loop.run_forever, name="relay-loop", daemon=True)
+
+    def start(self) -> "Running":
+        c = self.handler.config
+        coroutine = self.loop.create_server(lambda: make_server(self.handler), host=c.host, port=c.port)
+        self.thread.start()
+        try:
+            self.server = asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
+        except OSError as e:
+            self.stop()
+            raise ConfigError(f"cannot listen on {c.host}:{c.port}: {e.strerror}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            asyncio.run_coroutine_threadsafe(self.server.wait_closed(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.handler.pool.shutdown(wait=True)
+
+
+def serve(home: Home, listen: str | None = None, log=sys.stderr) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM)."""
+    import signal
+
+    config = settings(home, listen)
+    home.connect()
+    running = Running(home, config, log).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"webcrypt relay: listening on {config.host}:{config.port}", file=log, flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()

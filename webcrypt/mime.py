@@ -82,7 +82,7 @@ def carrier_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
     """The whole carrier mail as byte strings, made as they are written (no copy of it all)."""
     boundary = f"=_webcrypt_{carrier.message_id}"
     head = _carrier_head(carrier, boundary)
-    notice = texts.CARRIER_NOTICE.format(
+    notice = own_text(carrier.branding, "carrier_notice") + texts.CARRIER_NOTICE.format(
         sender=carrier.sender, portal_url=carrier.portal_url, **carrier.branding
     )
     yield from [
@@ -122,12 +122,36 @@ def _carrier_head(carrier: Carrier, boundary: str) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+def own_text(branding: dict, key: str) -> str:
+    """The organisation's own text (English, then German), shown before the built-in one.
+
+    Set in the web console (settings.py puts them in branding["texts"]); taken
+    literally, never as a format string, so braces in it are harmless.
+    """
+    parts = [_own(branding, key, language) for language in ("en", "de")]
+    return "".join(f"{part}\n\n" for part in parts if part)
+
+
+def _own(branding: dict, key: str, language: str) -> str:
+    entries = (branding.get("texts") or {}).get(language) or {}
+    return str(entries.get(key) or "").strip()
+
+
+def _own_html(branding: dict, key: str) -> str:
+    return "".join(
+        f'<p lang="{language}">{_ascii_html(text).replace(chr(10), "<br>")}</p>\n'
+        for language in ("en", "de")
+        if (text := _own(branding, key, language))
+    )
+
+
 def secure_htm_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
     values = {k: _ascii_html(str(v)) for k, v in carrier.branding.items()}
     values.update(
         sender=_ascii_html(carrier.sender),
         portal_url=_ascii_html(carrier.portal_url),
         action=_ascii_html(carrier.portal_url.rstrip("/") + "/open"),
+        own_intro=_own_html(carrier.branding, "secure_htm_intro"),
     )
     head = texts.SECURE_HTM_HEAD.format(**values).encode("ascii")
     tail = texts.SECURE_HTM_TAIL.format(**values).encode("ascii")
@@ -202,7 +226,7 @@ def login_data_chunks(data: LoginData) -> list[bytes]:
     values = {**data.branding, "address": data.address, "portal_url": data.portal_url}
     intro_en, intro_de = (t.format(**values) for t in texts.LOGIN_DATA_INTRO[data.kind])
     change_en, change_de = texts.LOGIN_DATA_CHANGE if data.must_change else ("", "")
-    body = texts.LOGIN_DATA_BODY.format(
+    body = own_text(data.branding, "login_data_intro") + texts.LOGIN_DATA_BODY.format(
         intro_en=intro_en, intro_de=intro_de, change_en=change_en, change_de=change_de,
         password=data.password, **values,
     )

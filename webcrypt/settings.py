@@ -8,8 +8,11 @@ Two rows of store.Setting, JSON values:
   override (console: empty field) brings back the file's value.
 - ``"branding"``: the corporate identity, {"name", "organisation", "logo_url",
   "color", "texts": {"en": {TEXT_KEY: text}, "de": {...}}}. name, organisation,
-  logo_url and color override [branding] in the file; texts are read with
-  ``text(home, language, key)``, None meaning "use the built-in text".
+  logo_url and color override [branding] in the file. The texts are the
+  organisation's own words, shown before the built-in ones: in the carrier
+  mail, secure.htm and the login-data mail (mime.own_text, from
+  config.values["branding"]["texts"]) and on the portal's login page
+  (``text(language, "portal_welcome")``, None when there is none).
 """
 
 import json
@@ -67,6 +70,12 @@ def effective(file_config: config.Config) -> config.Config:
             result = config.with_overrides(result, {dotted: value})
         except ConfigError:
             continue
+    own_texts = read(BRANDING_KEY).get("texts")
+    if isinstance(own_texts, dict) and own_texts:
+        # not a file key: the mails (mime.own_text) and the portal read them from here
+        values = {section: dict(keys) for section, keys in result.values.items()}
+        values["branding"]["texts"] = own_texts
+        result = config.Config(path=result.path, values=values)
     return result
 
 

@@ -42,7 +42,7 @@ textarea{{display:none}}
 <body>
 <main>
 <h1>{name}</h1>
-<p>This file holds an encrypted message from <strong>{sender}</strong>.
+{own_intro}<p>This file holds an encrypted message from <strong>{sender}</strong>.
 Press <em>Open message</em> to read it in the secure portal; you will be asked
 for your mail address and password.</p>
 <p lang="de">Diese Datei enth&auml;lt eine verschl&uuml;sselte Nachricht von <strong>{sender}</strong>.

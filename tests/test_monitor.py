@@ -104,3 +104,21 @@ def test_check_is_unknown_when_figures_cannot_be_read(config_env, home_dir):
     write_settings(config_env, {"database": {"url": f'"sqlite:///{home_dir / "empty.db"}"'}})
     check = run("monitor", "--check")
     assert check.exit_code == 3 and "webcrypt migrate" in check.stdout
+
+
+def test_live_dashboard_refreshes_until_interrupted(config_env, home):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    events.count(home, events.REPLIES, 3)
+    process = subprocess.Popen([sys.executable, "-m", "webcrypt", "monitor", "--interval", "0.5"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env={**os.environ, "COLUMNS": "120"})
+    time.sleep(2.5)  # a few refreshes
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert b"replies" in out and b"webcrypt monitor" in out

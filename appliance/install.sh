@@ -15,7 +15,7 @@
 #   WEBCRYPT_VAR=/var/lib/webcrypt  WEBCRYPT_UNITS=/etc/systemd/system
 #   WEBCRYPT_NGINX=/etc/nginx  WEBCRYPT_APACHE=/etc/apache2  WEBCRYPT_TLS=/etc/ssl/webcrypt
 #   WEBCRYPT_POSTFIX=/etc/postfix  WEBCRYPT_HTTPS_PORT=443  WEBCRYPT_HTTP_PORT=80
-#   WEBCRYPT_PORTAL_LISTEN=127.0.0.1:8080  WEBCRYPT_USER=webcrypt
+#   WEBCRYPT_PORTAL_LISTEN=127.0.0.1:8080  WEBCRYPT_REINJECT_PORT=10026  WEBCRYPT_USER=webcrypt
 set -eu
 
 usage() {
@@ -53,6 +53,7 @@ POSTFIX=${WEBCRYPT_POSTFIX:-/etc/postfix}
 HTTPS_PORT=${WEBCRYPT_HTTPS_PORT:-443}
 HTTP_PORT=${WEBCRYPT_HTTP_PORT:-80}
 LISTEN=${WEBCRYPT_PORTAL_LISTEN:-127.0.0.1:8080}
+REINJECT_PORT=${WEBCRYPT_REINJECT_PORT:-10026}
 ACCOUNT=${WEBCRYPT_USER:-webcrypt}
 
 HOSTNAME_=""
@@ -190,6 +191,11 @@ configure() {
         toml_set "$config.new" database url "\"sqlite:///$VAR/webcrypt.db\""
         toml_set "$config.new" portal listen "\"$LISTEN\""
         toml_set "$config.new" portal trusted_proxies '["127.0.0.1", "::1"]'
+        if postfix_snippets_present; then
+            # Back into Postfix by SMTP, on the reinjection service of the snippets: the portal
+            # cannot use sendmail (its unit forbids setgid postdrop and writes to the spool).
+            toml_set "$config.new" mail reinject "\"smtp://127.0.0.1:$REINJECT_PORT\""
+        fi
         chown "$ACCOUNT:$ACCOUNT" "$config.new"
         chmod 0640 "$config.new"
         mv "$config.new" "$config"
@@ -233,6 +239,10 @@ install_units() {
 # --- Postfix -------------------------------------------------------------------------------
 # The gateway's snippets (appliance/postfix/) are the single source: main.cf settings are
 # applied with postconf, the master.cf entries are kept between markers and replaced on upgrade.
+postfix_snippets_present() {
+    [ "$POSTFIX_WIRING" = yes ] && [ -f "$HERE/postfix/master.cf" ]
+}
+
 wire_postfix() {
     snippets="$HERE/postfix"
     if [ "$POSTFIX_WIRING" = no ]; then
@@ -258,7 +268,8 @@ wire_postfix() {
         echo "$begin"
         sed -e "s|/opt/webcrypt|$PREFIX|g" -e "s|/etc/webcrypt|$ETC|g" \
             -e "s|/usr/local/bin/webcrypt|$PREFIX/webcrypt|g" \
-            -e "s|user=webcrypt|user=$ACCOUNT|g" "$snippets/master.cf"
+            -e "s|user=webcrypt|user=$ACCOUNT|g" \
+            -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" "$snippets/master.cf"
         echo "$end"
     } >>"$POSTFIX/master.cf.new"
     mv "$POSTFIX/master.cf.new" "$POSTFIX/master.cf"
@@ -300,7 +311,7 @@ nginx_site() {
     redirect_port=""
     [ "$HTTPS_PORT" = 443 ] || redirect_port=":$HTTPS_PORT"
     http2_listen=" http2"
-    http2_line=""
+    http2_line="    # HTTP/2 is switched on in the listen lines (nginx before 1.25)."
     if nginx_at_least_1_25; then
         http2_listen=""
         http2_line="    http2 on;"
@@ -313,6 +324,7 @@ server {
     listen $HTTP_PORT;
     listen [::]:$HTTP_PORT;
     server_name $HOSTNAME_;
+    server_tokens off;
     # Plain HTTP only redirects: secure.htm and logins always use TLS.
     return 301 https://\$host$redirect_port\$request_uri;
 }

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests drive for real. postfix is configured by the tests
 # themselves on loopback; "No configuration" keeps the package from touching /etc.
-APT_PACKAGES="postfix chromium postgresql"
+APT_PACKAGES="postfix chromium postgresql nginx shellcheck"
 missing=$(for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

@@ -16,6 +16,7 @@
 #   WEBCRYPT_NGINX=/etc/nginx  WEBCRYPT_APACHE=/etc/apache2  WEBCRYPT_TLS=/etc/ssl/webcrypt
 #   WEBCRYPT_POSTFIX=/etc/postfix  WEBCRYPT_HTTPS_PORT=443  WEBCRYPT_HTTP_PORT=80
 #   WEBCRYPT_PORTAL_LISTEN=127.0.0.1:8080  WEBCRYPT_REINJECT_PORT=10026  WEBCRYPT_USER=webcrypt
+#   WEBCRYPT_POSTFIX_SNIPPETS=<this folder>/postfix (main.cf and master.cf to apply)
 set -eu
 
 usage() {
@@ -54,6 +55,7 @@ HTTPS_PORT=${WEBCRYPT_HTTPS_PORT:-443}
 HTTP_PORT=${WEBCRYPT_HTTP_PORT:-80}
 LISTEN=${WEBCRYPT_PORTAL_LISTEN:-127.0.0.1:8080}
 REINJECT_PORT=${WEBCRYPT_REINJECT_PORT:-10026}
+SNIPPETS=${WEBCRYPT_POSTFIX_SNIPPETS:-$HERE/postfix}
 ACCOUNT=${WEBCRYPT_USER:-webcrypt}
 
 HOSTNAME_=""
@@ -240,11 +242,11 @@ install_units() {
 # The gateway's snippets (appliance/postfix/) are the single source: main.cf settings are
 # applied with postconf, the master.cf entries are kept between markers and replaced on upgrade.
 postfix_snippets_present() {
-    [ "$POSTFIX_WIRING" = yes ] && [ -f "$HERE/postfix/master.cf" ]
+    [ "$POSTFIX_WIRING" = yes ] && [ -f "$SNIPPETS/master.cf" ]
 }
 
 wire_postfix() {
-    snippets="$HERE/postfix"
+    snippets=$SNIPPETS
     if [ "$POSTFIX_WIRING" = no ]; then
         return
     fi

@@ -725,6 +725,24 @@ def relay(
     relay_mod.serve(open_home(ctx, connect=False), listen)
 
 
+@app.command()
+@handled
+def serve(
+    ctx: typer.Context,
+    listen: Optional[str] = typer.Option(None, "--listen", help="HOST:PORT [default: portal.listen]."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, max=256, help="Worker threads [default: portal.threads]."),
+):
+    """The recipient portal (and /admin) under waitress; put a TLS proxy in front.
+
+    Refuses to start without the master key or the database.
+
+    Example: webcrypt serve --listen 127.0.0.1:8080 --threads 8
+    """
+    from . import portal  # bottle and waitress are imported by this command only
+
+    portal.serve(open_home(ctx, connect=False), listen, threads)
+
+
 def main(argv=None) -> int:
     try:
         app(args=argv, prog_name="webcrypt")

@@ -105,3 +105,39 @@ class DeliveryError(WebcryptError):
 
 class UnknownMessage(WebcryptError):
     exit_status = ExitStatus.UNKNOWN_MESSAGE
+
+
+# Portal errors: each becomes a status page in the user's language.
+
+
+class LoginFailed(WebcryptError):
+    """Wrong address or password; deliberately never says which."""
+
+    exit_status = ExitStatus.WRONG_PASSWORD
+
+
+class Throttled(WebcryptError):
+    """Too many failures or requests: wait before trying again."""
+
+    exit_status = ExitStatus.UNAVAILABLE
+    temporary = True
+
+
+class SessionExpired(WebcryptError):
+    """No session, or it timed out: log in again."""
+
+
+class BadRequest(WebcryptError):
+    """A form that is incomplete, forged (CSRF) or carries values nobody may send."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class PasswordRejected(WebcryptError):
+    """A new password that breaks the strength rules."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class NotFound(WebcryptError):
+    """An upload, attachment or page that does not exist (any more)."""

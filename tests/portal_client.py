@@ -1,0 +1,97 @@
+"""A tiny in-process WSGI client for the portal tests: cookies, forms, multipart."""
+
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode, urlsplit
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict  # lower-case name -> last value
+    header_list: list
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def field(self, name: str) -> str:
+        match = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', self.text)
+        assert match, f"no field {name} on the page"
+        return match.group(1)
+
+    @property
+    def location(self) -> str:
+        return self.headers.get("location", "")
+
+
+@dataclass
+class Client:
+    app: object
+    remote_addr: str = "127.0.0.1"
+    cookies: dict = field(default_factory=dict)
+    language: str = "en"
+
+    def get(self, path: str, headers: dict | None = None) -> Response:
+        return self.request("GET", path, headers=headers)
+
+    def post(self, path: str, data=None, headers: dict | None = None) -> Response:
+        body = urlencode(data or {}, doseq=True).encode()
+        return self.request("POST", path, body, headers, "application/x-www-form-urlencoded")
+
+    def post_multipart(self, path: str, fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]]) -> Response:
+        boundary = "b" + secrets.token_hex(8)
+        out = io.BytesIO()
+        for name, value in fields:
+            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
+            out.write(value.encode("utf-8") + b"\r\n")
+        for name, filename, data in files:
+            out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                      "Content-Type: application/octet-stream\r\n\r\n".encode())
+            out.write(data + b"\r\n")
+        out.write(f"--{boundary}--\r\n".encode())
+        return self.request("POST", path, out.getvalue(), None, f"multipart/form-data; boundary={boundary}")
+
+    def request(self, method, path, body=b"", headers=None, content_type=None) -> Response:
+        parts = urlsplit(path)
+        environ = {
+            "REQUEST_METHOD": method, "PATH_INFO": parts.path, "QUERY_STRING": parts.query,
+            "SERVER_NAME": "localhost", "SERVER_PORT": "80", "HTTP_HOST": "localhost",
+            "REMOTE_ADDR": self.remote_addr, "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(), "wsgi.version": (1, 0),
+            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT_LANGUAGE": self.language,
+        }
+        if content_type:
+            environ["CONTENT_TYPE"] = content_type
+        if self.cookies:
+            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for name, value in (headers or {}).items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        captured = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            captured["status"] = int(status.split()[0])
+            captured["headers"] = response_headers
+
+        result = self.app(environ, start_response)
+        body_out = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+        self._remember(captured["headers"])
+        headers_out = {k.lower(): v for k, v in captured["headers"]}
+        return Response(captured["status"], headers_out, captured["headers"], body_out)
+
+    def _remember(self, headers) -> None:
+        for name, value in headers:
+            if name.lower() != "set-cookie":
+                continue
+            for key, morsel in SimpleCookie(value).items():
+                if morsel["max-age"] == "0" or morsel.value == "" or "1970" in morsel["expires"]:
+                    self.cookies.pop(key, None)
+                else:
+                    self.cookies[key] = morsel.value

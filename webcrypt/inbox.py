@@ -1,0 +1,106 @@
+"""Uploaded envelopes and reading them: POST /open stores ciphertext, reads decrypt it.
+
+An upload row holds only the envelope as posted (ciphertext) and expires after
+``portal.upload_minutes``. Every read decrypts again from the upload; the only
+plaintext kept is a parsed view in this process's memory, for a few seconds,
+keyed by session and upload (never written anywhere).
+"""
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from . import envelope, events, gateway, reading, store
+from .errors import EnvelopeError, MessageExpired, MessageRevoked, NotFound
+from .home import Home
+
+VIEW_SECONDS = 30
+VIEW_ENTRIES = 256
+
+
+def accept(home: Home, data: bytes) -> tuple[str, store.Message]:
+    """Check and keep a posted envelope; return the upload id and the message record."""
+    header = envelope.read_header(data)
+    record = store.Message.get_or_none(store.Message.id == header.message_id)
+    if record is None or record.recipient != header.recipient:
+        raise MessageRevoked("this message is unknown here: it was deleted, or the file is damaged")
+    if record.revoked is not None or record.data_key_wrapped is None:
+        raise MessageRevoked("this message was recalled or deleted and can no longer be opened")
+    if record.expires < home.now():
+        raise MessageExpired("this message has expired and can no longer be opened")
+    purge(home)
+    upload_id = secrets.token_hex(16)
+    now = home.now()
+    store.Upload.create(
+        id=upload_id, envelope=bytes(data), created=now, expires=now + home.config["portal.upload_minutes"] * 60
+    )
+    events.count(home, events.PORTAL_OPENS)
+    return upload_id, record
+
+
+def purge(home: Home) -> int:
+    return store.Upload.delete().where(store.Upload.expires < home.now()).execute()
+
+
+def upload(home: Home, upload_id: str) -> store.Upload:
+    row = store.Upload.get_or_none(store.Upload.id == upload_id[:64])
+    if row is None or row.expires < home.now():
+        raise NotFound("this message is no longer open here: please open the file secure.htm again")
+    return row
+
+
+def record_of(home: Home, upload_id: str) -> store.Message | None:
+    """The message record an upload refers to (for the login page), or None."""
+    try:
+        header = envelope.read_header(upload(home, upload_id).envelope)
+    except (NotFound, EnvelopeError):
+        return None
+    return store.Message.get_or_none(store.Message.id == header.message_id)
+
+
+def open_upload(home: Home, recipient: store.Recipient, upload_id: str) -> gateway.Opened:
+    return gateway.open_envelope(home, upload(home, upload_id).envelope, recipient)
+
+
+class ViewCache:
+    """Parsed views in memory for VIEW_SECONDS: a reload need not decrypt again."""
+
+    def __init__(self, seconds: float = VIEW_SECONDS, entries: int = VIEW_ENTRIES):
+        self.seconds, self.entries = seconds, entries
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] < time.monotonic():
+                self._items.pop(key, None)
+                return None
+            return item[1]
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.seconds, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+    def drop(self, prefix) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == prefix]:
+                del self._items[key]
+
+
+def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCache | None, session_key: str):
+    """(View, Message record) of an upload, decrypted and parsed, or from the cache."""
+    key = (session_key, upload_id)
+    cached = cache.get(key) if cache else None
+    if cached is not None and cached[2] >= home.now():
+        return cached[0], cached[1]
+    row = upload(home, upload_id)
+    opened = gateway.open_envelope(home, row.envelope, recipient)
+    result = reading.parse(opened.message)
+    if cache:
+        cache.put(key, (result, opened.record, row.expires))
+    return result, opened.record

@@ -1,0 +1,188 @@
+"""Recipient log-in, password changes and the confidential question; no HTTP here.
+
+Failures are counted per account and per client address (see throttle.py) and
+always answered alike, so that nobody learns whether an address has an
+account. scrypt runs under a small semaphore: at full strength each hash takes
+128 MiB, and a burst of logins must not exhaust the machine's memory.
+"""
+
+import functools
+import threading
+import unicodedata
+from importlib import resources
+
+from . import accounts, crypto, events, sessions, store, throttle
+from .addresses import normalise
+from .errors import AccountDisabled, BadAddress, LoginFailed, PasswordRejected, Throttled, UnknownAccount, WrongPassword
+from .home import Home
+
+HASHING = threading.BoundedSemaphore(2)
+MIN_LENGTH = 10
+MAX_LENGTH = 200
+QUESTION_MAX = 200
+
+
+def _account_key(address: str) -> str:
+    return f"login-account:{address}"
+
+
+def _client_key(client: str) -> str:
+    return f"login-client:{client}"
+
+
+def login(home: Home, address: str, password: str, client: str) -> store.Recipient:
+    """The recipient, when address and password are right; LoginFailed/Throttled otherwise."""
+    address = _normalised(address)
+    keys = [_account_key(address), _client_key(client)]
+    try:
+        throttle.check(home, *keys)
+    except Throttled:
+        events.count(home, events.LOGIN_THROTTLED)
+        raise
+    try:
+        with HASHING:
+            recipient = _authenticate(home, address, password)
+    except (UnknownAccount, WrongPassword, AccountDisabled, BadAddress):
+        _failed(home, address, client)
+        raise LoginFailed("the address or the password is wrong") from None
+    throttle.clear(_account_key(address))
+    recipient.last_login = home.now()
+    recipient.failed_logins = 0
+    recipient.save()
+    events.audit(home, address, "login", address, client=client)
+    return recipient
+
+
+def _normalised(address: str) -> str:
+    try:
+        return normalise(address)
+    except BadAddress:
+        return address.strip().lower()[:320]
+
+
+def _authenticate(home: Home, address: str, password: str) -> store.Recipient:
+    if len(password) > MAX_LENGTH:
+        raise WrongPassword("password too long")
+    try:
+        return accounts.authenticate(home, address, password)
+    except UnknownAccount:
+        crypto.verify_password(password, _decoy_hash(home.config["accounts.scrypt_log_n"]))  # same time taken
+        raise
+
+
+@functools.lru_cache(maxsize=4)
+def _decoy_hash(log_n: int) -> str:
+    return crypto.hash_password(crypto.generate_password(), log_n)
+
+
+def _failed(home: Home, address: str, client: str) -> None:
+    events.count(home, events.LOGIN_FAILED)
+    events.audit(home, address, "login_failed", address, client=client)
+    if throttle.record(home, _account_key(address), throttle.LOGIN_ACCOUNT):
+        _lock(home, address, client)
+    throttle.record(home, _client_key(client), throttle.LOGIN_CLIENT)
+
+
+def _lock(home: Home, address: str, client: str) -> None:
+    until = home.now() + throttle.LOGIN_ACCOUNT.block
+    store.Recipient.update(locked_until=until).where(store.Recipient.address == address).execute()
+    events.audit(home, address, "login_locked", address, detail=f"until {until}", client=client)
+
+
+# Passwords
+
+
+@functools.lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    text = resources.files("webcrypt").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_strength(password: str, address: str) -> None:
+    """Length over composition (NIST SP 800-63B): long enough, not common, not the address."""
+    if len(password) < MIN_LENGTH:
+        raise PasswordRejected(f"the password must have at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise PasswordRejected(f"the password must have at most {MAX_LENGTH} characters")
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(password)) < 4:
+        raise PasswordRejected("this password is among the most common ones; choose another")
+    local = address.split("@", 1)[0].lower()
+    if lowered in (address.lower(), local) or (len(local) >= 4 and lowered.startswith(local) and len(password) - len(local) < 4):
+        raise PasswordRejected("the password must not be your mail address")
+
+
+def change_password(home: Home, recipient: store.Recipient, current: str, new: str, repeated: str, client: str) -> None:
+    """Check the current password, apply the rules, store the new one and end every session."""
+    with HASHING:
+        if not crypto.verify_password(current[:MAX_LENGTH], recipient.password_hash):
+            raise PasswordRejected("the current password is wrong")
+    if new != repeated:
+        raise PasswordRejected("the two new passwords differ")
+    if new == current:
+        raise PasswordRejected("the new password must differ from the current one")
+    check_strength(new, recipient.address)
+    with HASHING:
+        accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
+    events.audit(home, recipient.address, "password_changed", recipient.address, client=client)
+
+
+# The confidential question
+
+
+def _answer_form(answer: str) -> str:
+    """Answers compare case- and space-insensitively: people retype them from memory."""
+    text = unicodedata.normalize("NFKC", answer).casefold()
+    return " ".join(text.split())
+
+
+def set_question(home: Home, recipient: store.Recipient, password: str, question: str, answer: str, client: str) -> None:
+    with HASHING:
+        if not crypto.verify_password(password[:MAX_LENGTH], recipient.password_hash):
+            raise PasswordRejected("the current password is wrong")
+    question = " ".join(question.split())
+    if not question or len(question) > QUESTION_MAX:
+        raise PasswordRejected(f"the question must have between 1 and {QUESTION_MAX} characters")
+    if len(_answer_form(answer)) < 4:
+        raise PasswordRejected("the answer must have at least 4 characters")
+    with HASHING:
+        recipient.answer_hash = crypto.hash_password(_answer_form(answer), home.config["accounts.scrypt_log_n"])
+    recipient.question = question
+    recipient.save()
+    events.audit(home, recipient.address, "question_set", recipient.address, client=client)
+
+
+def question_for(home: Home, address: str) -> str | None:
+    """The question of an usable account, or None (unknown address, none set, feature off)."""
+    if not home.config["portal.password_questions"]:
+        return None
+    recipient = store.Recipient.get_or_none(store.Recipient.address == _normalised(address))
+    if recipient is None or not recipient.question or not recipient.answer_hash or recipient.disabled:
+        return None
+    return recipient.question
+
+
+def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewAccount:
+    """A new generated password when the answer is right; guesses are throttled."""
+    address = _normalised(address)
+    keys = [f"answer-account:{address}", f"answer-client:{client}"]
+    throttle.check(home, *keys)
+    recipient = store.Recipient.get_or_none(store.Recipient.address == address)
+    if question_for(home, address) is None or recipient is None:
+        raise LoginFailed("no confidential question is set for this address")
+    with HASHING:
+        right = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], recipient.answer_hash)
+    if not right:
+        throttle.record(home, keys[0], throttle.ANSWER_ACCOUNT)
+        throttle.record(home, keys[1], throttle.ANSWER_CLIENT)
+        events.audit(home, address, "question_failed", address, client=client)
+        raise LoginFailed("the answer is wrong")
+    new = accounts.reset(home, address)
+    throttle.clear(keys[0])
+    throttle.clear(_account_key(address))
+    events.audit(home, address, "password_recovered", address, client=client)
+    return new
+
+
+def logout(token: str | None) -> None:
+    sessions.end(token)

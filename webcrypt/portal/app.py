@@ -1,0 +1,169 @@
+"""The portal's WSGI application, built by ``create_app(home)``; never bottle's default app.
+
+Templates and static files are found from this package's folder, so the app
+runs alike from a checkout, a wheel or a PyInstaller bundle. One place,
+``error_page``, turns exceptions into status pages in the user's language;
+nothing unexpected reaches the browser or the log beyond its type name.
+If ``webcrypt.portal.admin`` exists, its ``create_admin_app(home)`` is mounted
+at /admin.
+"""
+
+import importlib.util
+import sys
+
+import bottle
+
+from .. import errors, store
+from ..home import Home
+from . import i18n, pages, web
+
+STATUS = [
+    (errors.LoginFailed, 401),
+    (errors.SessionExpired, 401),
+    (errors.PasswordRejected, 400),
+    (errors.BadRequest, 400),
+    (errors.EnvelopeError, 400),
+    (errors.BadAddress, 400),
+    (errors.WrongRecipient, 403),
+    (errors.AccountDisabled, 403),
+    (errors.NotFound, 404),
+    (errors.MessageExpired, 410),
+    (errors.MessageRevoked, 410),
+    (errors.MessageTooLarge, 413),
+    (errors.Throttled, 429),
+    (errors.DeliveryError, 503),
+    (errors.StoreUnavailable, 503),
+    (errors.KeyFileError, 503),
+]
+
+# Errors whose message is written for the user (and translated in the catalogue).
+SHOWN = (
+    errors.LoginFailed, errors.PasswordRejected, errors.BadRequest, errors.WrongRecipient, errors.NotFound,
+    errors.MessageExpired, errors.MessageRevoked, errors.Throttled, errors.SessionExpired, errors.EnvelopeError,
+)
+
+TITLES = {
+    400: "The request could not be handled",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    410: "This message can no longer be opened",
+    413: "Too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+GENERIC = {
+    401: "Your session has ended: please log in again.",
+    403: "You may not do this.",
+    404: "This page does not exist.",
+    405: "This page does not exist.",
+    410: "This message can no longer be opened.",
+    429: "Too many attempts: please wait a while and try again.",
+    400: "The data sent does not look like a webcrypt message or form.",
+    413: "The data sent is larger than this portal accepts.",
+    500: "An unexpected error occurred. Nothing was sent. Please try again later.",
+    503: "The service is temporarily unavailable. Nothing was sent. Please try again later.",
+}
+
+
+def create_app(home: Home | None = None, home_factory=None) -> bottle.Bottle:
+    """The portal for *home* (or the Home that *home_factory()* returns)."""
+    home = home if home is not None else home_factory()
+    home.connect()
+    portal = web.Portal(home=home, cache=pages.new_cache())
+    app = bottle.Bottle(catchall=True)
+    bottle.BaseRequest.MEMFILE_MAX = body_limit(home)  # keep bodies in memory: replies hold plaintext
+    app.install(_guarded(portal))
+    app.add_hook("before_request", _connect)
+    for code in TITLES:
+        app.error(code)(lambda e, code=code: _http_error_page(portal, e))
+    app.route("/healthz", "GET", lambda: healthz(home))
+    app.route("/static/<path:path>", "GET", _static)
+    pages.install(app, portal)
+    _mount_admin(app, home)
+    return app
+
+
+def body_limit(home: Home) -> int:
+    """Largest request body: an envelope of the largest message, base64 in a url-encoded form."""
+    biggest = max(home.config["policy.max_message_size"], home.config["portal.reply_max_size"])
+    return int(biggest * 1.6) + 256 * 1024
+
+
+def _connect() -> None:
+    store.db.connect(reuse_if_open=True)
+
+
+def healthz(home: Home) -> str:
+    try:
+        store.db.connect(reuse_if_open=True)
+        store.schema_version()
+        home.keyring.wrapping_key(home.keyring.current)
+    except (errors.WebcryptError, store.DatabaseError):
+        bottle.response.status = 503
+        return "unavailable\n"
+    bottle.response.content_type = "text/plain; charset=utf-8"
+    bottle.response.headers["Cache-Control"] = "no-store"
+    return "ok\n"
+
+
+def _static(path: str):
+    response = bottle.static_file(path, root=str(web.STATIC))
+    response.set_header("Cache-Control", "public, max-age=3600")
+    response.set_header("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def _mount_admin(app: bottle.Bottle, home: Home) -> None:
+    if importlib.util.find_spec("webcrypt.portal.admin") is None:
+        return
+    from . import admin
+
+    app.mount("/admin", admin.create_admin_app(home))
+
+
+def _guarded(portal: web.Portal):
+    def plugin(callback):
+        def wrapper(*args, **kwargs):
+            try:
+                return callback(*args, **kwargs)
+            except bottle.HTTPResponse:
+                raise
+            except errors.WebcryptError as e:
+                return error_page(portal, e)
+            except store.DatabaseError as e:
+                return error_page(portal, store.unavailable(e))
+            except Exception as e:  # a bug: log its type only, never its text (may hold content)
+                print(f"webcrypt serve: error: {type(e).__name__} in {bottle.request.path}", file=sys.stderr)
+                return error_page(portal, None, 500)
+
+        return wrapper
+
+    return plugin
+
+
+def status_of(error: errors.WebcryptError) -> int:
+    for cls, code in STATUS:
+        if isinstance(error, cls):
+            return code
+    return 503 if error.temporary else 500
+
+
+def error_page(portal: web.Portal, error: errors.WebcryptError | None, status: int | None = None) -> str:
+    status = status or status_of(error)
+    _ = i18n.translator(web.language(portal.home))
+    detail = _(str(error)) if isinstance(error, SHOWN) else _(GENERIC.get(status, GENERIC[500]))
+    bottle.response.status = status
+    if status == 429:
+        bottle.response.headers["Retry-After"] = "900"
+    return pages.page(portal, "error", title=_(TITLES.get(status, TITLES[500])), detail=detail, status=status)
+
+
+def _http_error_page(portal: web.Portal, error: bottle.HTTPError) -> str:
+    try:
+        return error_page(portal, None, error.status_code)
+    except Exception:  # the error page itself must not fail
+        return "error\n"

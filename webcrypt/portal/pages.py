@@ -1,0 +1,384 @@
+"""The recipient's pages: open, log in, read, download, reply, profile, password.
+
+Each handler reads the form, calls one use case (login, inbox, reading, reply)
+and renders a template. Errors are raised and turned into pages by app.py.
+"""
+
+import json
+import re
+import time
+import urllib.parse
+
+import bottle
+
+from .. import inbox, login, mime, reading, reply, sessions, store, throttle
+from ..errors import BadRequest, EnvelopeError, LoginFailed, NotFound, PasswordRejected, SessionExpired
+from . import i18n, web
+
+KIND = "recipient"
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+BRANDING_SECONDS = 30
+FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
+
+
+def new_cache() -> inbox.ViewCache:
+    return inbox.ViewCache()
+
+
+def install(app: bottle.Bottle, portal: web.Portal) -> None:
+    p = Pages(portal)
+    routes = [
+        ("/", "GET", p.index),
+        ("/open", "POST", p.open_),
+        ("/login", "GET", p.login_form),
+        ("/login", "POST", p.login),
+        ("/logout", "POST", p.logout),
+        ("/message/<upload>", "GET", p.read),
+        ("/message/<upload>/body", "GET", p.body),
+        ("/message/<upload>/part/<index:int>", "GET", p.part),
+        ("/message/<upload>/eml", "GET", p.eml),
+        ("/message/<upload>/reply", "GET", p.reply_form),
+        ("/message/<upload>/reply", "POST", p.reply),
+        ("/message/<upload>/replied", "GET", p.replied),
+        ("/profile", "GET", p.profile),
+        ("/profile/language", "POST", p.set_language),
+        ("/profile/question", "POST", p.set_question),
+        ("/password", "GET", p.password_form),
+        ("/password", "POST", p.change_password),
+        ("/forgot", "GET", p.forgot_form),
+        ("/forgot", "POST", p.forgot),
+        ("/forgot/answer", "POST", p.forgot_answer),
+    ]
+    for path, method, handler in routes:
+        app.route(path, method, handler)
+    for legacy in portal.home.config["portal.legacy_urls"]:
+        prefix = urllib.parse.urlsplit(legacy).path.rstrip("/")
+        if prefix:  # an old URL with a path: answer there too (hosts are matched by the proxy)
+            for path, method, handler in routes:
+                app.route(prefix + path, method, handler)
+
+
+def branding(portal: web.Portal) -> dict:
+    """[branding] from the configuration, overridden by the 'branding' setting (admin console)."""
+    cached = portal.settings_branding
+    if cached and cached.get("_until", 0) > time.monotonic():
+        return cached["value"]
+    value = dict(portal.home.config.values["branding"])
+    row = store.Setting.get_or_none(store.Setting.key == "branding")
+    if row is not None:
+        try:
+            stored = json.loads(row.value)
+            value.update({k: str(v) for k, v in stored.items() if k in value or k == "text"})
+        except (ValueError, AttributeError):
+            pass
+    if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", str(value.get("color", ""))):
+        value["color"] = "#1f4e79"
+    portal.settings_branding = {"value": value, "_until": time.monotonic() + BRANDING_SECONDS}
+    return value
+
+
+def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
+    home = portal.home
+    lang = lang or web.language(home, recipient)
+    nonce = web.new_nonce()
+    brand = branding(portal)
+    web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
+    return web.render(
+        name, _=i18n.translator(lang), lang=lang, brand=brand, nonce=nonce, recipient=recipient,
+        session=session, csrf=session.csrf if session else "", path=bottle.request.path,
+        request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size, **values,
+    )
+
+
+def fmt_time(ts) -> str:
+    if not ts:
+        return "–"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+
+
+def fmt_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+def see_other(location: str):
+    """303 with a relative Location: never built from Host or X-Forwarded-Host."""
+    response = bottle.response.copy(cls=bottle.HTTPResponse)  # keeps cookies set on this request
+    response.status = 303
+    response.body = ""
+    response.set_header("Location", location)
+    response.set_header("Cache-Control", "no-store")
+    raise response
+
+
+def upload_id(value: str | None) -> str | None:
+    return value if value and _UPLOAD_ID.match(value) else None
+
+
+class Pages:
+    def __init__(self, portal: web.Portal):
+        self.portal = portal
+        self.home = portal.home
+
+    # Sessions
+
+    def signed_in(self, allow_must_change: bool = False):
+        session = web.current_session(self.home, KIND)
+        if session is None:
+            raise SessionExpired("your session has ended: please log in again")
+        recipient = store.Recipient.get_or_none(store.Recipient.address == session.principal)
+        if recipient is None or recipient.disabled:
+            sessions.end(web.session_token(self.home))
+            raise SessionExpired("your session has ended: please log in again")
+        if recipient.must_change_password and not allow_must_change:
+            see_other("/password")
+        return session, recipient
+
+    def page(self, name, recipient=None, session=None, **values):
+        return page(self.portal, name, recipient=recipient, session=session, **values)
+
+    def uploads(self, session) -> list[str]:
+        return [u for u in sessions.data(session).get("uploads", []) if upload_id(u)]
+
+    def owned(self, session, upload: str) -> str:
+        if upload not in self.uploads(session):
+            raise NotFound("this message is no longer open here: please open the file secure.htm again")
+        return upload
+
+    # Open and log in
+
+    def index(self):
+        session = web.current_session(self.home, KIND)
+        if session is not None:
+            see_other("/profile")
+        return self.page("index", bye=bottle.request.query.get("bye") == "1")
+
+    def open_(self):
+        text = bottle.request.forms.get("envelope") or ""
+        if not text.strip():
+            raise EnvelopeError("no message was sent: please open the file secure.htm again")
+        data = mime.decode_envelope_text(text.encode("latin-1", "replace"))
+        upload, _record = inbox.accept(self.home, data)
+        see_other(f"/login?upload={upload}")
+
+    def login_form(self, error: str = "", address: str = ""):
+        upload = upload_id(bottle.request.query.get("upload") or web.form("upload", 40))
+        session = web.current_session(self.home, KIND)
+        if session is not None and upload and not error:
+            self.attach(session, upload)
+            see_other(f"/message/{upload}")
+        record = inbox.record_of(self.home, upload) if upload else None
+        return self.page(
+            "login", upload=upload, record=record, error=error, address=address,
+            pre_csrf=web.pre_csrf(self.home), questions=self.home.config["portal.password_questions"],
+        )
+
+    def attach(self, session, upload: str) -> None:
+        data = sessions.data(session)
+        data["uploads"] = ([u for u in data.get("uploads", []) if u != upload] + [upload])[-20:]
+        sessions.save_data(session, data)
+
+    def login(self):
+        web.require_pre_csrf(self.home)
+        address, password = web.form("address", 320).strip(), web.form("password", 1000)
+        upload = upload_id(web.form("upload", 40))
+        try:
+            recipient = login.login(self.home, address, password, web.client_address(self.home))
+        except LoginFailed as e:
+            bottle.response.status = 401
+            _ = i18n.translator(web.language(self.home))
+            return self.login_form(error=_(str(e)), address=address)
+        sessions.end(web.session_token(self.home))  # a new id at every login
+        token, _session = sessions.start(self.home, KIND, recipient.address, {"uploads": [upload] if upload else []})
+        web.set_session_cookie(self.home, token)
+        if recipient.must_change_password:
+            see_other("/password")
+        see_other(f"/message/{upload}" if upload else "/profile")
+
+    def logout(self):
+        session = web.current_session(self.home, KIND)
+        if session is not None:
+            web.require_csrf(session.csrf)
+            self.portal.cache.drop(session.id_hash)
+        sessions.end(web.session_token(self.home))
+        web.clear_cookie(self.home, web.SESSION)
+        see_other("/?bye=1")
+
+    # Reading
+
+    def opened_view(self, session, recipient, upload: str):
+        self.owned(session, upload)
+        return inbox.view(self.home, recipient, upload, self.portal.cache, session.id_hash)
+
+    def read(self, upload):
+        session, recipient = self.signed_in()
+        view, record = self.opened_view(session, recipient, upload)
+        return self.page("read", recipient=recipient, session=session, view=view, record=record, upload=upload)
+
+    def body(self, upload):
+        session, recipient = self.signed_in()
+        view, _record = self.opened_view(session, recipient, upload)
+        nonce = web.new_nonce()
+        web.set_common_headers(
+            f"default-src 'none'; img-src data:; style-src 'nonce-{nonce}'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+        )
+        bottle.response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return web.render("body", html=view.html or "", nonce=nonce)
+
+    def part(self, upload, index):
+        session, recipient = self.signed_in()
+        opened = inbox.open_upload(self.home, recipient, self.owned(session, upload))
+        found = reading.attachment(opened.message, index)
+        if found is None:
+            raise NotFound("this attachment does not exist")
+        described, data = found
+        return download(data, described.filename, described.content_type)
+
+    def eml(self, upload):
+        session, recipient = self.signed_in()
+        opened = inbox.open_upload(self.home, recipient, self.owned(session, upload))
+        subject = mime.decoded(mime.first(mime.fields(opened.message), "subject").value) if mime.first(
+            mime.fields(opened.message), "subject") else ""
+        name = reading.safe_filename(subject)[:80] or "message"
+        return download(opened.message, name + ".eml", "message/rfc822")
+
+    # Replying
+
+    def reply_form(self, upload, error: str = "", draft=None):
+        session, recipient = self.signed_in()
+        view, record = self.opened_view(session, recipient, upload)
+        copies = reply.internal_copies(self.home, view, record, recipient.address)
+        draft = draft or reply.Draft(reply.subject_for(view.subject), reply.quoted(view), [], [])
+        return self.page(
+            "reply", recipient=recipient, session=session, view=view, record=record, upload=upload,
+            copies=copies, draft=draft, error=error, limit=self.home.config["portal.reply_max_size"],
+        )
+
+    def reply(self, upload):
+        session, recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        view, record = self.opened_view(session, recipient, upload)
+        forms = bottle.request.forms.decode()
+        draft = reply.Draft(
+            subject=web.form("subject", 1000),
+            text=web.form("text", self.home.config["portal.reply_max_size"]).replace("\r\n", "\n"),
+            cc=[c for c in forms.getall("cc") if c][:50],
+            attachments=attached_files(),
+        )
+        reply.send(self.home, recipient.address, record, view, draft, web.client_address(self.home))
+        see_other(f"/message/{upload}/replied")
+
+    def replied(self, upload):
+        session, recipient = self.signed_in()
+        self.owned(session, upload)
+        return self.page("replied", recipient=recipient, session=session, upload=upload)
+
+    # Profile and password
+
+    def profile(self, notice: str = "", error: str = ""):
+        session, recipient = self.signed_in()
+        return self.page(
+            "profile", recipient=recipient, session=session, notice=notice, error=error,
+            uploads=self.uploads(session), questions=self.home.config["portal.password_questions"],
+        )
+
+    def set_language(self):
+        session, recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        chosen = i18n.valid(web.form("language", 8))
+        if chosen is None:
+            raise BadRequest("this language is not available")
+        recipient.language = chosen
+        recipient.save()
+        see_other("/profile")
+
+    def set_question(self):
+        session, recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        if not self.home.config["portal.password_questions"]:
+            raise NotFound("this page does not exist")
+        _ = i18n.translator(web.language(self.home, recipient))
+        try:
+            login.set_question(self.home, recipient, web.form("password", 1000), web.form("question", 1000),
+                               web.form("answer", 1000), web.client_address(self.home))
+        except PasswordRejected as e:
+            bottle.response.status = 400
+            return self.profile(error=_(str(e)))
+        return self.profile(notice=_("Your confidential question is saved."))
+
+    def password_form(self, error: str = ""):
+        session, recipient = self.signed_in(allow_must_change=True)
+        return self.page("password", recipient=recipient, session=session, error=error, forced=recipient.must_change_password)
+
+    def change_password(self):
+        session, recipient = self.signed_in(allow_must_change=True)
+        web.require_csrf(session.csrf)
+        try:
+            login.change_password(self.home, recipient, web.form("current", 1000), web.form("new", 1000),
+                                  web.form("repeat", 1000), web.client_address(self.home))
+        except PasswordRejected as e:
+            bottle.response.status = 400
+            return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))
+        # Every session ended with the change; this browser continues in a new one.
+        self.portal.cache.drop(session.id_hash)
+        token, fresh = sessions.start(self.home, KIND, recipient.address, sessions.data(session))
+        web.set_session_cookie(self.home, token)
+        uploads = self.uploads(fresh)
+        see_other(f"/message/{uploads[-1]}" if uploads else "/profile")
+
+    # Forgotten password
+
+    def forgot_form(self):
+        return self.page("forgot", pre_csrf=web.pre_csrf(self.home), enabled=self.home.config["portal.password_questions"])
+
+    def forgot(self):
+        web.require_pre_csrf(self.home)
+        client = web.client_address(self.home)
+        throttle.take(self.home, f"forgot-client:{client}", FORGOT_CLIENT)
+        address = web.form("address", 320).strip()
+        question = login.question_for(self.home, address)
+        if question is None:
+            return self.page("forgot_none")
+        return self.page("forgot_answer", address=address, question=question, error="", pre_csrf=web.pre_csrf(self.home))
+
+    def forgot_answer(self):
+        web.require_pre_csrf(self.home)
+        address = web.form("address", 320).strip()
+        _ = i18n.translator(web.language(self.home))
+        try:
+            new = login.recover(self.home, address, web.form("answer", 1000), web.client_address(self.home))
+        except LoginFailed as e:
+            question = login.question_for(self.home, address)
+            if question is None:
+                return self.page("forgot_none")
+            bottle.response.status = 401
+            return self.page("forgot_answer", address=address, question=question, error=_(str(e)),
+                             pre_csrf=web.pre_csrf(self.home))
+        return self.page("forgot_done", password=new.password, address=new.address)
+
+
+def attached_files() -> list[reply.Attached]:
+    result = []
+    for item in bottle.request.files.getall("attachment")[:20]:
+        name = reading.safe_filename(item.raw_filename.encode("latin-1", "replace").decode("utf-8", "replace")
+                                     if isinstance(item.raw_filename, str) else "")
+        data = item.file.read()
+        if data or name:
+            result.append(reply.Attached(name or "attachment.bin", data))
+    return result
+
+
+def download(data: bytes, filename: str, content_type: str) -> bytes:
+    safe = filename.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
+    quoted = urllib.parse.quote(filename, safe="")
+    headers = bottle.response.headers
+    if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", content_type):
+        content_type = "application/octet-stream"
+    bottle.response.content_type = content_type
+    headers["Content-Disposition"] = f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quoted}"
+    web.set_common_headers("default-src 'none'; sandbox; frame-ancestors 'none'")
+    return data

@@ -1,0 +1,47 @@
+<!DOCTYPE html>
+<html lang="{{lang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{title}} – {{brand['name']}}</title>
+<link rel="stylesheet" href="/static/portal.css">
+<style nonce="{{nonce}}">:root{--brand:{{brand['color']}}}</style>
+</head>
+<body>
+<a class="skip" href="#main">{{_("Skip to content")}}</a>
+<header class="top">
+  <div class="brand">
+    % if brand.get('logo_url'):
+    <img src="{{brand['logo_url']}}" alt="" class="logo">
+    % end
+    <span class="name">{{brand['name']}}</span>
+    % if brand.get('organisation'):
+    <span class="org">{{brand['organisation']}}</span>
+    % end
+  </div>
+  <nav aria-label="{{_('Menu')}}">
+    % if recipient is not None and session is not None:
+    <a href="/profile">{{_("Profile")}}</a>
+    <form method="post" action="/logout" class="inline">
+      <input type="hidden" name="csrf" value="{{csrf}}">
+      <button type="submit" class="link">{{_("Log out")}}</button>
+    </form>
+    % end
+    % other = 'de' if lang == 'en' else 'en'
+    % if request_method_get:
+    <a href="?lang={{other}}" lang="{{other}}" hreflang="{{other}}">{{'Deutsch' if other == 'de' else 'English'}}</a>
+    % end
+  </nav>
+</header>
+<main id="main" tabindex="-1">
+{{!base}}
+</main>
+<footer>
+  % if brand.get('text'):
+  <p>{{brand['text']}}</p>
+  % end
+  <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}}</p>
+</footer>
+</body>
+</html>

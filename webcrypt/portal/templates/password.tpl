@@ -1,0 +1,19 @@
+% rebase('base.tpl', title=_("Change password"))
+<h1>{{_("Change password")}}</h1>
+% if forced:
+<p class="notice" role="status">{{_("Please choose your own password before you continue.")}}</p>
+% end
+% if error:
+<p class="error" role="alert">{{error}}</p>
+% end
+<form method="post" action="/password" class="stack">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <label for="current">{{_("Current password")}}</label>
+  <input id="current" name="current" type="password" autocomplete="current-password" required autofocus>
+  <label for="new">{{_("New password")}}</label>
+  <input id="new" name="new" type="password" autocomplete="new-password" required minlength="10" aria-describedby="rules">
+  <p id="rules" class="hint">{{_("At least 10 characters. A few unusual words in a row make a good password; very common passwords are refused.")}}</p>
+  <label for="repeat">{{_("Repeat the new password")}}</label>
+  <input id="repeat" name="repeat" type="password" autocomplete="new-password" required minlength="10">
+  <button type="submit">{{_("Change password")}}</button>
+</form>

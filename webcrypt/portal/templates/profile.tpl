@@ -1,0 +1,50 @@
+% rebase('base.tpl', title=_("Profile"))
+<h1>{{_("Profile")}}</h1>
+% if notice:
+<p class="notice" role="status">{{notice}}</p>
+% end
+% if error:
+<p class="error" role="alert">{{error}}</p>
+% end
+<dl class="headers">
+  <dt>{{_("Mail address")}}</dt><dd>{{recipient.address}}</dd>
+  <dt>{{_("Last login")}}</dt><dd>{{fmt_time(recipient.last_login)}}</dd>
+  <dt>{{_("Account valid until")}}</dt><dd>{{fmt_time(recipient.valid_until) if recipient.valid_until else _("no limit")}}</dd>
+</dl>
+% if uploads:
+<h2>{{_("Open messages")}}</h2>
+<ul>
+% for u in uploads:
+<li><a href="/message/{{u}}">{{_("Message")}} {{u[:8]}}</a></li>
+% end
+</ul>
+% end
+<h2>{{_("Language")}}</h2>
+<form method="post" action="/profile/language" class="row">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <label for="language">{{_("Language")}}</label>
+  <select id="language" name="language">
+    <option value="en" {{'selected' if lang == 'en' else ''}}>English</option>
+    <option value="de" {{'selected' if lang == 'de' else ''}}>Deutsch</option>
+  </select>
+  <button type="submit">{{_("Save")}}</button>
+</form>
+<h2>{{_("Password")}}</h2>
+<p><a class="button secondary" href="/password">{{_("Change password")}}</a></p>
+% if questions:
+<h2>{{_("Confidential question")}}</h2>
+<p>{{_("With a confidential question you can get a new password yourself if you forget yours.")}}</p>
+% if recipient.question:
+<p>{{_("Your question:")}} <em>{{recipient.question}}</em></p>
+% end
+<form method="post" action="/profile/question" class="stack">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <label for="question">{{_("Question")}}</label>
+  <input id="question" name="question" maxlength="200" required>
+  <label for="answer">{{_("Answer")}}</label>
+  <input id="answer" name="answer" type="password" autocomplete="off" required maxlength="200">
+  <label for="qpassword">{{_("Current password")}}</label>
+  <input id="qpassword" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">{{_("Save question")}}</button>
+</form>
+% end

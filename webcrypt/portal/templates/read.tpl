@@ -1,0 +1,34 @@
+% rebase('base.tpl', title=view.subject or _("(no subject)"))
+<article class="message">
+<h1>{{view.subject or _("(no subject)")}}</h1>
+<dl class="headers">
+  <dt>{{_("From")}}</dt><dd>{{view.sender or record.sender}}</dd>
+  <dt>{{_("Date")}}</dt><dd>{{view.date or fmt_time(record.created)}}</dd>
+  <dt>{{_("To")}}</dt><dd>{{view.to}}</dd>
+  % if view.cc:
+  <dt>{{_("Cc")}}</dt><dd>{{view.cc}}</dd>
+  % end
+  <dt>{{_("Readable until")}}</dt><dd>{{fmt_time(record.expires)}}</dd>
+</dl>
+<p class="actions">
+  <a class="button" href="/message/{{upload}}/reply">{{_("Reply securely")}}</a>
+  <a class="button secondary" href="/message/{{upload}}/eml" download>{{_("Download message (.eml)")}}</a>
+</p>
+% if view.remote_blocked:
+<p class="notice" role="status">{{_("Remote images and styles in this message were blocked to protect your privacy.")}}</p>
+% end
+% if view.html is not None:
+<iframe class="body" title="{{_('Message text')}}" src="/message/{{upload}}/body" sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer"></iframe>
+% else:
+<pre class="body">{{view.text or ''}}</pre>
+% end
+% if view.attachments:
+<h2>{{_("Attachments")}}</h2>
+<ul class="attachments">
+  % for item in view.attachments:
+  <li><a href="/message/{{upload}}/part/{{item.index}}" download>{{item.filename}}</a> <span class="size">({{fmt_size(item.size)}})</span></li>
+  % end
+</ul>
+% end
+<p class="hint">{{_("Downloaded files and messages are no longer encrypted: keep them safe.")}}</p>
+</article>

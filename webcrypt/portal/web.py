@@ -1,0 +1,158 @@
+"""Helpers every portal page uses (the admin console too): cookies, sessions, CSRF,
+security headers, client address, language and rendering.
+
+Reusable pieces, all working on bottle's thread-local request and response:
+
+- ``Portal``: what a page needs from the app (home, branding, view cache).
+- ``cookie_name(home, base)``: ``__Host-<base>`` when cookies are Secure.
+- ``set_session_cookie(home, token, name=SESSION)`` / ``session_token(home, name)``
+  / ``clear_cookie(home, name)``.
+- ``current_session(home, kind, name=SESSION)``: the live ``store.Session`` or None.
+- ``require_csrf(expected)``: compare the form's ``csrf`` field with the session's
+  token (constant time); raises BadRequest. ``pre_csrf(home)`` /
+  ``require_pre_csrf(home)``: the same for forms before login (double-submit cookie).
+- ``security_headers(nonce, frame_ancestors="'none'", extra_img="")``: CSP with a
+  nonce, HSTS, nosniff, Referrer-Policy; ``new_nonce()``.
+- ``client_address(home)``: the peer, or the forwarded address when the peer is a
+  trusted proxy.
+- ``language(home, recipient=None)``: ?lang, the stored choice, cookie, Accept-Language.
+- ``render(name, **values)``: a template from the package's templates folder.
+"""
+
+import secrets
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bottle
+
+from .. import crypto, sessions, store
+from ..errors import BadRequest
+from ..home import Home
+from . import i18n
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE / "templates"
+STATIC = PACKAGE / "static"
+SESSION = "webcrypt"
+PRE = "webcrypt-pre"
+LANG = "webcrypt-lang"
+
+
+@dataclass
+class Portal:
+    home: Home
+    cache: object = None
+    settings_branding: dict = field(default_factory=dict)
+
+
+def cookie_name(home: Home, base: str) -> str:
+    # __Host- cookies must be Secure, path=/ and host-only; browsers drop them otherwise.
+    return f"__Host-{base}" if home.config["portal.secure_cookies"] else base
+
+
+def _cookie_options(home: Home, max_age: int | None = None) -> dict:
+    options = {"path": "/", "httponly": True, "samesite": "lax", "secure": home.config["portal.secure_cookies"]}
+    if max_age is not None:
+        options["max_age"] = max_age
+    return options
+
+
+def set_session_cookie(home: Home, token: str, name: str = SESSION) -> None:
+    bottle.response.set_cookie(cookie_name(home, name), token, **_cookie_options(home))
+
+
+def session_token(home: Home, name: str = SESSION) -> str | None:
+    return bottle.request.get_cookie(cookie_name(home, name))
+
+
+def clear_cookie(home: Home, name: str) -> None:
+    bottle.response.delete_cookie(cookie_name(home, name), **_cookie_options(home))
+
+
+def current_session(home: Home, kind: str, name: str = SESSION) -> store.Session | None:
+    return sessions.find(home, session_token(home, name), kind)
+
+
+def form(name: str, limit: int = 10_000) -> str:
+    """A form field as text ('' when missing), decoded as UTF-8."""
+    value = bottle.request.forms.getunicode(name, default="") or ""
+    return value[:limit]
+
+
+def require_csrf(expected: str) -> None:
+    given = form("csrf", 200)
+    if not given or not crypto.same(given.encode(), expected.encode()):
+        raise BadRequest("the form has expired or did not come from this site: please try again")
+
+
+def pre_csrf(home: Home) -> str:
+    """The pre-login CSRF token (double-submit cookie), set when missing."""
+    token = bottle.request.get_cookie(cookie_name(home, PRE))
+    if not token or len(token) > 100:
+        token = secrets.token_urlsafe(32)
+        bottle.response.set_cookie(cookie_name(home, PRE), token, **_cookie_options(home))
+    return token
+
+
+def require_pre_csrf(home: Home) -> None:
+    require_csrf(bottle.request.get_cookie(cookie_name(home, PRE)) or "\0missing")
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def security_headers(nonce: str, frame_ancestors: str = "'none'", extra_img: str = "") -> None:
+    policy = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: {extra_img}; "
+        f"frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
+    )
+    set_common_headers(policy)
+
+
+def set_common_headers(policy: str) -> None:
+    headers = bottle.response.headers
+    headers["Content-Security-Policy"] = policy
+    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers["Cache-Control"] = "no-store"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+
+
+def client_address(home: Home) -> str:
+    peer = bottle.request.environ.get("REMOTE_ADDR", "") or "unknown"
+    if peer in home.config["portal.trusted_proxies"]:
+        forwarded = bottle.request.environ.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        untrusted = [h for h in hops if h not in home.config["portal.trusted_proxies"]]
+        if untrusted:
+            return untrusted[-1][:64]
+    return peer[:64]
+
+
+def language(home: Home, recipient: store.Recipient | None = None) -> str:
+    asked = i18n.valid(bottle.request.query.get("lang"))
+    if asked:
+        bottle.response.set_cookie(cookie_name(home, LANG), asked, **_cookie_options(home, 365 * 86400))
+        return asked
+    return (
+        i18n.valid(recipient.language if recipient else None)
+        or i18n.valid(bottle.request.get_cookie(cookie_name(home, LANG)))
+        or i18n.negotiate(bottle.request.headers.get("Accept-Language"))
+    )
+
+
+def render(name: str, **values) -> str:
+    return bottle.template(name, template_lookup=[str(TEMPLATES)], **values)
+
+
+def quote(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+def logo_origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""

@@ -1,0 +1,125 @@
+"""Secure replies from the portal: composed here, delivered through ``mail.reinject``.
+
+The reply goes to the original sender as recorded in the database (never an
+address from the form), optionally with copies to the original recipients in
+internal domains. The envelope sender is always ``mail.from``; any CR or LF in
+a header value is refused. The reply's Message-ID is remembered as part of an
+encrypted thread, so the sender's answer is encrypted again.
+"""
+
+import email.message
+import email.policy
+import email.utils
+import mimetypes
+from dataclasses import dataclass
+
+from . import events, gateway, mailer, reading, store, throttle
+from .addresses import domain_of, normalise
+from .errors import BadAddress, BadRequest, MessageTooLarge
+from .home import Home
+
+HOUR = 3600
+QUOTE_LIMIT = 200_000  # characters of the original quoted at most
+
+
+@dataclass(frozen=True)
+class Attached:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Draft:
+    subject: str
+    text: str
+    cc: list[str]
+    attachments: list[Attached]
+
+
+def subject_for(original: str) -> str:
+    original = " ".join(original.split())
+    return original if original.lower().startswith(("re:", "aw:")) else f"Re: {original}".strip()
+
+
+def quoted(view: reading.View) -> str:
+    body = view.text if view.text is not None else _html_as_text(view.html or "")
+    lines = body[:QUOTE_LIMIT].splitlines()
+    intro = f"{view.sender} wrote on {view.date}:" if view.date else f"{view.sender} wrote:"
+    return "\n\n" + intro + "\n" + "\n".join("> " + line for line in lines) + "\n"
+
+
+def _html_as_text(html: str) -> str:
+    import re
+
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", html)
+    text = re.sub(r"<[^>]+>", "", text)
+    import html as html_module
+
+    return html_module.unescape(text)
+
+
+def internal_copies(home: Home, view: reading.View, record: store.Message, recipient: str) -> list[str]:
+    """Original recipients the reply may copy: internal domains (and the sender's), not oneself."""
+    domains = {d.lower() for d in home.config["mail.internal_domains"]} | {domain_of(record.sender)}
+    result = []
+    for address in view.addresses:
+        try:
+            address = normalise(address)
+        except BadAddress:
+            continue
+        if domain_of(address) in domains and address not in (recipient, record.sender) and address not in result:
+            result.append(address)
+    return result
+
+
+def check_headers(*values: str) -> None:
+    if any("\r" in v or "\n" in v for v in values):
+        raise BadRequest("line breaks are not allowed in the subject or addresses")
+
+
+def compose(home: Home, recipient: str, record: store.Message, view: reading.View, draft: Draft) -> email.message.EmailMessage:
+    check_headers(draft.subject, *draft.cc)
+    allowed = internal_copies(home, view, record, recipient)
+    for address in draft.cc:
+        if address not in allowed:
+            raise BadRequest("you may only write to the sender and the original internal recipients")
+    size = len(draft.text.encode("utf-8")) + sum(len(a.data) for a in draft.attachments)
+    if size > home.config["portal.reply_max_size"]:
+        raise MessageTooLarge("the reply is too large")
+    message = email.message.EmailMessage(policy=email.policy.SMTP.clone(linesep="\n"))
+    message["From"] = recipient
+    message["To"] = record.sender
+    if draft.cc:
+        message["Cc"] = ", ".join(draft.cc)
+    message["Subject"] = draft.subject
+    message["Date"] = email.utils.formatdate(home.now(), localtime=False)
+    message["Message-ID"] = email.utils.make_msgid(domain=domain_of(home.config["mail.from"]) or "localhost")
+    _thread_headers(message, view)
+    message["Auto-Submitted"] = "no"
+    message.set_content(draft.text)
+    for item in draft.attachments:
+        kind = (mimetypes.guess_type(item.filename)[0] or "application/octet-stream").split("/", 1)
+        message.add_attachment(item.data, maintype=kind[0], subtype=kind[1], filename=item.filename)
+    return message
+
+
+def _thread_headers(message, view: reading.View) -> None:
+    original = " ".join(view.message_id.split())
+    if original.startswith("<") and original.endswith(">") and "\n" not in original:
+        message["In-Reply-To"] = original
+        refs = " ".join(view.references.split()[-20:] + [original])
+        message["References"] = refs
+
+
+def send(home: Home, recipient: str, record: store.Message, view: reading.View, draft: Draft, client: str) -> str:
+    """Compose, check limits, deliver; return the reply's Message-ID."""
+    message = compose(home, recipient, record, view, draft)
+    throttle.take(home, f"reply:{recipient}", throttle.Rule(home.config["portal.replies_per_hour"], HOUR, HOUR))
+    route = mailer.parse_route(home.config["mail.reinject"])
+    targets = [record.sender, *draft.cc]
+    mailer.send(route, home.config["mail.from"], targets, [message.as_bytes()])
+    message_id = message["Message-ID"]
+    gateway.remember_thread(home, message_id, record.id)
+    events.count(home, events.REPLIES)
+    events.audit(home, recipient, "reply_sent", record.sender, detail=f"message {record.id}", client=client)
+    return message_id

@@ -1,0 +1,67 @@
+"""Counting failures and requests per key in the database, so every portal node agrees.
+
+Keys are strings such as ``login-account:alice@example.org`` or
+``login-client:192.0.2.7``. A key that reaches its rule's limit within the
+window is blocked for the rule's block time.
+"""
+
+from dataclasses import dataclass
+
+from . import store
+from .errors import Throttled
+from .home import Home
+
+
+@dataclass(frozen=True)
+class Rule:
+    limit: int  # failures (or requests) allowed per window
+    window: int  # seconds
+    block: int  # seconds blocked once the limit is reached
+
+
+LOGIN_ACCOUNT = Rule(limit=5, window=900, block=900)
+LOGIN_CLIENT = Rule(limit=30, window=900, block=900)
+ANSWER_ACCOUNT = Rule(limit=3, window=3600, block=3600)
+ANSWER_CLIENT = Rule(limit=10, window=3600, block=3600)
+
+
+def blocked(home: Home, key: str) -> bool:
+    row = store.Throttle.get_or_none(store.Throttle.key == key[:200])
+    return bool(row and row.blocked_until and row.blocked_until > home.now())
+
+
+def check(home: Home, *keys: str) -> None:
+    """Raise Throttled when any of *keys* is blocked."""
+    if any(blocked(home, key) for key in keys):
+        raise Throttled("too many attempts: please wait a while and try again")
+
+
+def record(home: Home, key: str, rule: Rule) -> bool:
+    """Count one failure (or request); True when the key is now blocked."""
+    now = home.now()
+    with store.db.atomic():
+        row = store.Throttle.get_or_none(store.Throttle.key == key[:200])
+        if row is None:
+            row = store.Throttle(key=key[:200], failures=0, window_start=now)
+            row.save(force_insert=True)
+        if now - row.window_start >= rule.window:
+            row.failures, row.window_start, row.blocked_until = 0, now, None
+        row.failures += 1
+        newly_blocked = row.failures >= rule.limit and not (row.blocked_until and row.blocked_until > now)
+        if row.failures >= rule.limit:
+            row.blocked_until = now + rule.block
+        row.save()
+    return newly_blocked
+
+
+def take(home: Home, key: str, rule: Rule) -> None:
+    """Use one of the rule's allowance of requests (e.g. replies an hour); raise when none is left."""
+    row = store.Throttle.get_or_none(store.Throttle.key == key[:200])
+    now = home.now()
+    if row and now - row.window_start < rule.window and row.failures >= rule.limit:
+        raise Throttled("the limit for this action is reached: please try again later")
+    record(home, key, rule)
+
+
+def clear(key: str) -> None:
+    store.Throttle.delete().where(store.Throttle.key == key[:200]).execute()

@@ -6,8 +6,8 @@ a mail address, so neither account kind can stand in for the other.
 
 import re
 
-from . import crypto, events, store
-from .errors import AccountDisabled, AlreadyExists, UnknownAccount, WebcryptError, WrongPassword
+from . import crypto, events, sessions, store, throttle
+from .errors import AccountDisabled, AlreadyExists, LoginFailed, Throttled, UnknownAccount, WebcryptError, WrongPassword
 from .home import Home
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -58,6 +58,28 @@ def authenticate(home: Home, name: str, password: str) -> store.Admin:
         raise AccountDisabled(f"administrator {admin.name} is disabled")
     store.Admin.update(last_login=home.now()).where(store.Admin.id == admin.id).execute()
     return admin
+
+
+def login(home: Home, name: str, password: str, client: str) -> tuple[str, store.Session]:
+    """A new console session (token, row) for a right name and password; throttled like recipients."""
+    name = name.strip().lower()[:64]
+    keys = [f"admin-account:{name}", f"admin-client:{client}"]
+    try:
+        throttle.check(home, *keys)
+    except Throttled:
+        events.count(home, events.LOGIN_THROTTLED)
+        raise
+    try:
+        admin = authenticate(home, name, password[:200])
+    except (WrongPassword, AccountDisabled):
+        events.count(home, events.LOGIN_FAILED)
+        events.audit(home, f"admin:{name}", "admin_login_failed", name, client=client)
+        for key, rule in zip(keys, (throttle.LOGIN_ACCOUNT, throttle.LOGIN_CLIENT)):
+            throttle.record(home, key, rule)
+        raise LoginFailed("the name or the password is wrong") from None
+    throttle.clear(keys[0])
+    events.audit(home, f"admin:{admin.name}", "admin_login", admin.name, client=client)
+    return sessions.start(home, "admin", admin.name)
 
 
 def set_password(home: Home, name: str, password: str, actor: str = "cli") -> store.Admin:

@@ -123,6 +123,7 @@ def _mount_admin(app: bottle.Bottle, home: Home) -> None:
     from . import admin
 
     app.mount("/admin", admin.create_admin_app(home))
+    admin.install_metrics(app, home)  # GET /metrics for Prometheus (networks or bearer token)
 
 
 def _guarded(portal: web.Portal):

@@ -1,0 +1,110 @@
+"""A real browser (headless Chromium) in the web console: an administrator resets the password
+of a locked-out recipient, the login data reach an SMTP sink, and the recipient logs in with
+them and still reads an old message."""
+
+import email
+import re
+import threading
+
+import pytest
+
+from conftest import write_settings
+from gateway_support import Sink
+from webcrypt import admins, config, gateway, mime, store
+from webcrypt.home import Home
+from webcrypt.portal import create_app
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+SINK_PORT = 12721
+WEB_PORT = 12722
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ADMIN_PASSWORD = "browser admin password"
+MESSAGE = b"From: service@bank.example\nTo: alice@example.org\nSubject: Old letter\n\nstill here\n"
+
+
+@pytest.fixture
+def server(home_dir):
+    path = home_dir / "webcrypt.toml"
+    write_settings(path, {
+        "portal": {"secure_cookies": "false", "url": f'"http://127.0.0.1:{WEB_PORT}"'},
+        "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"'},
+        "accounts": {"credentials_to": '"recipient"', "scrypt_log_n": "12"},
+    })
+    home = Home(config.load(path))
+    home.connect()
+    from waitress.server import create_server
+
+    web = create_server(create_app(home), host="127.0.0.1", port=WEB_PORT, threads=4)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    yield home
+    web.close()
+    thread.join(timeout=10)
+    home.close()
+
+
+@pytest.fixture
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_admin_resets_a_locked_out_recipient_who_then_reads_an_old_message(server, browser, tmp_path):
+    home = server
+    admins.add(home, "ops", ADMIN_PASSWORD)
+    with Sink(SINK_PORT) as sink:
+        old = gateway.encrypt(home, MESSAGE, "service@bank.example", ["alice@example.org"])[0]
+        store.Recipient.update(locked_until=home.now() + 900, failed_logins=5).execute()
+
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.goto(f"http://127.0.0.1:{WEB_PORT}/admin/users")
+        page.fill("#name", "ops")
+        page.fill("#password", ADMIN_PASSWORD)
+        page.keyboard.press("Enter")  # keyboard only
+        page.wait_for_url(re.compile(r"/admin/users$"))
+        page.fill("#q", "alice")
+        page.keyboard.press("Enter")
+        page.click("text=alice@example.org")
+        assert "locked" in page.inner_text("main")
+        page.click("button:has-text('Unlock')")
+        assert "unlocked" in page.inner_text("main")
+        page.click("button:has-text('Reset password')")
+        assert "login data were sent" in page.inner_text("main")
+        no_horizontal_scroll = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert no_horizontal_scroll
+
+        mails = sink.to("alice@example.org")
+        assert len(mails) == 2  # first login data, then the reset
+    body = email.message_from_bytes(mails[-1].data).get_payload(decode=True).decode()
+    password = re.search(r"Password:\s+(\S+)", body).group(1)
+    assert password not in page.content()
+
+    recipient_logs_in_and_reads(home, browser, old, password, tmp_path)
+
+
+def recipient_logs_in_and_reads(home, browser, old, password, folder):
+    """secure.htm from the file system, the portal's login with the mailed password, the forced
+    password change, and the old message is there."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    htm = folder / "secure.htm"
+    htm.write_bytes(mime.secure_htm_of(old.data))
+    page.goto(htm.as_uri())  # its script posts the envelope to the portal
+    page.wait_for_url(re.compile(r"/login"))
+    page.fill("#address", "alice@example.org")
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/password"))  # the reset forces a new password
+    page.fill("#current", password)
+    page.fill("#new", "violet harbour lantern 42")
+    page.fill("#repeat", "violet harbour lantern 42")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/message/"))
+    assert "Old letter" in page.inner_text("main")
+    page.wait_for_load_state("networkidle")
+    shown = "".join(frame.content() for frame in page.frames)
+    assert "still here" in shown

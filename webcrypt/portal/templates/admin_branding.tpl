@@ -1,0 +1,29 @@
+% rebase('admin_base.tpl', title=title)
+% if message:
+<p class="{{'error' if get('failed') else 'notice'}}" role="status">{{message}}</p>
+% end
+<form method="post" action="{{url('/branding')}}">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<div class="grid">
+<div><label for="b-name">{{_("Product name")}}</label><input id="b-name" name="name" value="{{stored.get('name', '')}}" placeholder="{{effective['name']}}"></div>
+<div><label for="b-org">{{_("Organisation")}}</label><input id="b-org" name="organisation" value="{{stored.get('organisation', '')}}" placeholder="{{effective['organisation']}}"></div>
+<div><label for="b-color">{{_("Colour")}}</label><input id="b-color" name="color" value="{{stored.get('color', '')}}" placeholder="{{effective['color']}}" pattern="#[0-9a-fA-F]{6}"></div>
+<div><label for="b-logo">{{_("Logo (https:// or data:image/ URL)")}}</label><input id="b-logo" name="logo_url" value="{{stored.get('logo_url', '')}}" inputmode="url"></div>
+</div>
+% if effective.get('logo_url'):
+<p><img src="{{effective['logo_url']}}" alt="{{effective['name']}}" height="48"></p>
+% end
+<h2>{{_("Texts")}}</h2>
+<p>{{_("Your own words, shown before the built-in text, which always follows. Empty: none.")}}</p>
+% for language in languages:
+<fieldset lang="{{language}}"><legend>{{'English' if language == 'en' else 'Deutsch'}}</legend>
+% for key in text_keys:
+<label for="t-{{language}}-{{key}}">{{_(key)}}</label>
+<textarea id="t-{{language}}-{{key}}" name="text_{{language}}_{{key}}">{{stored.get('texts', {}).get(language, {}).get(key, '')}}</textarea>
+% end
+</fieldset>
+% end
+<p><button type="submit">{{_("Save")}}</button></p>
+</form>
+<h2>{{_("Preview of secure.htm")}}</h2>
+<p><a href="{{url('/branding/preview')}}">{{_("Preview of secure.htm")}}</a></p>

@@ -380,14 +380,19 @@ nginx_at_least_1_25() {
 
 apache_site() {
     upstream="http://$(portal_host):$(portal_port)/"
+    redirect_port=""
+    [ "$HTTPS_PORT" = 443 ] || redirect_port=":$HTTPS_PORT"
+    echo "# webcrypt portal behind Apache (written by appliance/install.sh; rewritten on upgrade)."
+    echo "# Needs: a2enmod ssl proxy proxy_http headers. TLS settings: Mozilla \"intermediate\"."
+    # Debian's ports.conf already listens on 80 and 443.
+    [ "$HTTP_PORT" = 80 ] || echo "Listen $HTTP_PORT"
+    [ "$HTTPS_PORT" = 443 ] || echo "Listen $HTTPS_PORT"
     cat <<EOF
-# webcrypt portal behind Apache (written by appliance/install.sh; rewritten on upgrade).
-# Needs: a2enmod ssl proxy proxy_http headers. TLS settings: Mozilla "intermediate".
-Listen $HTTPS_PORT
 
 <VirtualHost *:$HTTP_PORT>
     ServerName $HOSTNAME_
-    Redirect permanent / https://$HOSTNAME_/
+    ServerSignature Off
+    Redirect permanent / https://$HOSTNAME_$redirect_port/
 </VirtualHost>
 
 <VirtualHost *:$HTTPS_PORT>

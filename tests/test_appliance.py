@@ -31,6 +31,8 @@ from gateway_support import Sink, without_crlf
 
 HTTPS_PORT = 12843
 HTTP_PORT = 12880
+APACHE_HTTPS_PORT = 12844
+APACHE_HTTP_PORT = 12881
 PORTAL_PORT = 12808
 POSTFIX_SUBMIT = 12825
 POSTFIX_REINJECT = 12827
@@ -256,37 +258,39 @@ def test_relay_runs_under_the_units_user_and_hardening(appliance):
         relay.wait(timeout=30)
 
 
-def tls_handshake(version: str) -> str:
-    result = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{HTTPS_PORT}", f"-{version}",
+def tls_handshake(port: int, version: str) -> str:
+    result = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", f"-{version}",
                              "-servername", HOST], input="", capture_output=True, text=True, timeout=30)
     return result.stdout + result.stderr
 
 
-def negotiated(version: ssl.TLSVersion) -> tuple[str, str]:
+def negotiated(port: int, version: ssl.TLSVersion) -> tuple[str, str]:
     context = ssl._create_unverified_context()
     context.minimum_version = context.maximum_version = version
-    with socket.create_connection(("127.0.0.1", HTTPS_PORT), timeout=30) as raw:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
         with context.wrap_socket(raw, server_hostname=HOST) as tls:
             return tls.version(), tls.cipher()[0]
 
 
-def test_nginx_front_end_speaks_tls_12_and_13_only_with_hsts(appliance, nginx):
-    assert negotiated(ssl.TLSVersion.TLSv1_3)[0] == "TLSv1.3"
-    version, cipher = negotiated(ssl.TLSVersion.TLSv1_2)
+@pytest.mark.parametrize("front_end", ["nginx", "apache"])
+def test_front_end_speaks_tls_12_and_13_only_with_hsts_and_redirects_http(appliance, front_end, request):
+    https, http = request.getfixturevalue(front_end)
+    assert negotiated(https, ssl.TLSVersion.TLSv1_3)[0] == "TLSv1.3"
+    version, cipher = negotiated(https, ssl.TLSVersion.TLSv1_2)
     assert version == "TLSv1.2" and re.fullmatch(r"ECDHE-\w+-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)", cipher), cipher
-    refused = tls_handshake("tls1_1")
+    refused = tls_handshake(https, "tls1_1")
     assert "alert protocol version" in refused, refused[-500:]  # the server refused, not the client
     context = ssl._create_unverified_context()
     try:
-        response = urllib.request.urlopen(f"https://127.0.0.1:{HTTPS_PORT}/healthz", context=context, timeout=30)
-    except urllib.error.HTTPError as e:  # 502 while no portal runs: nginx itself answered
+        response = urllib.request.urlopen(f"https://127.0.0.1:{https}/healthz", context=context, timeout=30)
+    except urllib.error.HTTPError as e:  # 502/503 while no portal runs: the front end itself answered
         response = e
     assert response.headers.get_all("Strict-Transport-Security") == ["max-age=63072000"]
-    redirect = urllib.request.Request(f"http://127.0.0.1:{HTTP_PORT}/x", method="GET")
     opener = urllib.request.build_opener(NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as answer:
-        opener.open(redirect, timeout=30)
-    assert answer.value.code == 301 and answer.value.headers["Location"] == f"https://127.0.0.1:{HTTPS_PORT}/x"
+        opener.open(f"http://127.0.0.1:{http}/x", timeout=30)
+    assert answer.value.code == 301
+    assert re.fullmatch(rf"https://(127\.0\.0\.1|{HOST}):{https}/x", answer.value.headers["Location"])
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -294,9 +298,11 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_portal_through_nginx_as_the_unit_runs_it(appliance, nginx, portal):
+@pytest.mark.parametrize("front_end", ["nginx", "apache"])
+def test_portal_through_the_front_end_as_the_unit_runs_it(appliance, portal, front_end, request):
+    https, _ = request.getfixturevalue(front_end)
     context = ssl._create_unverified_context()
-    with urllib.request.urlopen(f"https://127.0.0.1:{HTTPS_PORT}/healthz", context=context, timeout=30) as response:
+    with urllib.request.urlopen(f"https://127.0.0.1:{https}/healthz", context=context, timeout=30) as response:
         assert response.status == 200
         assert response.headers.get_all("Strict-Transport-Security") == ["max-age=63072000"]
 
@@ -408,7 +414,44 @@ http {{
     process = subprocess.Popen(["nginx", "-c", str(conf), "-g", "daemon off; master_process on;"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_listening(HTTPS_PORT, process)
-    yield process
+    yield HTTPS_PORT, HTTP_PORT
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def apache(appliance):
+    """The Apache alternative: install.sh --web apache, then apache2 with Debian's modules."""
+    if not shutil.which("apache2"):
+        pytest.skip("apache2 is not installed (tests/run.sh installs it)")
+    env = {**appliance.env, "WEBCRYPT_HTTPS_PORT": str(APACHE_HTTPS_PORT), "WEBCRYPT_HTTP_PORT": str(APACHE_HTTP_PORT)}
+    result = subprocess.run([str(ROOT / "appliance/install.sh"), "--hostname", HOST, "--web", "apache", "--no-postfix",
+                             "--executable", str(built()["onedir"].parent)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    root = appliance.root
+    run = root / "run/apache2"
+    for folder in (run, root / "var/log/apache2"):
+        folder.mkdir(parents=True, exist_ok=True)
+    modules = "/usr/lib/apache2/modules"
+    loads = "".join(f"LoadModule {name}_module {modules}/mod_{name}.so\n" for name in (
+        "mpm_event", "authz_core", "alias", "headers", "proxy", "proxy_http", "socache_shmcb", "ssl"))
+    conf = root / "etc/apache2/apache2.conf"
+    # What a2enmod ssl proxy proxy_http headers and a2ensite webcrypt give, in one file.
+    conf.write_text(f"""ServerRoot /etc/apache2
+ServerName {HOST}
+PidFile {run}/apache2.pid
+Mutex file:{run} default
+DefaultRuntimeDir {run}
+ErrorLog {root}/var/log/apache2/error.log
+User www-data
+Group www-data
+{loads}Include {root}/etc/apache2/sites-available/webcrypt.conf
+""")
+    check = subprocess.run(["apache2", "-t", "-f", str(conf)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    process = subprocess.Popen(["apache2", "-f", str(conf), "-DFOREGROUND"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_listening(APACHE_HTTPS_PORT, process)
+    yield APACHE_HTTPS_PORT, APACHE_HTTP_PORT
     process.terminate()
     process.wait(timeout=30)
 

@@ -38,7 +38,7 @@ STATUS = [
 
 # Errors whose message is written for the user (and translated in the catalogue).
 SHOWN = (
-    errors.LoginFailed, errors.PasswordRejected, errors.BadRequest, errors.WrongRecipient, errors.NotFound,
+    errors.LoginFailed, errors.PasswordRejected, errors.BadRequest, errors.NotFound,
     errors.MessageExpired, errors.MessageRevoked, errors.Throttled, errors.SessionExpired, errors.EnvelopeError,
 )
 
@@ -57,7 +57,7 @@ TITLES = {
 
 GENERIC = {
     401: "Your session has ended: please log in again.",
-    403: "You may not do this.",
+    403: "You may not open this message or page.",
     404: "This page does not exist.",
     405: "This page does not exist.",
     410: "This message can no longer be opened.",
@@ -122,7 +122,7 @@ def _mount_admin(app: bottle.Bottle, home: Home) -> None:
         return
     from . import admin
 
-    app.mount("/admin", admin.create_admin_app(home))
+    app.mount("/admin/", admin.create_admin_app(home, "/admin"))
     admin.install_metrics(app, home)  # GET /metrics for Prometheus (networks or bearer token)
 
 

@@ -1,6 +1,6 @@
 % rebase('base.tpl', title=title)
 <h1>{{title}}</h1>
-<p class="error" role="alert">{{detail}}</p>
+<p class="error" role="alert">{{detail[:1].upper() + detail[1:]}}</p>
 % if status in (401, 404, 410):
 <p><a class="button" href="/login">{{_("Log in")}}</a></p>
 % else:

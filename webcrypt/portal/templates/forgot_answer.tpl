@@ -1,7 +1,7 @@
 % rebase('base.tpl', title=_("Forgotten password"))
 <h1>{{_("Forgotten password")}}</h1>
 % if error:
-<p class="error" role="alert">{{error}}</p>
+<p class="error" role="alert">{{error[:1].upper() + error[1:]}}</p>
 % end
 <form method="post" action="/forgot/answer" class="stack">
   <input type="hidden" name="csrf" value="{{pre_csrf}}">

@@ -4,7 +4,7 @@
 <p class="meta">{{_("A confidential message from")}} <strong>{{record.sender}}</strong>, {{fmt_time(record.created)}}.</p>
 % end
 % if error:
-<p class="error" role="alert" id="login-error">{{error}}</p>
+<p class="error" role="alert" id="login-error">{{error[:1].upper() + error[1:]}}</p>
 % end
 <form method="post" action="/login" class="stack">
   <input type="hidden" name="csrf" value="{{pre_csrf}}">

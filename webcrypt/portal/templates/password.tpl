@@ -4,7 +4,7 @@
 <p class="notice" role="status">{{_("Please choose your own password before you continue.")}}</p>
 % end
 % if error:
-<p class="error" role="alert">{{error}}</p>
+<p class="error" role="alert">{{error[:1].upper() + error[1:]}}</p>
 % end
 <form method="post" action="/password" class="stack">
   <input type="hidden" name="csrf" value="{{csrf}}">

@@ -4,7 +4,7 @@
 <p class="notice" role="status">{{notice}}</p>
 % end
 % if error:
-<p class="error" role="alert">{{error}}</p>
+<p class="error" role="alert">{{error[:1].upper() + error[1:]}}</p>
 % end
 <dl class="headers">
   <dt>{{_("Mail address")}}</dt><dd>{{recipient.address}}</dd>

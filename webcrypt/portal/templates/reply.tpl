@@ -2,7 +2,7 @@
 <h1>{{_("Reply securely")}}</h1>
 <p>{{_("Your reply goes encrypted to")}} <strong>{{record.sender}}</strong>.</p>
 % if error:
-<p class="error" role="alert">{{error}}</p>
+<p class="error" role="alert">{{error[:1].upper() + error[1:]}}</p>
 % end
 <form method="post" action="/message/{{upload}}/reply" enctype="multipart/form-data" class="stack">
   <input type="hidden" name="csrf" value="{{csrf}}">

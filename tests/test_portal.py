@@ -1,0 +1,595 @@
+"""The recipient portal in process: every route and every bad input of issue 4."""
+
+import base64
+import email
+import email.policy
+import json
+import re
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import CORPUS, Clock, write_settings
+from portal_client import Client
+from webcrypt import config, crypto, events, gateway, login, mime, reading, sessions, store
+from webcrypt.home import Home
+from webcrypt.portal.app import create_app
+
+SINK_PORT = 12611
+NEW_PASSWORD = "violet tractor harbour"
+
+
+class Sink:
+    """An aiosmtpd handler that keeps every message."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def sink():
+    handler = Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=SINK_PORT)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def portal_home(home_dir, clock, sink):
+    sink.messages.clear()
+    write_settings(home_dir / "webcrypt.toml", {
+        "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "from": '"webcrypt@bank.example"',
+                 "internal_domains": '["bank.example"]'},
+        "portal": {"legacy_urls": '["https://old.example.com/webcrypt"]'},
+    })
+    h = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    h.connect()
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def app(portal_home):
+    return create_app(portal_home)
+
+
+PLAIN = (b"From: Clerk <clerk@bank.example>\nTo: alice@example.org, Boss <boss@bank.example>\n"
+         b"Cc: friend@elsewhere.example\nSubject: Your statement\nDate: Mon, 01 Jan 2027 10:00:00 +0000\n"
+         b"Message-ID: <orig-1@bank.example>\nMIME-Version: 1.0\n"
+         b"Content-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain; charset=utf-8\n\n"
+         b"Dear Alice, the balance is 1234.\n--XX\nContent-Type: application/pdf; name=\"statement.pdf\"\n"
+         b"Content-Disposition: attachment; filename=\"statement.pdf\"\nContent-Transfer-Encoding: base64\n\n"
+         + base64.encodebytes(b"%PDF-1.4 secret statement") + b"--XX--\n")
+
+HTML = (b"From: clerk@bank.example\nTo: alice@example.org\nSubject: Html\nMIME-Version: 1.0\n"
+        b"Content-Type: multipart/related; boundary=RR\n\n--RR\nContent-Type: text/html; charset=utf-8\n\n"
+        b"<html><head><script>alert(1)</script><link rel=stylesheet href='https://evil.example/x.css'></head>"
+        b"<body onload='steal()'><p onclick='x()'>Hello <b>HTML</b></p><a href='javascript:alert(2)'>js</a>"
+        b"<img src='https://evil.example/track.png'><img src='cid:logo@bank'></body></html>\n"
+        b"--RR\nContent-Type: image/png\nContent-ID: <logo@bank>\nContent-Transfer-Encoding: base64\n\n"
+        + base64.encodebytes(b"\x89PNG fake image") + b"--RR--\n")
+
+
+class Recipient:
+    password = ""
+
+
+def encrypt(home, raw=PLAIN, to="alice@example.org", account=None):
+    account = account if account is not None else Recipient()
+    sealed = gateway.encrypt(home, raw, "clerk@bank.example", [to],
+                             print_login_data=lambda new: setattr(account, "password", new.password))
+    return mime.extract_envelope(sealed[0].data), account, sealed[0].message_id
+
+
+def posted(envelope: bytes) -> dict:
+    return {"envelope": base64.encodebytes(envelope).decode()}
+
+
+def open_and_login(client, envelope, address, password):
+    r = client.post("/open", posted(envelope))
+    assert r.status == 303, r.text
+    page = client.get(r.location)
+    upload = page.field("upload")
+    r = client.post("/login", {"csrf": page.field("csrf"), "upload": upload, "address": address, "password": password})
+    return upload, r
+
+
+def ready(client, home, raw=PLAIN):
+    """Open, log in, change the forced password; return the upload id."""
+    envelope, account, _ = encrypt(home, raw)
+    upload, r = open_and_login(client, envelope, "alice@example.org", account.password)
+    assert (r.status, r.location) == (303, "/password")
+    form = client.get("/password")
+    r = client.post("/password", {"csrf": form.field("csrf"), "current": account.password, "new": NEW_PASSWORD,
+                                  "repeat": NEW_PASSWORD})
+    assert (r.status, r.location) == (303, f"/message/{upload}")
+    return upload
+
+
+def csrf_of(client) -> str:
+    return client.get("/profile").field("csrf")
+
+
+# Open, log in, read
+
+
+def test_open_shows_login_with_sender_and_keeps_only_ciphertext(app, portal_home):
+    envelope, _, message_id = encrypt(portal_home)
+    client = Client(app)
+    r = client.post("/open", posted(envelope), headers={"Origin": "null"})
+    assert r.status == 303 and r.location.startswith("/login?upload=")
+    page = client.get(r.location)
+    assert page.status == 200 and "clerk@bank.example" in page.text
+    (row,) = store.Upload.select()
+    assert row.envelope == envelope and b"balance" not in row.envelope
+    assert row.expires - row.created == 15 * 60
+
+
+def test_full_read_with_forced_change(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    page = client.get(f"/message/{upload}")
+    assert page.status == 200
+    assert "Your statement" in page.text and "Dear Alice, the balance is 1234." in page.text
+    assert "statement.pdf" in page.text and "no longer encrypted" in page.text
+    part = re.search(rf"/message/{upload}/part/(\d+)", page.text).group(1)
+    download = client.get(f"/message/{upload}/part/{part}")
+    assert download.body == b"%PDF-1.4 secret statement"
+    assert download.headers["content-disposition"].startswith('attachment; filename="statement.pdf"')
+    eml = client.get(f"/message/{upload}/eml")
+    assert eml.body == PLAIN and eml.headers["content-disposition"].startswith("attachment;")
+    assert client.get(f"/message/{upload}/part/99").status == 404
+    assert store.Recipient.get().last_login is not None
+
+
+def test_security_headers_on_pages(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    page = client.get(f"/message/{upload}")
+    csp = page.headers["content-security-policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert f'nonce="{nonce}"' in page.text and "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+    assert page.headers["strict-transport-security"].startswith("max-age=")
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert client.get("/login").headers["content-security-policy"] != csp  # a new nonce each time
+
+
+def test_cookie_is_host_prefixed_secure_httponly_lax_and_rotated(app, portal_home):
+    envelope, account, _ = encrypt(portal_home)
+    client = Client(app)
+    client.post("/open", posted(envelope))
+    client.cookies["__Host-webcrypt"] = "planted-by-attacker"
+    page = client.get("/login")
+    r = client.post("/login", {"csrf": page.field("csrf"), "address": "alice@example.org", "password": account.password})
+    cookie = next(v for k, v in r.header_list if k == "Set-Cookie" and v.startswith("__Host-webcrypt="))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    token = client.cookies["__Host-webcrypt"]
+    assert token != "planted-by-attacker" and len(token) >= 43
+    (row,) = store.Session.select()
+    assert row.id_hash == crypto.fingerprint(token.encode()) and token not in row.id_hash
+
+
+def test_html_body_sanitised_sandboxed_and_cid_inline(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home, HTML)
+    page = client.get(f"/message/{upload}")
+    assert "Remote images and styles in this message were blocked" in page.text
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in page.text
+    body = client.get(f"/message/{upload}/body")
+    csp = body.headers["content-security-policy"]
+    assert "sandbox" in csp and "img-src data:" in csp and "script-src" not in csp
+    text = body.text
+    assert "<b>HTML</b>" in text
+    for bad in ("<script", "alert(", "onload", "onclick", "javascript:", "evil.example", "<link"):
+        assert bad not in text
+    assert "data:image/png;base64," + base64.b64encode(b"\x89PNG fake image").decode() in text
+
+
+def test_reading_tolerates_every_corpus_message():
+    files = [p for p in CORPUS.rglob("*") if p.is_file() and "licenses" not in p.parts and p.name != "SOURCES.txt"]
+    assert len(files) > 100
+    for path in files:
+        view = reading.parse(path.read_bytes())
+        assert isinstance(view.subject, str)
+        for item in view.attachments[:2]:
+            assert reading.attachment(path.read_bytes(), item.index)[0].filename
+
+
+# Bad input at /open
+
+
+@pytest.mark.parametrize("envelope, status", [
+    ("", 400),
+    ("!!! not base64 !!!", 400),
+    (base64.b64encode(b"hello, this is not an envelope").decode(), 400),
+])
+def test_open_refuses_what_is_not_an_envelope(app, portal_home, envelope, status):
+    r = Client(app).post("/open", {"envelope": envelope})
+    assert r.status == status and "Traceback" not in r.text
+    assert store.Upload.select().count() == 0
+
+
+def test_open_refuses_expired_revoked_and_foreign(app, portal_home, clock):
+    envelope, _, message_id = encrypt(portal_home)
+    store.Message.update(revoked=1).where(store.Message.id == message_id).execute()
+    r = Client(app).post("/open", posted(envelope))
+    assert r.status == 410 and "recalled" in r.text
+    envelope, _, message_id = encrypt(portal_home)
+    store.Message.delete().where(store.Message.id == message_id).execute()
+    r = Client(app).post("/open", posted(envelope))
+    assert r.status == 410 and "unknown here" in r.text
+    envelope, _, _ = encrypt(portal_home)
+    clock.advance(91 * 86400)
+    r = Client(app).post("/open", posted(envelope), headers={"Accept-Language": "de"})
+    assert r.status == 410 and "abgelaufen" in r.text
+    assert store.Upload.select().count() == 0
+
+
+def test_open_refuses_oversized_body(home_dir, clock, sink):
+    write_settings(home_dir / "webcrypt.toml", {"policy": {"max_message_size": "1000"},
+                                                "portal": {"reply_max_size": "1000"}})
+    h = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    h.connect()
+    try:
+        r = Client(create_app(h)).post("/open", {"envelope": "A" * 400_000})
+        assert r.status == 413 and "larger than this portal accepts" in r.text
+        assert store.Upload.select().count() == 0
+    finally:
+        h.close()
+
+
+def test_tampered_envelope_is_refused_after_login(app, portal_home):
+    envelope, account, _ = encrypt(portal_home)
+    tampered = envelope[:-40] + bytes([envelope[-40] ^ 1]) + envelope[-39:]
+    client = Client(app)
+    upload, r = open_and_login(client, tampered, "alice@example.org", account.password)
+    store.Recipient.update(must_change_password=False).execute()
+    page = client.get(f"/message/{upload}")
+    assert page.status == 400 and "altered" in page.text and "Traceback" not in page.text
+
+
+def test_foreign_recipient_cannot_read(app, portal_home):
+    envelope, _, _ = encrypt(portal_home, to="bob@example.org")
+    _, alice, _ = encrypt(portal_home)
+    client = Client(app)
+    upload, r = open_and_login(client, envelope, "alice@example.org", alice.password)
+    store.Recipient.update(must_change_password=False).execute()
+    page = client.get(f"/message/{upload}")
+    assert page.status == 403 and "bob" not in page.text
+
+
+# Login, throttling, sessions
+
+
+def test_wrong_password_and_unknown_address_look_alike_and_are_throttled(app, portal_home):
+    _, account, _ = encrypt(portal_home)
+    client = Client(app)
+    page = client.get("/login")
+    answers = []
+    for address in ("alice@example.org", "nobody@example.org"):
+        r = client.post("/login", {"csrf": page.field("csrf"), "address": address, "password": "wrong-password"})
+        answers.append((r.status, re.sub(r'(value|nonce)="[^"]*"', "", r.text)))
+    assert answers[0] == answers[1] and answers[0][0] == 401
+    for _ in range(4):
+        client.post("/login", {"csrf": page.field("csrf"), "address": "alice@example.org", "password": "nope"})
+    r = client.post("/login", {"csrf": page.field("csrf"), "address": "alice@example.org", "password": account.password})
+    assert r.status == 429 and "Too many attempts" in r.text
+    stats = {s.name: s.count for s in store.Stat.select()}
+    assert stats[events.LOGIN_FAILED] == 6 and stats[events.LOGIN_THROTTLED] == 1
+    actions = [e.action for e in store.AuditEvent.select()]
+    assert actions.count("login_failed") == 6 and "login_locked" in actions
+
+
+def test_client_throttle_uses_forwarded_address_only_from_trusted_proxy(home_dir, clock, sink):
+    write_settings(home_dir / "webcrypt.toml", {"portal": {"trusted_proxies": '["10.0.0.1"]'}})
+    h = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    h.connect()
+    try:
+        app = create_app(h)
+        for peer in ("10.0.0.1", "192.0.2.9"):
+            client = Client(app, remote_addr=peer)
+            page = client.get("/login")
+            client.post("/login", {"csrf": page.field("csrf"), "address": "x@example.org", "password": "p"},
+                        headers={"X-Forwarded-For": "198.51.100.7"})
+        keys = {row.key for row in store.Throttle.select()}
+        assert "login-client:198.51.100.7" in keys and "login-client:192.0.2.9" in keys
+        assert "login-client:10.0.0.1" not in keys
+    finally:
+        h.close()
+
+
+def test_missing_csrf_is_refused_everywhere(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    assert client.post("/login", {"address": "a@b.example", "password": "x"}).status == 400
+    for path in ("/password", "/profile/language", "/profile/question", "/logout", f"/message/{upload}/reply"):
+        r = client.post(path, {"csrf": "forged", "language": "de", "new": "x"})
+        assert r.status == 400 and "did not come from this site" in r.text, path
+    assert client.get(f"/message/{upload}").status == 200  # still logged in: nothing happened
+
+
+def test_stale_sessions_end_idle_and_absolute(app, portal_home, clock):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    clock.advance(16 * 60)
+    page = client.get(f"/message/{upload}")
+    assert page.status == 401 and "session has ended" in page.text
+    client = Client(app)
+    envelope, _, _ = encrypt(portal_home)
+    upload, r = open_and_login(client, envelope, "alice@example.org", NEW_PASSWORD)
+    assert r.location == f"/message/{upload}"
+    for _ in range(8 * 6 + 1):  # active every 10 minutes, beyond 8 hours
+        clock.advance(600)
+        page = client.get("/profile")
+    assert page.status == 401
+
+
+def test_logout_ends_the_session(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    r = client.post("/logout", {"csrf": csrf_of(client)})
+    assert r.status == 303 and client.get(r.location).status == 200
+    assert store.Session.select().count() == 0
+    assert client.get(f"/message/{upload}").status == 401
+
+
+def test_upload_expires_after_configured_minutes(app, portal_home, clock):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    clock.advance(14 * 60)
+    client.get("/profile")
+    clock.advance(2 * 60)
+    page = client.get(f"/message/{upload}")
+    assert page.status == 404 and "secure.htm again" in page.text
+
+
+# Password, profile, language
+
+
+@pytest.mark.parametrize("new, repeat, message", [
+    ("short", "short", "at least 10 characters"),
+    ("password123", "password123", "most common"),
+    ("qwertyuiop", "qwertyuiop", "most common"),
+    ("alice@example.org", "alice@example.org", "mail address"),
+    ("violet tractor harbour", "violet tractor harbor", "differ"),
+])
+def test_password_rules(app, portal_home, new, repeat, message):
+    envelope, account, _ = encrypt(portal_home)
+    client = Client(app)
+    open_and_login(client, envelope, "alice@example.org", account.password)
+    form = client.get("/password")
+    assert "choose your own password" in form.text
+    r = client.post("/password", {"csrf": form.field("csrf"), "current": account.password, "new": new, "repeat": repeat})
+    assert r.status == 400 and message in r.text
+    assert client.get("/profile").location == "/password"  # still forced
+
+
+def test_password_change_ends_other_sessions(app, portal_home):
+    envelope, account, _ = encrypt(portal_home)
+    other = Client(app)
+    open_and_login(other, envelope, "alice@example.org", account.password)
+    client = Client(app)
+    ready_upload, r = open_and_login(client, envelope, "alice@example.org", account.password)
+    form = client.get("/password")
+    client.post("/password", {"csrf": form.field("csrf"), "current": account.password, "new": NEW_PASSWORD,
+                              "repeat": NEW_PASSWORD})
+    assert other.get("/profile").status == 401
+    assert client.get("/profile").status == 200
+    assert "password_changed" in [e.action for e in store.AuditEvent.select()]
+
+
+def test_profile_and_language_choice(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)
+    page = client.get("/profile")
+    assert "alice@example.org" in page.text and "Last login" in page.text and "Account valid until" in page.text
+    r = client.post("/profile/language", {"csrf": page.field("csrf"), "language": "de"})
+    assert r.status == 303
+    assert "Letzte Anmeldung" in client.get("/profile").text
+    assert store.Recipient.get().language == "de"
+    assert client.post("/profile/language", {"csrf": page.field("csrf"), "language": "xx"}).status == 400
+
+
+def test_browser_language_default(app, portal_home):
+    assert "Anmelden" in Client(app, language="de-DE,de;q=0.9").get("/login").text
+    assert "Log in" in Client(app, language="fr, en;q=0.5").get("/login").text
+    client = Client(app, language="en")
+    assert "Anmelden" in client.get("/login?lang=de").text
+    assert "Anmelden" in client.get("/login").text  # the choice is kept in a cookie
+
+
+# Forgotten password
+
+
+def test_forgotten_password_with_question(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)
+    page = client.get("/profile")
+    r = client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
+                                          "question": "First pet?", "answer": "  Rex  the Dog "})
+    assert r.status == 200 and "is saved" in r.text
+    recipient = store.Recipient.get()
+    assert recipient.answer_hash.startswith("$scrypt$") and "rex" not in recipient.answer_hash.lower()
+    stranger = Client(app, remote_addr="192.0.2.50")
+    form = stranger.get("/forgot")
+    r = stranger.post("/forgot", {"csrf": form.field("csrf"), "address": "alice@example.org"})
+    assert "First pet?" in r.text
+    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org", "answer": "cat"})
+    assert r.status == 401 and "answer is wrong" in r.text
+    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org",
+                                         "answer": "rex THE dog"})
+    new_password = re.search(r'id="new-password">([^<]+)<', r.text).group(1)
+    assert login.login(portal_home, "alice@example.org", new_password, "t").must_change_password
+
+
+def test_forgotten_password_guesses_are_throttled(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)
+    page = client.get("/profile")
+    client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD, "question": "Q?",
+                                      "answer": "right answer"})
+    stranger = Client(app)
+    form = stranger.get("/forgot")
+    for _ in range(3):
+        stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org", "answer": "x"})
+    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org",
+                                         "answer": "right answer"})
+    assert r.status == 429
+
+
+def test_forgotten_password_without_question_or_switched_off(app, portal_home):
+    stranger = Client(app)
+    form = stranger.get("/forgot")
+    r = stranger.post("/forgot", {"csrf": form.field("csrf"), "address": "nobody@example.org"})
+    assert r.status == 200 and "ask the sender" in r.text
+    portal_home.config.values["portal"]["password_questions"] = False
+    assert "ask the sender of the message or the administrator" in Client(app).get("/forgot").text
+
+
+# Replies
+
+
+def reply_form(client, upload):
+    form = client.get(f"/message/{upload}/reply")
+    assert form.status == 200
+    return form
+
+
+def test_reply_goes_to_the_original_sender_only(app, portal_home, sink):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    form = reply_form(client, upload)
+    assert 'value="Re: Your statement"' in form.text and "&gt; Dear Alice" in form.text
+    assert "boss@bank.example" in form.text and "friend@elsewhere.example" not in form.text
+    r = client.post_multipart(f"/message/{upload}/reply",
+                              [("csrf", form.field("csrf")), ("subject", "Re: Your statement"),
+                               ("text", "Thanks!\n> quoted"), ("cc", "boss@bank.example")],
+                              [("attachment", "answer.txt", b"my answer")])
+    assert r.status == 303 and client.get(r.location).status == 200
+    (sent,) = sink.messages
+    assert sent.mail_from == "webcrypt@bank.example"
+    assert sorted(sent.rcpt_tos) == ["boss@bank.example", "clerk@bank.example"]
+    message = email.message_from_bytes(sent.content, policy=email.policy.default)
+    assert message["From"] == "alice@example.org" and message["To"] == "clerk@bank.example"
+    assert message["In-Reply-To"] == "<orig-1@bank.example>"
+    assert "Thanks!" in message.get_body(("plain",)).get_content()
+    (attached,) = list(message.iter_attachments())
+    assert attached.get_filename() == "answer.txt" and attached.get_payload(decode=True) == b"my answer"
+    assert store.ThreadRef.get_or_none(store.ThreadRef.ref_hash == gateway.thread_hash(portal_home, message["Message-ID"]))
+    assert {s.name: s.count for s in store.Stat.select()}[events.REPLIES] == 1
+    assert "reply_sent" in [e.action for e in store.AuditEvent.select()]
+
+
+@pytest.mark.parametrize("fields, status, text", [
+    ([("subject", "Hi\r\nBcc: victim@example.org"), ("text", "x")], 400, "line breaks"),
+    ([("subject", "Hi"), ("text", "x"), ("cc", "friend@elsewhere.example")], 400, "may only write"),
+    ([("subject", "Hi"), ("text", "x"), ("cc", "attacker@evil.example")], 400, "may only write"),
+])
+def test_reply_bad_input_sends_nothing(app, portal_home, sink, fields, status, text):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    form = reply_form(client, upload)
+    r = client.post_multipart(f"/message/{upload}/reply", [("csrf", form.field("csrf"))] + fields, [])
+    assert r.status == status and text in r.text.lower()
+    assert sink.messages == []
+
+
+def test_reply_size_and_rate_limits(home_dir, clock, sink):
+    sink.messages.clear()
+    write_settings(home_dir / "webcrypt.toml", {
+        "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"'},
+        "portal": {"reply_max_size": "5000", "replies_per_hour": "2"},
+    })
+    h = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    h.connect()
+    try:
+        client = Client(create_app(h))
+        upload = ready(client, h)
+        form = reply_form(client, upload)
+        big = client.post_multipart(f"/message/{upload}/reply", [("csrf", form.field("csrf")), ("subject", "s"),
+                                                                 ("text", "x")], [("attachment", "a.bin", b"0" * 6000)])
+        assert big.status == 413 and sink.messages == []
+        statuses = [client.post_multipart(f"/message/{upload}/reply", [("csrf", form.field("csrf")), ("subject", "s"),
+                                                                       ("text", "hello")], []).status for _ in range(3)]
+        assert statuses == [303, 303, 429] and len(sink.messages) == 2
+    finally:
+        h.close()
+
+
+def test_reply_when_next_hop_is_down_says_so(app, portal_home, sink):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    portal_home.config.values["mail"]["reinject"] = "smtp://127.0.0.1:12699"
+    form = reply_form(client, upload)
+    r = client.post_multipart(f"/message/{upload}/reply", [("csrf", form.field("csrf")), ("subject", "s"),
+                                                           ("text", "x")], [])
+    assert r.status == 503 and "Nothing was sent" in r.text
+
+
+# Pages, health, branding, routing
+
+
+def test_index_healthz_static_and_unknown_pages(app, portal_home):
+    client = Client(app)
+    assert "secure.htm" in client.get("/").text
+    health = client.get("/healthz")
+    assert health.status == 200 and health.text == "ok\n"
+    css = client.get("/static/portal.css")
+    assert css.status == 200 and b"--brand" in css.body
+    missing = client.get("/no/such/page")
+    assert missing.status == 404 and "This page does not exist" in missing.text
+    assert client.get("/message/0123/reply").status == 401  # not logged in
+
+
+def test_healthz_fails_without_key(app, portal_home):
+    portal_home.config.file("keys.master_key").unlink()
+    portal_home._keyring = None
+    assert Client(app).get("/healthz").status == 503
+
+
+def test_branding_from_config_and_settings(app, portal_home):
+    store.Setting.replace(key="branding", value=json.dumps({"name": "Secure Bank", "color": "#aa0000",
+                                                            "logo_url": "https://cdn.bank.example/logo.png"})).execute()
+    page = Client(create_app(portal_home)).get("/login")
+    assert "Secure Bank" in page.text and "--brand:#aa0000" in page.text
+    assert "https://cdn.bank.example" in page.headers["content-security-policy"]
+
+
+def test_legacy_url_path_answers(app, portal_home):
+    envelope, _, _ = encrypt(portal_home)
+    r = Client(app).post("/webcrypt/open", posted(envelope))
+    assert r.status == 303 and r.location.startswith("/login?upload=")
+
+
+def test_already_logged_in_recipient_opening_another_message(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)
+    envelope, _, _ = encrypt(portal_home, raw=PLAIN.replace(b"Your statement", b"Second one"))
+    r = client.post("/open", posted(envelope))
+    r = client.get(r.location)
+    assert r.status == 303 and r.location.startswith("/message/")
+    assert "Second one" in client.get(r.location).text
+
+
+def test_serve_refuses_to_start_without_key(home_dir, capsys):
+    from webcrypt import cli
+
+    (home_dir / "master.key").unlink()
+    status = cli.main(["--config", str(home_dir / "webcrypt.toml"), "serve", "--listen", "127.0.0.1:12698"])
+    assert status == 10 and "master key file" in capsys.readouterr().err
+
+
+def test_serve_refuses_to_start_without_database(home_dir, capsys):
+    from webcrypt import cli
+
+    (home_dir / "webcrypt.db").unlink()
+    status = cli.main(["--config", str(home_dir / "webcrypt.toml"), "serve", "--listen", "127.0.0.1:12698"])
+    assert status == 15 and "database" in capsys.readouterr().err

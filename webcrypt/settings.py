@@ -54,7 +54,10 @@ def read(key: str) -> dict:
 
 def _write(home: Home, key: str, value: dict, actor: str, client: str) -> None:
     with store.db.atomic():
-        store.Setting.replace(key=key, value=json.dumps(value, sort_keys=True)).execute()
+        text = json.dumps(value, sort_keys=True)
+        store.Setting.insert(key=key, value=text).on_conflict(
+            conflict_target=[store.Setting.key], update={store.Setting.value: text}
+        ).execute()
         events.audit(home, actor, f"settings_{key}", key, ",".join(sorted(value)), client)
 
 

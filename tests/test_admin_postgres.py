@@ -1,0 +1,56 @@
+"""Administration on a real PostgreSQL server: monitor, maintain, recall, settings; backup points to pg_dump."""
+
+import uuid
+
+import pytest
+
+import postgres
+from conftest import write_settings
+from webcrypt import accounts, config, events, gateway, housekeeping, messages, monitor, settings, store
+from webcrypt.errors import ConfigError
+from webcrypt.home import Home
+
+pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
+
+MESSAGE = b"From: s@bank.example\nTo: a@example.org\nSubject: pg\n\nover PostgreSQL\n"
+
+
+@pytest.fixture(scope="module")
+def server():
+    pg = postgres.Server(12750).start()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def pg_home(server, home_dir, clock):
+    url = server.create_database("wc_" + uuid.uuid4().hex[:12])
+    write_settings(home_dir / "webcrypt.toml", {"database": {"url": f'"{url}"'}})
+    home = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    home.connect(check_schema=False)
+    store.migrate()
+    yield home
+    home.close()
+
+
+def test_admin_use_cases_on_postgresql(pg_home, clock, tmp_path):
+    (sealed,) = gateway.encrypt(pg_home, MESSAGE, "s@bank.example", ["a@example.org"], print_login_data=lambda n: None)
+    events.count(pg_home, events.ENCRYPTED)
+    events.count(pg_home, events.ENCRYPTED)
+    figures = monitor.snapshot(pg_home)
+    assert figures.last_hour["encrypted"] == 2 and figures.gauges["database_bytes"] > 1_000_000
+    assert monitor.check(pg_home, figures).state == monitor.OK
+
+    assert [m.id for m in messages.listing(sender="bank")] == [sealed.message_id]
+    messages.recall(pg_home, sealed.message_id, actor="test")
+    assert messages.status(messages.get(sealed.message_id), clock.now) == "recalled"
+
+    store.Recipient.update(valid_until=clock.now - 1).execute()
+    assert housekeeping.maintain(pg_home)["accounts_disabled"] == 1
+    assert accounts.get("a@example.org").disabled
+
+    settings.save_overrides(pg_home, {"policy.keyword": "WebCrypt"}, actor="test")
+    assert pg_home.config["policy.keyword"] == "WebCrypt"
+
+    with pytest.raises(ConfigError, match="pg_dump"):
+        housekeeping.backup(pg_home, tmp_path / "copy.db")

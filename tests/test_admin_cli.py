@@ -197,3 +197,16 @@ def test_settings_stored_in_the_database_override_the_file(home):
         settings.save_overrides(home, {"policy.expire_days": -1}, actor="test")
     with pytest.raises(Exception, match="cannot be changed"):
         settings.save_overrides(home, {"keys.master_key": "x"}, actor="test")
+
+
+def test_long_running_processes_reread_settings_at_most_every_max_age(home):
+    from webcrypt import settings
+
+    other = Home(config.load(home.config.path))
+    other.connect()
+    other.refresh_settings(max_age=3600)  # just read at connect: not again within the hour
+    settings.save_overrides(home, {"policy.keyword": "Secure!"}, actor="test")
+    other.refresh_settings(max_age=3600)
+    assert other.config["policy.keyword"] == "[secure]"
+    other.refresh_settings()  # no max_age: read now
+    assert other.config["policy.keyword"] == "Secure!"

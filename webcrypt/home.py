@@ -20,6 +20,7 @@ class Home:
     _keyring: keys.Keyring | None = field(default=None, repr=False)
     _connected: bool = field(default=False, repr=False)
     file_config: Config | None = field(default=None, repr=False)  # as read from the file, before overrides
+    _settings_read: float = field(default=float("-inf"), repr=False)  # time.monotonic() of the last read
 
     def now(self) -> int:
         return int(self.clock())
@@ -49,13 +50,21 @@ class Home:
                 )
             self.refresh_settings()
 
-    def refresh_settings(self) -> None:
-        """Apply the settings stored by the web console over the file (settings.py)."""
+    def refresh_settings(self, max_age: float = 0) -> None:
+        """Apply the settings stored by the web console over the file (settings.py).
+
+        Long-running processes (serve, relay) may call this on every request with
+        *max_age* seconds: the database is read at most that often.
+        """
         from . import settings
 
+        now = time.monotonic()
+        if max_age and now - self._settings_read < max_age:
+            return
         if self.file_config is None:
             self.file_config = self.config
         self.config = settings.effective(self.file_config)
+        self._settings_read = now
 
     def close(self) -> None:
         store.close()

@@ -67,13 +67,14 @@ def effective(file_config: config.Config) -> config.Config:
     A stored value that no longer passes the checks (a newer schema) is skipped,
     not fatal: mail must keep flowing with the file's value.
     """
+    branding = read(BRANDING_KEY)
     result = file_config
-    for dotted, value in _overrides_and_branding().items():
+    for dotted, value in _overrides(read(CONFIG_KEY), branding).items():
         try:
             result = config.with_overrides(result, {dotted: value})
         except ConfigError:
             continue
-    own_texts = read(BRANDING_KEY).get("texts")
+    own_texts = branding.get("texts")
     if isinstance(own_texts, dict) and own_texts:
         # not a file key: the mails (mime.own_text) and the portal read them from here
         values = {section: dict(keys) for section, keys in result.values.items()}
@@ -82,9 +83,8 @@ def effective(file_config: config.Config) -> config.Config:
     return result
 
 
-def _overrides_and_branding() -> dict:
-    merged = {k: v for k, v in read(CONFIG_KEY).items() if k in OVERRIDABLE}
-    branding = read(BRANDING_KEY)
+def _overrides(stored: dict, branding: dict) -> dict:
+    merged = {k: v for k, v in stored.items() if k in OVERRIDABLE}
     merged.update({f"branding.{k}": branding[k] for k in BRANDING_FIELDS if k in branding})
     return merged
 

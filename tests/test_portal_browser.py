@@ -1,0 +1,253 @@
+"""The portal end to end in headless Chromium against a real `webcrypt serve`.
+
+secure.htm is opened from file://, posts itself to the portal; the recipient
+logs in, changes the forced password, reads, downloads, replies, and the reply
+arrives in an SMTP sink. Again in German; and a hostile HTML mail runs no
+script and loads nothing remote. Screenshots go to tests/artifacts/.
+"""
+
+import base64
+import email
+import email.policy
+import http.server
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import write_settings
+from webcrypt import config, gateway, mime, provision
+from webcrypt.home import Home
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PORTAL_PORT, SINK_PORT, REMOTE_PORT = 12650, 12651, 12652
+PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+NEW_PASSWORD = "granite lantern orchard"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
+
+
+class Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+class Remote(http.server.BaseHTTPRequestHandler):
+    """A 'remote' web server: every request to it is a privacy leak."""
+
+    hits: list = []
+
+    def do_GET(self):
+        Remote.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def sink():
+    handler = Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=SINK_PORT)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def remote():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", REMOTE_PORT), Remote)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Remote.hits
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory, sink):
+    folder = tmp_path_factory.mktemp("portal") / "home"
+    path = provision.init_home(folder, PORTAL)
+    write_settings(path, {
+        "accounts": {"credentials_to": '"print"', "scrypt_log_n": "12"},
+        "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "from": '"webcrypt@bank.example"'},
+        "portal": {"listen": f'"127.0.0.1:{PORTAL_PORT}"'},
+    })
+    env = {**os.environ, "WEBCRYPT_CONFIG": str(path)}
+    server = subprocess.Popen([sys.executable, "-m", "webcrypt", "serve", "--threads", "4"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_healthy(server)
+        home = Home(config.load(path))
+        home.connect()
+        yield home
+        home.close()
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=10)
+        assert b"Traceback" not in stderr
+
+
+def _wait_healthy(server) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(server.stderr.read().decode())
+        try:
+            with urllib.request.urlopen(f"{PORTAL}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("webcrypt serve did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def secure_htm(home, tmp_path, raw: bytes, to: str) -> tuple[Path, str]:
+    """Encrypt *raw* for *to*; write its secure.htm; return the file and the login password."""
+    login = {}
+    (sealed,) = gateway.encrypt(home, raw, "clerk@bank.example", [to],
+                                print_login_data=lambda new: login.update(password=new.password))
+    page = mime.secure_htm_of(sealed.data)
+    path = tmp_path / f"secure-{sealed.message_id[:8]}.htm"
+    path.write_bytes(page)
+    return path, login.get("password", "")
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"portal-{name}.png"), full_page=True)
+
+
+LETTER = (b"From: Clerk <clerk@bank.example>\nTo: {to}\nSubject: {subject}\nMessage-ID: <{mid}@bank.example>\n"
+          b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\n"
+          b"Content-Type: text/plain; charset=utf-8\n\n{body}\n--XX\n"
+          b"Content-Type: application/pdf; name=\"contract.pdf\"\n"
+          b"Content-Disposition: attachment; filename=\"contract.pdf\"\nContent-Transfer-Encoding: base64\n\n"
+          + base64.encodebytes(b"%PDF-1.4 the contract") + b"--XX--\n")
+
+
+def letter(to: str, subject: str, body: str, mid: str) -> bytes:
+    return (LETTER.replace(b"{to}", to.encode()).replace(b"{subject}", subject.encode())
+            .replace(b"{body}", body.encode()).replace(b"{mid}", mid.encode()))
+
+
+def walk_through(browser, home, sink, tmp_path, to, locale, texts, tag):
+    path, password = secure_htm(home, tmp_path, letter(to, "Contract " + tag, "Please sign " + tag, tag), to)
+    context = browser.new_context(locale=locale, accept_downloads=True, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path.as_uri())
+    page.wait_for_url(f"{PORTAL}/login?upload=*")
+    assert texts["login"] in page.content() and "clerk@bank.example" in page.content()
+    shot(page, f"{tag}-login")
+    page.fill("#address", to)
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/password")
+    shot(page, f"{tag}-password")
+    page.fill("#current", password)
+    page.fill("#new", NEW_PASSWORD)
+    page.fill("#repeat", NEW_PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{PORTAL}/message/*")
+    assert "Please sign " + tag in page.content() and texts["reply"] in page.content()
+    shot(page, f"{tag}-read")
+    with page.expect_download() as info:
+        page.click("text=contract.pdf")
+    assert Path(info.value.path()).read_bytes() == b"%PDF-1.4 the contract"
+    assert info.value.suggested_filename == "contract.pdf"
+    page.click(f"text={texts['reply']}")
+    page.wait_for_url(f"{PORTAL}/message/*/reply")
+    page.fill("#text", "Signed " + tag)
+    shot(page, f"{tag}-reply")
+    before = len(sink.messages)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{PORTAL}/message/*/replied")
+    assert texts["sent"] in page.content()
+    shot(page, f"{tag}-replied")
+    page.goto(f"{PORTAL}/profile")
+    shot(page, f"{tag}-profile")
+    context.close()
+    (arrived,) = sink.messages[before:]
+    message = email.message_from_bytes(arrived.content, policy=email.policy.default)
+    assert arrived.rcpt_tos == ["clerk@bank.example"] and arrived.mail_from == "webcrypt@bank.example"
+    assert message["From"] == to and message["Subject"] == f"Re: Contract {tag}"
+    assert message["In-Reply-To"] == f"<{tag}@bank.example>"
+    assert f"Signed {tag}" in message.get_body(("plain",)).get_content()
+
+
+def test_recipient_reads_downloads_and_replies(browser, portal, sink, tmp_path):
+    walk_through(browser, portal, sink, tmp_path, "alice@example.org", "en-GB",
+                 {"login": "Log in", "reply": "Reply securely", "sent": "Your reply was sent securely."}, "en")
+
+
+def test_the_same_in_german(browser, portal, sink, tmp_path):
+    walk_through(browser, portal, sink, tmp_path, "bernd@example.de", "de-DE",
+                 {"login": "Anmelden", "reply": "Sicher antworten", "sent": "Ihre Antwort wurde sicher gesendet."}, "de")
+
+
+def test_hostile_html_runs_no_script_and_loads_nothing_remote(browser, portal, remote, tmp_path):
+    evil = f"http://127.0.0.1:{REMOTE_PORT}"
+    raw = (
+        "From: clerk@bank.example\nTo: carol@example.org\nSubject: Offer\nMIME-Version: 1.0\n"
+        "Content-Type: text/html; charset=utf-8\n\n"
+        f"<html><head><script src='{evil}/script.js'></script><link rel=stylesheet href='{evil}/style.css'>"
+        f"<style>@import url('{evil}/import.css'); body{{background:url('{evil}/bg.png')}}</style></head>"
+        f"<body onload=\"fetch('{evil}/onload')\"><script>document.title='pwned';fetch('{evil}/inline')</script>"
+        f"<p id=t onmouseover=\"fetch('{evil}/hover')\">Special offer</p>"
+        f"<a id=js href=\"javascript:fetch('{evil}/js')\">click</a>"
+        f"<img src='{evil}/pixel.png' onerror=\"fetch('{evil}/onerror')\">"
+        f"<iframe src='{evil}/frame'></iframe><object data='{evil}/object'></object>"
+        f"<table background='{evil}/table.png'><tr><td style=\"background:url({evil}/td.png)\">x</td></tr></table>"
+        "</body></html>\n"
+    ).encode()
+    path, password = secure_htm(portal, tmp_path, raw, "carol@example.org")
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    requests, dialogs = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(path.as_uri())
+    page.wait_for_url(f"{PORTAL}/login?upload=*")
+    page.fill("#address", "carol@example.org")
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/password")
+    page.fill("#current", password)
+    page.fill("#new", NEW_PASSWORD)
+    page.fill("#repeat", NEW_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/message/*")
+    frame = page.frame_locator("iframe.body")
+    frame.get_by_text("Special offer").hover()
+    frame.get_by_text("click").click()
+    page.wait_for_timeout(500)
+    assert "Special offer" in frame.locator("body").inner_text()
+    assert "Remote images and styles in this message were blocked" in page.content()
+    shot(page, "hostile-html")
+    context.close()
+    assert remote == [] and dialogs == []
+    assert [u for u in requests if not u.startswith((PORTAL, "file://", "data:"))] == []

@@ -22,11 +22,12 @@ from ..errors import (
     UnknownMessage, WebcryptError,
 )
 from ..home import Home
-from . import admin_text, web
+from . import admin_text, pages, web
 
 TEMPLATES = web.TEMPLATES
 COOKIE = "webcrypt-admin"
 KIND = "admin"
+SETTINGS_SECONDS = 30  # how stale the console's settings may be on other portal nodes
 STATUS = {  # error -> HTTP status of its page
     LoginFailed: 403, Throttled: 429, UnknownAccount: 404, UnknownMessage: 404, BadRequest: 400,
     ConfigError: 400, MessageRevoked: 409, AccountDisabled: 409,
@@ -132,7 +133,7 @@ class Console:
         if login_needed and session is None:
             if request.method == "POST":
                 return self.error_page(403, self.t("Your session has ended. Please log in again."))
-            return bottle.redirect(self.url("/login", next=request.fullpath))
+            return pages.see_other(self.url("/login", next=request.fullpath))
         if request.method == "POST" and login_needed:
             try:
                 web.require_csrf(session.csrf)
@@ -203,12 +204,12 @@ class Console:
         except LoginFailed:
             return self.login_form(self.t("The name or the password is wrong."), status=403)
         web.set_session_cookie(self.home, token, COOKIE)
-        return bottle.redirect(self.safe_next(self.form("next")))
+        return pages.see_other(self.safe_next(self.form("next")))
 
     def logout(self):
         sessions.end(web.session_token(self.home, COOKIE))
         web.clear_cookie(self.home, COOKIE)
-        return bottle.redirect(self.url("/login"))
+        return pages.see_other(self.url("/login"))
 
     # --- users -----------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class Console:
             if self.form("confirm").strip().lower() != recipient.address:
                 raise BadRequest(self.t("To delete, type the address exactly as shown."))
             users.delete(home, recipient.address, actor, client)
-            return bottle.redirect(self.url("/users", deleted=recipient.address))
+            return pages.see_other(self.url("/users", deleted=recipient.address))
         raise BadRequest(self.t("Unknown action."))
 
     def days(self) -> int:

@@ -73,7 +73,7 @@ def create_app(home: Home | None = None, home_factory=None) -> bottle.Bottle:
     """The portal for *home* (or the Home that *home_factory()* returns)."""
     home = home if home is not None else home_factory()
     home.connect()
-    portal = web.Portal(home=home, cache=pages.new_cache())
+    portal = web.Portal(home=home, cache=pages.new_cache(home))
     app = bottle.Bottle(catchall=True)
     bottle.BaseRequest.MEMFILE_MAX = body_limit(home)  # keep bodies in memory: replies hold plaintext
     app.install(_guarded(portal))
@@ -123,7 +123,10 @@ def _mount_admin(app: bottle.Bottle, home: Home) -> None:
     from . import admin
 
     app.mount("/admin/", admin.create_admin_app(home, "/admin"))
+    app.route("/admin", "GET", lambda: pages.see_other("/admin/"))
     admin.install_metrics(app, home)  # GET /metrics for Prometheus (networks or bearer token)
+    # console settings (limits, credentials channel, ...) reach every node within half a minute
+    app.add_hook("before_request", lambda: home.refresh_settings(max_age=admin.SETTINGS_SECONDS))
 
 
 def _guarded(portal: web.Portal):

@@ -325,3 +325,13 @@ def test_every_console_text_has_a_german_translation():
         used |= set(re.findall(r'self\.t\(\s*"([^"]+)"\s*\)', text))
     missing = sorted(u for u in used if u not in admin_text.catalogue("de"))
     assert not missing, missing
+
+
+def test_portal_shows_the_consoles_text_in_the_readers_language(web):
+    client = logged_in(web)
+    form = {"csrf": csrf_of(client), "text_en_portal_welcome": "Questions? Call Example Bank.",
+            "text_de_portal_welcome": "Fragen? Rufen Sie die Bank an."}
+    assert client.post("/admin/branding", form).status == 200
+    reader = Client(app_for(web))
+    assert "Questions? Call Example Bank." in reader.get("/login?lang=en").text
+    assert "Fragen? Rufen Sie die Bank an." in reader.get("/login?lang=de").text

@@ -68,7 +68,9 @@ def branding(portal: web.Portal) -> dict:
     if row is not None:
         try:
             stored = json.loads(row.value)
-            value.update({k: str(v) for k, v in stored.items() if k in value or k == "text"})
+            value.update({k: str(v) for k, v in stored.items() if (k in value or k == "text") and k != "texts"})
+            if isinstance(stored.get("texts"), dict):  # per language, from the console (settings.py)
+                value["texts"] = stored["texts"]
         except (ValueError, AttributeError):
             pass
     if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", str(value.get("color", ""))):
@@ -81,13 +83,20 @@ def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None,
     home = portal.home
     lang = lang or web.language(home, recipient)
     nonce = web.new_nonce()
-    brand = branding(portal)
+    brand = with_own_text(branding(portal), lang)
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
     return web.render(
         name, _=i18n.translator(lang), lang=lang, brand=brand, nonce=nonce, recipient=recipient,
         session=session, csrf=session.csrf if session else "", path=bottle.request.path,
         request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size, **values,
     )
+
+
+def with_own_text(brand: dict, lang: str) -> dict:
+    """The console's portal text (settings "portal_welcome") in the reader's language, as brand["text"]."""
+    texts = brand.get("texts") if isinstance(brand.get("texts"), dict) else {}
+    own = (texts.get(lang) or {}).get("portal_welcome")
+    return {**brand, "text": own} if own else brand
 
 
 def fmt_time(ts) -> str:

@@ -261,19 +261,28 @@ wire_postfix() {
     [ -f "$POSTFIX/master.cf" ] || die "no $POSTFIX/master.cf (is Postfix configured?)"
     begin="# BEGIN webcrypt (appliance/install.sh; replaced on upgrade)"
     end="# END webcrypt"
+    sed -e "s|/opt/webcrypt|$PREFIX|g" -e "s|/etc/webcrypt|$ETC|g" \
+        -e "s|/usr/local/bin/webcrypt|$PREFIX/webcrypt|g" \
+        -e "s|user=webcrypt|user=$ACCOUNT|g" \
+        -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" "$snippets/master.cf" >"$POSTFIX/master.cf.webcrypt"
+    # Our earlier block goes; an existing entry with the name and type of one of ours (e.g. the
+    # stock "smtp inet" line when the snippet adds a filter to it) is commented out with a
+    # marker that uninstall.sh removes again.
     awk -v begin="$begin" -v end="$end" '
+        NR == FNR { if ($0 ~ /^[^#[:space:]]/) ours[$1 "/" $2] = 1; next }
         $0 == begin { skip = 1; next }
-        skip && $0 == end { skip = 0; next }
-        !skip { print }
-    ' "$POSTFIX/master.cf" >"$POSTFIX/master.cf.new"
+        skip { if ($0 == end) skip = 0; next }
+        /^[^#[:space:]]/ { replaced = (($1 "/" $2) in ours) }
+        /^#/ || /^$/ { replaced = 0 }
+        replaced { print "#webcrypt-replaced# " $0; next }
+        { print }
+    ' "$POSTFIX/master.cf.webcrypt" "$POSTFIX/master.cf" >"$POSTFIX/master.cf.new"
     {
         echo "$begin"
-        sed -e "s|/opt/webcrypt|$PREFIX|g" -e "s|/etc/webcrypt|$ETC|g" \
-            -e "s|/usr/local/bin/webcrypt|$PREFIX/webcrypt|g" \
-            -e "s|user=webcrypt|user=$ACCOUNT|g" \
-            -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" "$snippets/master.cf"
+        cat "$POSTFIX/master.cf.webcrypt"
         echo "$end"
     } >>"$POSTFIX/master.cf.new"
+    rm -f "$POSTFIX/master.cf.webcrypt"
     mv "$POSTFIX/master.cf.new" "$POSTFIX/master.cf"
     if [ -f "$snippets/main.cf" ]; then
         # Only active "name = value" lines; comments explain the choices in the snippet itself.

@@ -48,10 +48,12 @@ if systemd_running; then systemctl daemon-reload; fi
 # point at them (content_filter and the like) are reported, not guessed at.
 begin="# BEGIN webcrypt (appliance/install.sh; replaced on upgrade)"
 if [ -f "$POSTFIX/master.cf" ] && grep -qxF "$begin" "$POSTFIX/master.cf"; then
+    # ... and the entries install.sh commented out because ours replaced them come back.
     awk -v begin="$begin" -v end="# END webcrypt" '
         $0 == begin { skip = 1; next }
-        skip && $0 == end { skip = 0; next }
-        !skip { print }
+        skip { if ($0 == end) skip = 0; next }
+        /^#webcrypt-replaced# / { sub(/^#webcrypt-replaced# /, ""); print; next }
+        { print }
     ' "$POSTFIX/master.cf" >"$POSTFIX/master.cf.new"
     mv "$POSTFIX/master.cf.new" "$POSTFIX/master.cf"
     say "removed the webcrypt entries from $POSTFIX/master.cf"

@@ -30,6 +30,7 @@ SCHEMA: dict[str, dict[str, object]] = {
         "reply_max_size": 10 * MB,
         "replies_per_hour": 20,
         "secure_cookies": True,
+        "view_cache_seconds": 30,
     },
     "mail": {
         "reinject": "sendmail:/usr/sbin/sendmail",

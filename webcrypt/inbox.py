@@ -92,15 +92,27 @@ class ViewCache:
                 del self._items[key]
 
 
+def cached(home: Home, cache: ViewCache | None, session_key: str, upload_id: str):
+    """(View, Message record, Recipient) when this session read this upload moments ago, else None.
+
+    Entries are made only after the session's owner was checked and the message
+    decrypted for it; ending a session (logout, password change, disabling the
+    account) makes its entries unreachable, since lookups start from the session.
+    """
+    hit = cache.get((session_key, upload_id)) if cache else None
+    if hit is None or hit[2] < home.now():
+        return None
+    return hit[0], hit[1], hit[3]
+
+
 def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCache | None, session_key: str):
     """(View, Message record) of an upload, decrypted and parsed, or from the cache."""
-    key = (session_key, upload_id)
-    cached = cache.get(key) if cache else None
-    if cached is not None and cached[2] >= home.now():
-        return cached[0], cached[1]
+    hit = cached(home, cache, session_key, upload_id)
+    if hit is not None:
+        return hit[0], hit[1]
     row = upload(home, upload_id)
     opened = gateway.open_envelope(home, row.envelope, recipient)
     result = reading.parse(opened.message)
     if cache:
-        cache.put(key, (result, opened.record, row.expires))
+        cache.put((session_key, upload_id), (result, opened.record, row.expires, recipient))
     return result, opened.record

@@ -21,6 +21,16 @@ legacy_urls = []
 listen = "127.0.0.1:8080"
 # Proxies whose X-Forwarded-For/-Proto headers are trusted.
 trusted_proxies = []
+# Further portal settings (defaults shown; uncomment to change):
+# threads = 8                  # waitress worker threads
+# upload_minutes = 15          # minutes a posted secure.htm (ciphertext only) is kept for login
+# session_idle_minutes = 15    # log out after this much inactivity
+# session_max_hours = 8        # log out this long after login, active or not
+# password_questions = true    # allow recipients a confidential question for forgotten passwords
+# reply_max_size = 10485760    # bytes of text and attachments in one secure reply
+# replies_per_hour = 20        # secure replies per recipient and hour
+# secure_cookies = true        # false only for plain http on loopback (tests, demo)
+# view_cache_seconds = 30      # seconds a parsed message stays in memory (never on disk); 0: off
 
 [mail]
 # How mail leaves webcrypt: "sendmail:/usr/sbin/sendmail" or "smtp://127.0.0.1:10026".

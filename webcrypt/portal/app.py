@@ -73,7 +73,7 @@ def create_app(home: Home | None = None, home_factory=None) -> bottle.Bottle:
     """The portal for *home* (or the Home that *home_factory()* returns)."""
     home = home if home is not None else home_factory()
     home.connect()
-    portal = web.Portal(home=home, cache=pages.new_cache())
+    portal = web.Portal(home=home, cache=pages.new_cache(home))
     app = bottle.Bottle(catchall=True)
     bottle.BaseRequest.MEMFILE_MAX = body_limit(home)  # keep bodies in memory: replies hold plaintext
     app.install(_guarded(portal))

@@ -21,8 +21,9 @@ BRANDING_SECONDS = 30
 FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
 
 
-def new_cache() -> inbox.ViewCache:
-    return inbox.ViewCache()
+def new_cache(home) -> inbox.ViewCache | None:
+    seconds = home.config["portal.view_cache_seconds"]
+    return inbox.ViewCache(seconds) if seconds else None
 
 
 def install(app: bottle.Bottle, portal: web.Portal) -> None:
@@ -149,6 +150,10 @@ class Pages:
     def page(self, name, recipient=None, session=None, **values):
         return page(self.portal, name, recipient=recipient, session=session, **values)
 
+    def drop_cache(self, session) -> None:
+        if self.portal.cache is not None:
+            self.portal.cache.drop(session.id_hash)
+
     def uploads(self, session) -> list[str]:
         return [u for u in sessions.data(session).get("uploads", []) if upload_id(u)]
 
@@ -211,7 +216,7 @@ class Pages:
         session = web.current_session(self.home, KIND)
         if session is not None:
             web.require_csrf(session.csrf)
-            self.portal.cache.drop(session.id_hash)
+            self.drop_cache(session)
         sessions.end(web.session_token(self.home))
         web.clear_cookie(self.home, web.SESSION)
         see_other("/?bye=1")
@@ -222,14 +227,22 @@ class Pages:
         self.owned(session, upload)
         return inbox.view(self.home, recipient, upload, self.portal.cache, session.id_hash)
 
-    def read(self, upload):
+    def reading(self, upload):
+        """(session, recipient, view, record); a reload within seconds needs only the session lookup."""
+        session = web.current_session(self.home, KIND)
+        hit = inbox.cached(self.home, self.portal.cache, session.id_hash, upload) if session else None
+        if hit is not None:
+            return session, hit[2], hit[0], hit[1]
         session, recipient = self.signed_in()
         view, record = self.opened_view(session, recipient, upload)
+        return session, recipient, view, record
+
+    def read(self, upload):
+        session, recipient, view, record = self.reading(upload)
         return self.page("read", recipient=recipient, session=session, view=view, record=record, upload=upload)
 
     def body(self, upload):
-        session, recipient = self.signed_in()
-        view, _record = self.opened_view(session, recipient, upload)
+        _session, _recipient, view, _record = self.reading(upload)
         nonce = web.new_nonce()
         web.set_common_headers(
             f"default-src 'none'; img-src data:; style-src 'nonce-{nonce}'; base-uri 'none'; "
@@ -333,7 +346,7 @@ class Pages:
             bottle.response.status = 400
             return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))
         # Every session ended with the change; this browser continues in a new one.
-        self.portal.cache.drop(session.id_hash)
+        self.drop_cache(session)
         token, fresh = sessions.start(self.home, KIND, recipient.address, sessions.data(session))
         web.set_session_cookie(self.home, token)
         uploads = self.uploads(fresh)

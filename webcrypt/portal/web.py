@@ -145,8 +145,12 @@ def language(home: Home, recipient: store.Recipient | None = None) -> str:
     )
 
 
+# One list object: bottle caches compiled templates by the identity of the lookup list.
+_LOOKUP = [str(TEMPLATES)]
+
+
 def render(name: str, **values) -> str:
-    return bottle.template(name, template_lookup=[str(TEMPLATES)], **values)
+    return bottle.template(name, template_lookup=_LOOKUP, **values)
 
 
 def quote(value: str) -> str:

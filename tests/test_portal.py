@@ -593,3 +593,36 @@ def test_serve_refuses_to_start_without_database(home_dir, capsys):
     (home_dir / "webcrypt.db").unlink()
     status = cli.main(["--config", str(home_dir / "webcrypt.toml"), "serve", "--listen", "127.0.0.1:12698"])
     assert status == 15 and "database" in capsys.readouterr().err
+
+
+def test_other_session_cannot_read_an_upload_it_did_not_open(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    assert client.get(f"/message/{upload}").status == 200  # now in the view cache
+    other = Client(app)
+    page = other.get("/login")
+    other.post("/login", {"csrf": page.field("csrf"), "address": "alice@example.org", "password": NEW_PASSWORD})
+    for path in ("", "/body", "/eml", "/part/0", "/reply"):
+        assert other.get(f"/message/{upload}{path}").status == 404, path
+
+
+def test_plaintext_never_touches_the_disk(app, portal_home, sink, monkeypatch):
+    import tempfile
+
+    import bottle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a temporary file was created")
+
+    monkeypatch.setattr(bottle, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    big = PLAIN.replace(b"Dear Alice", b"Dear Alice " + b"x" * 2_000_000)
+    client = Client(app)
+    upload = ready(client, portal_home, big)
+    assert client.get(f"/message/{upload}/eml").body == big
+    form = reply_form(client, upload)
+    r = client.post_multipart(f"/message/{upload}/reply", [("csrf", form.field("csrf")), ("subject", "s"),
+                                                           ("text", "y" * 500_000)],
+                              [("attachment", "big.bin", b"z" * 3_000_000)])
+    assert r.status == 303 and len(sink.messages) == 1

@@ -14,6 +14,7 @@ import sys
 import bottle
 
 from .. import errors, store
+from ..config import Config
 from ..home import Home
 from . import i18n, pages, web
 
@@ -69,9 +70,11 @@ GENERIC = {
 }
 
 
-def create_app(home: Home | None = None, home_factory=None) -> bottle.Bottle:
-    """The portal for *home* (or the Home that *home_factory()* returns)."""
+def create_app(home: Home | Config | None = None, home_factory=None) -> bottle.Bottle:
+    """The portal for *home* (a Home or a Config), or for the Home that *home_factory()* returns."""
     home = home if home is not None else home_factory()
+    if isinstance(home, Config):
+        home = Home(home)
     home.connect()
     portal = web.Portal(home=home, cache=pages.new_cache(home))
     app = bottle.Bottle(catchall=True)

@@ -206,6 +206,7 @@ class Pages:
             _ = i18n.translator(web.language(self.home))
             return self.login_form(error=_(str(e)), address=address)
         sessions.end(web.session_token(self.home))  # a new id at every login
+        sessions.purge(self.home)
         token, _session = sessions.start(self.home, KIND, recipient.address, {"uploads": [upload] if upload else []})
         web.set_session_cookie(self.home, token)
         if recipient.must_change_password:

@@ -29,8 +29,8 @@ def count(home: Home, name: str, amount: int = 1) -> None:
             conflict_target=[store.Stat.hour, store.Stat.name],
             update={store.Stat.count: store.Stat.count + amount},
         ).execute()
-    except store.DatabaseError:
-        pass  # monitoring must never cost a message
+    except Exception:  # noqa: BLE001 - monitoring must never cost (or duplicate) a message
+        pass
 
 
 def audit(home: Home, actor: str, action: str, subject: str = "", detail: str = "", client: str = "") -> None:

@@ -94,7 +94,7 @@ def _process(options: dict, raw: bytes, environ):
         # since what a filter prints ends up in logs and bounces.
         return processing.process(home, raw, options["sender"], options["recipients"])
     finally:
-        if home._connected:  # mail that passes unchanged never opens the database
+        if home._connected:
             home.close()
 
 

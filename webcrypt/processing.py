@@ -16,7 +16,7 @@ message is then processed like any other.
 
 from dataclasses import dataclass
 
-from . import crypto, gateway, mailer, mime, policy, store
+from . import crypto, events, gateway, mailer, mime, policy, store
 from .home import Home
 
 LOOP_FIELD = "x-webcrypt-loop"
@@ -30,6 +30,9 @@ class Outcome:
 
 
 def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_login_data=None) -> Outcome:
+    # The web console's settings (keyword, internal domains, ...) live in the database and
+    # take part in the decision: read them first, or a console keyword would pass in plaintext.
+    home.connect()
     fields = mime.fields(raw)
     route = mailer.parse_route(home.config["mail.reinject"])
     if looped(home, fields, recipients):
@@ -47,6 +50,8 @@ def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_lo
         mailer.send(route, sender, originals, [raw])
     for item in sealed:
         mailer.send(route, sender, [item.recipient], item.chunks, headers=loop_marker(home, item))
+    if sealed:
+        events.count(home, events.ENCRYPTED, len(sealed))
     return Outcome(decision.action, decision.reason, len(sealed) + (1 if originals else 0))
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from . import failures, processing
+from . import events, failures, processing
 from .errors import ConfigError
 from .home import Home
+
+SETTINGS_SECONDS = 30  # how stale the web console's settings may be here
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,15 @@ class Handler:
 
     def _process(self, raw: bytes, sender: str, recipients: list[str]):
         # SMTP hands over CRLF lines; the original bytes are kept as the client sent them.
-        return processing.process(self.home, raw, sender, recipients)
+        self.home.refresh_settings(max_age=SETTINGS_SECONDS)  # the web console's keyword, domains, ...
+        try:
+            outcome = processing.process(self.home, raw, sender, recipients)
+        except BaseException as e:  # noqa: BLE001 - counted, then answered by handle_DATA
+            events.count(self.home, events.REFUSED if failures.classify(e).permanent else events.DEFERRED)
+            raise
+        if outcome.action != "encrypt":  # encrypted carriers are counted by processing
+            events.count(self.home, events.PASSED)
+        return outcome
 
     def _write(self, started, sender, recipients, raw, action, tail) -> None:
         ms = round((time.monotonic() - started) * 1000)

@@ -46,8 +46,12 @@ def test_a_console_keyword_is_honoured_by_pipe_and_never_passes_in_plaintext(con
     assert run_pipe(conf, SENDER, ["bob@example.org"], old_keyword).returncode == 0
     assert sink.carriers("bob@example.org") == [] and b"plain now" in sink.to("bob@example.org")[0].data
 
+    sink.handler.reply = "451 4.3.0 try later"
+    assert run_pipe(conf, SENDER, ["carol@example.org"], old_keyword).returncode == 75
+    sink.handler.reply = None
     home = console_home(conf)
-    assert monitor.snapshot(home).totals["encrypted"] == 1  # counted by the mail path
+    totals = monitor.snapshot(home).totals  # counted by the mail path
+    assert (totals["encrypted"], totals["passed"], totals["deferred"]) == (1, 1, 1)
     home.close()
 
 

@@ -85,17 +85,36 @@ def main(argv: list[str] | None = None, stdin=None, stderr=None, environ=os.envi
 
 
 def _process(options: dict, raw: bytes, environ):
-    from . import config, processing
+    from . import config, events, processing
     from .home import Home
 
     home = Home(config.load(config.locate(options["config"], environ)))
     try:
         # print_login_data=None: with credentials_to = "print" they go to the sender,
         # since what a filter prints ends up in logs and bounces.
-        return processing.process(home, raw, options["sender"], options["recipients"])
+        outcome = processing.process(home, raw, options["sender"], options["recipients"])
+    except BaseException as e:
+        _count_failure(home, e)
+        raise
+    else:
+        if outcome.action != "encrypt":  # encrypted carriers are counted by processing
+            events.count(home, events.PASSED)
+        return outcome
     finally:
         if home._connected:
             home.close()
+
+
+def _count_failure(home, error: BaseException) -> None:
+    """Deferred or refused, for `webcrypt monitor`; never an error of its own."""
+    try:
+        from . import events, failures
+
+        if home._connected:
+            permanent = failures.classify(error).permanent
+            events.count(home, events.REFUSED if permanent else events.DEFERRED)
+    except Exception:  # noqa: BLE001 - the message's own failure is what counts
+        pass
 
 
 class _Log:

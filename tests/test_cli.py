@@ -183,3 +183,19 @@ def test_too_large_message(config_env, tmp_path):
 def test_several_recipients_need_out(config_env):
     result = run("encrypt", "--from", "s@bank.example", "--to", "a@example.org", "--to", "b@example.org", "-", input=MESSAGE)
     assert result.exit_code == ExitStatus.ERROR and "--out" in result.output
+
+
+def test_demo_prepares_a_sample_that_opens(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("demo", "--no-serve", "--listen", "127.0.0.1:18081")
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(":", 1) for line in result.output.splitlines() if ":" in line)
+    secure_htm = tmp_path / "demo-home" / "out" / "secure.htm"
+    assert lines["Sample secure.htm"].strip().startswith(str(secure_htm))
+    assert 'action="http://127.0.0.1:18081/open"' in secure_htm.read_text()
+    monkeypatch.setenv("WEBCRYPT_CONFIG", str(tmp_path / "demo-home" / "webcrypt.toml"))
+    password = lines["Password"].strip()
+    opened = run("open", str(secure_htm), "--as", "reader@example.org", "--password-stdin", input=password + "\n")
+    assert opened.exit_code == 0 and b"Subject: Your statement" in opened.stdout_bytes
+    again = run("demo", "--no-serve")  # a second run resets the password and encrypts afresh
+    assert again.exit_code == 0 and password not in again.output

@@ -743,6 +743,35 @@ def serve(
     portal.serve(open_home(ctx, connect=False), listen, threads)
 
 
+@app.command()
+@handled
+def demo(
+    folder: Path = typer.Option(Path("demo-home"), "--home", help="Folder for the demo home."),
+    serve_portal: bool = typer.Option(True, "--serve/--no-serve", help="Start the portal afterwards."),
+    listen: str = typer.Option("127.0.0.1:8080", "--listen", help="HOST:PORT for the portal."),
+):
+    """Try webcrypt locally: a home with SQLite, a sample message encrypted, the portal started.
+
+    Nothing leaves the machine: login data are printed, the portal runs on loopback.
+
+    Example: webcrypt demo
+    """
+    from . import demo as demo_mod
+
+    prepared = demo_mod.prepare(folder, f"http://{listen}")
+    typer.echo(f"Sample carrier mail: {prepared.carrier}")
+    typer.echo(f"Sample secure.htm:   {prepared.secure_htm}  (open it in a browser)")
+    typer.echo(f"Log in as:           {prepared.address}")
+    typer.echo(f"Password:            {prepared.password}")
+    typer.echo(f"Portal:              {prepared.home.config['portal.url']}")
+    prepared.home.close()
+    if serve_portal:
+        from . import portal
+
+        typer.echo("Stop the portal with Ctrl-C.")
+        portal.serve(prepared.home, listen, None)
+
+
 def main(argv=None) -> int:
     try:
         app(args=argv, prog_name="webcrypt")

@@ -759,8 +759,8 @@ def demo(
     from . import demo as demo_mod
 
     prepared = demo_mod.prepare(folder, f"http://{listen}")
-    typer.echo(f"Sample carrier mail: {prepared.carrier}")
-    typer.echo(f"Sample secure.htm:   {prepared.secure_htm}  (open it in a browser)")
+    typer.echo(f"Sample carrier mail: {prepared.carrier.resolve()}")
+    typer.echo(f"Sample secure.htm:   {prepared.secure_htm.resolve()}  (open it in a browser)")
     typer.echo(f"Log in as:           {prepared.address}")
     typer.echo(f"Password:            {prepared.password}")
     typer.echo(f"Portal:              {prepared.home.config['portal.url']}")

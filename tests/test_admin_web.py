@@ -201,7 +201,9 @@ def test_messages_list_recall_and_expiry(web, clock):
     csrf = listing.field("csrf")
     alice = accounts.authenticate(web, "alice@example.org", password)
 
-    recalled = client.post(f"/admin/messages/{first.message_id}/recall", {"csrf": csrf})
+    unconfirmed = client.post(f"/admin/messages/{first.message_id}/recall", {"csrf": csrf})
+    assert unconfirmed.status == 400 and store.Message.get_by_id(first.message_id).data_key_wrapped
+    recalled = client.post(f"/admin/messages/{first.message_id}/recall", {"csrf": csrf, "confirm": "yes"})
     assert recalled.status == 200 and "never be opened again" in recalled.text
     with pytest.raises(MessageRevoked):
         gateway.open_envelope(web, mime.extract_envelope(first.data), alice)
@@ -212,7 +214,7 @@ def test_messages_list_recall_and_expiry(web, clock):
         gateway.open_envelope(web, mime.extract_envelope(second.data), alice)
     client.post(f"/admin/messages/{second.message_id}/expire", {"csrf": csrf, "days": "5"})
     assert gateway.open_envelope(web, mime.extract_envelope(second.data), alice).message == MESSAGE
-    assert client.post(f"/admin/messages/{'0' * 32}/recall", {"csrf": csrf}).status == 404
+    assert client.post(f"/admin/messages/{'0' * 32}/recall", {"csrf": csrf, "confirm": "yes"}).status == 404
     assert client.post(f"/admin/messages/{first.message_id}/expire", {"csrf": csrf, "days": "5"}).status == 409
 
 

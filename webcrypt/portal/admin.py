@@ -272,6 +272,8 @@ class Console:
 
     def message_action(self, message_id, action):
         if action == "recall":
+            if self.form("confirm") != "yes":
+                raise BadRequest(self.t("To recall, tick the box: the message can never be opened again."))
             record = messages.recall(self.home, message_id, self.actor(), self.client())
             text = self.t("Message recalled: it can never be opened again.")
         elif action == "expire":

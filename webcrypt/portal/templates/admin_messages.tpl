@@ -24,7 +24,8 @@
 <input id="d-{{row['id']}}" name="days" type="number" min="0" max="36500" value="30" size="5" inputmode="numeric" required>
 <button>{{_("Change expiry")}}</button></form>
 <form class="inline" method="post" action="{{url('/messages/' + row['id'] + '/recall')}}"><input type="hidden" name="csrf" value="{{csrf}}">
-<button class="danger" title="{{_('Recall this message? It can never be opened again.')}}">{{_("Recall")}}</button></form>
+<label><input type="checkbox" name="confirm" value="yes" required> {{_("It can never be opened again")}}</label>
+<button class="danger">{{_("Recall")}}</button></form>
 % end
 </td></tr>
 % end

@@ -390,10 +390,10 @@ def test_profile_and_language_choice(app, portal_home):
     client = Client(app)
     ready(client, portal_home)
     page = client.get("/profile")
-    assert "alice@example.org" in page.text and "Last login" in page.text and "Account valid until" in page.text
+    assert "alice@example.org" in page.text and "Previous login" in page.text and "Account valid until" in page.text
     r = client.post("/profile/language", {"csrf": page.field("csrf"), "language": "de"})
     assert r.status == 303
-    assert "Letzte Anmeldung" in client.get("/profile").text
+    assert "Vorherige Anmeldung" in client.get("/profile").text
     assert store.Recipient.get().language == "de"
     assert client.post("/profile/language", {"csrf": page.field("csrf"), "language": "xx"}).status == 400
 
@@ -626,3 +626,37 @@ def test_plaintext_never_touches_the_disk(app, portal_home, sink, monkeypatch):
                                                            ("text", "y" * 500_000)],
                               [("attachment", "big.bin", b"z" * 3_000_000)])
     assert r.status == 303 and len(sink.messages) == 1
+
+
+def test_every_text_of_the_portal_has_a_german_translation():
+    from pathlib import Path
+
+    from webcrypt.portal import app as portal_app, i18n
+
+    folder = Path(portal_app.__file__).parent / "templates"
+    texts = set()
+    for template in folder.glob("*.tpl"):
+        if not template.name.startswith("admin_"):
+            texts |= {m.group(2) for m in re.finditer(r'_\((["\'])(.*?)\1\)', template.read_text())}
+    texts |= set(portal_app.TITLES.values()) | set(portal_app.GENERIC.values())
+    german = i18n.catalogue("de")
+    assert len(texts) > 60
+    assert sorted(t for t in texts if t not in german) == []
+
+
+def test_every_error_shown_to_recipients_has_a_german_translation():
+    from pathlib import Path
+
+    import webcrypt
+    from webcrypt.portal import i18n
+
+    root = Path(webcrypt.__file__).parent
+    shown = r"(LoginFailed|PasswordRejected|BadRequest|NotFound|MessageExpired|MessageRevoked|Throttled|SessionExpired|EnvelopeError)"
+    sources = ["login.py", "inbox.py", "reply.py", "throttle.py", "envelope.py", "crypto.py", "portal/pages.py",
+               "portal/web.py"]
+    messages = set()
+    for name in sources:
+        messages |= {m.group(2) for m in re.finditer(shown + r'\((?:f?)"([^"{]+)"\)', (root / name).read_text())}
+    german = i18n.catalogue("de")
+    assert len(messages) > 25
+    assert sorted(m for m in messages if m not in german) == []

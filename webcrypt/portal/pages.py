@@ -207,7 +207,8 @@ class Pages:
             return self.login_form(error=_(str(e)), address=address)
         sessions.end(web.session_token(self.home))  # a new id at every login
         sessions.purge(self.home)
-        token, _session = sessions.start(self.home, KIND, recipient.address, {"uploads": [upload] if upload else []})
+        data = {"uploads": [upload] if upload else [], "previous_login": recipient.previous_login}
+        token, _session = sessions.start(self.home, KIND, recipient.address, data)
         web.set_session_cookie(self.home, token)
         if recipient.must_change_password:
             see_other("/password")
@@ -306,6 +307,7 @@ class Pages:
         session, recipient = self.signed_in()
         return self.page(
             "profile", recipient=recipient, session=session, notice=notice, error=error,
+            previous_login=sessions.data(session).get("previous_login"),
             uploads=self.uploads(session), questions=self.home.config["portal.password_questions"],
         )
 

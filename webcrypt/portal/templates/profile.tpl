@@ -8,7 +8,7 @@
 % end
 <dl class="headers">
   <dt>{{_("Mail address")}}</dt><dd>{{recipient.address}}</dd>
-  <dt>{{_("Last login")}}</dt><dd>{{fmt_time(recipient.last_login)}}</dd>
+  <dt>{{_("Previous login")}}</dt><dd>{{fmt_time(previous_login) if previous_login else _("this is your first login")}}</dd>
   <dt>{{_("Account valid until")}}</dt><dd>{{fmt_time(recipient.valid_until) if recipient.valid_until else _("no limit")}}</dd>
 </dl>
 % if uploads:

@@ -660,3 +660,18 @@ def test_every_error_shown_to_recipients_has_a_german_translation():
     german = i18n.catalogue("de")
     assert len(messages) > 25
     assert sorted(m for m in messages if m not in german) == []
+
+
+def test_reply_form_quotes_in_the_users_language(app, portal_home):
+    client = Client(app, language="de")
+    upload = ready(client, portal_home)
+    form = reply_form(client, upload)
+    assert "schrieb am Mon, 01 Jan 2027 10:00:00 +0000:" in form.text and "Sicher antworten" in form.text
+
+
+def test_uploads_are_throttled_per_client(app, portal_home):
+    envelope, _, _ = encrypt(portal_home)
+    client = Client(app, remote_addr="192.0.2.77")
+    statuses = [client.post("/open", posted(envelope)).status for _ in range(121)]
+    assert statuses[:120] == [303] * 120 and statuses[120] == 429
+    assert Client(app).post("/open", posted(envelope)).status == 303  # another client is not affected

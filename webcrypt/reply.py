@@ -41,11 +41,12 @@ def subject_for(original: str) -> str:
     return original if original.lower().startswith(("re:", "aw:")) else f"Re: {original}".strip()
 
 
-def quoted(view: reading.View) -> str:
+def quoted(view: reading.View, intro: str = "{sender} wrote on {date}:") -> str:
+    """The original, quoted as mail clients do, below room for the answer (*intro* may be translated)."""
     body = view.text if view.text is not None else _html_as_text(view.html or "")
     lines = body[:QUOTE_LIMIT].splitlines()
-    intro = f"{view.sender} wrote on {view.date}:" if view.date else f"{view.sender} wrote:"
-    return "\n\n" + intro + "\n" + "\n".join("> " + line for line in lines) + "\n"
+    heading = intro.replace("{sender}", view.sender).replace("{date}", view.date or "")
+    return "\n\n" + heading + "\n" + "\n".join("> " + line for line in lines) + "\n"
 
 
 def _html_as_text(html: str) -> str:
@@ -95,7 +96,6 @@ def compose(home: Home, recipient: str, record: store.Message, view: reading.Vie
     message["Date"] = email.utils.formatdate(home.now(), localtime=False)
     message["Message-ID"] = email.utils.make_msgid(domain=domain_of(home.config["mail.from"]) or "localhost")
     _thread_headers(message, view)
-    message["Auto-Submitted"] = "no"
     message.set_content(draft.text)
     for item in draft.attachments:
         kind = (mimetypes.guess_type(item.filename)[0] or "application/octet-stream").split("/", 1)

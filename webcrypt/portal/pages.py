@@ -19,6 +19,7 @@ KIND = "recipient"
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 BRANDING_SECONDS = 30
 FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
+OPEN_CLIENT = throttle.Rule(limit=120, window=3600, block=3600)  # secure.htm uploads per client and hour
 
 
 def new_cache(home) -> inbox.ViewCache | None:
@@ -174,6 +175,7 @@ class Pages:
         text = bottle.request.forms.get("envelope") or ""
         if not text.strip():
             raise EnvelopeError("no message was sent: please open the file secure.htm again")
+        throttle.take(self.home, f"open-client:{web.client_address(self.home)}", OPEN_CLIENT)
         data = mime.decode_envelope_text(text.encode("latin-1", "replace"))
         upload, _record = inbox.accept(self.home, data)
         see_other(f"/login?upload={upload}")
@@ -276,7 +278,9 @@ class Pages:
         session, recipient = self.signed_in()
         view, record = self.opened_view(session, recipient, upload)
         copies = reply.internal_copies(self.home, view, record, recipient.address)
-        draft = draft or reply.Draft(reply.subject_for(view.subject), reply.quoted(view), [], [])
+        _ = i18n.translator(web.language(self.home, recipient))
+        draft = draft or reply.Draft(reply.subject_for(view.subject),
+                                     reply.quoted(view, _("{sender} wrote on {date}:")), [], [])
         return self.page(
             "reply", recipient=recipient, session=session, view=view, record=record, upload=upload,
             copies=copies, draft=draft, error=error, limit=self.home.config["portal.reply_max_size"],

@@ -5,6 +5,7 @@ them and still reads an old message."""
 import email
 import re
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from webcrypt.portal import create_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots, kept after the run (gitignored)
 SINK_PORT = 12721
 WEB_PORT = 12722
 CHROMIUM = "/usr/bin/chromium"
@@ -71,10 +73,17 @@ def test_admin_resets_a_locked_out_recipient_who_then_reads_an_old_message(serve
         page.keyboard.press("Enter")
         page.click("text=alice@example.org")
         assert "locked" in page.inner_text("main")
+        shot(page, "admin-user-locked")
         page.click("button:has-text('Unlock')")
         assert "unlocked" in page.inner_text("main")
         page.click("button:has-text('Reset password')")
         assert "login data were sent" in page.inner_text("main")
+        shot(page, "admin-user-reset")
+        for path in ("/admin/", "/admin/messages", "/admin/branding", "/admin/settings", "/admin/audit"):
+            page.goto(f"http://127.0.0.1:{WEB_PORT}{path}?lang=de" if path == "/admin/" else
+                      f"http://127.0.0.1:{WEB_PORT}{path}")
+            shot(page, "admin-" + (path.strip("/").removeprefix("admin").strip("/") or "monitor"))
+        page.goto(f"http://127.0.0.1:{WEB_PORT}/admin/users/alice@example.org?lang=en")
         no_horizontal_scroll = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         assert no_horizontal_scroll
 
@@ -85,6 +94,11 @@ def test_admin_resets_a_locked_out_recipient_who_then_reads_an_old_message(serve
     assert password not in page.content()
 
     recipient_logs_in_and_reads(home, browser, old, password, tmp_path)
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def recipient_logs_in_and_reads(home, browser, old, password, folder):
@@ -108,3 +122,4 @@ def recipient_logs_in_and_reads(home, browser, old, password, folder):
     page.wait_for_load_state("networkidle")
     shown = "".join(frame.content() for frame in page.frames)
     assert "still here" in shown
+    shot(page, "admin-recipient-reads-old-message")

@@ -10,7 +10,9 @@ encrypted thread, so the sender's answer is encrypted again.
 import email.message
 import email.policy
 import email.utils
+import html
 import mimetypes
+import re
 from dataclasses import dataclass
 
 from . import events, gateway, mailer, reading, store, throttle
@@ -49,14 +51,9 @@ def quoted(view: reading.View, intro: str = "{sender} wrote on {date}:") -> str:
     return "\n\n" + heading + "\n" + "\n".join("> " + line for line in lines) + "\n"
 
 
-def _html_as_text(html: str) -> str:
-    import re
-
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", html)
-    text = re.sub(r"<[^>]+>", "", text)
-    import html as html_module
-
-    return html_module.unescape(text)
+def _html_as_text(markup: str) -> str:
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>", "\n", markup)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 def internal_copies(home: Home, view: reading.View, record: store.Message, recipient: str) -> list[str]:

@@ -267,9 +267,8 @@ class Pages:
     def eml(self, upload):
         session, recipient = self.signed_in()
         opened = inbox.open_upload(self.home, recipient, self.owned(session, upload))
-        subject = mime.decoded(mime.first(mime.fields(opened.message), "subject").value) if mime.first(
-            mime.fields(opened.message), "subject") else ""
-        name = reading.safe_filename(subject)[:80] or "message"
+        subject = mime.first(mime.fields(opened.message), "subject")
+        name = reading.safe_filename(mime.decoded(subject.value) if subject else "")[:80] or "message"
         return download(opened.message, name + ".eml", "message/rfc822")
 
     # Replying

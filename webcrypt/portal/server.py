@@ -1,4 +1,9 @@
-"""Running the portal under waitress, with limits that keep plaintext off the disk."""
+"""Running the portal under waitress, with limits that keep plaintext off the disk.
+
+Behind a TLS reverse proxy: waitress is given no ``trusted_proxy``, so it never
+rewrites the peer address from headers; the app itself reads X-Forwarded-For
+only when the peer is listed in ``portal.trusted_proxies`` (web.client_address).
+"""
 
 import sys
 

@@ -210,3 +210,20 @@ def test_long_running_processes_reread_settings_at_most_every_max_age(home):
     assert other.config["policy.keyword"] == "[secure]"
     other.refresh_settings()  # no max_age: read now
     assert other.config["policy.keyword"] == "Secure!"
+
+
+def test_settings_over_ssh(config_env, home):
+    result = run("settings", "set", "policy.keyword", "WebCrypt")
+    assert result.exit_code == 0 and "WebCrypt" in result.stdout
+    assert run("settings", "set", "mail.internal_domains", "corp.example, intra.example").exit_code == 0
+    rows = {r["key"]: r for r in json.loads(run("settings", "show", "--json").stdout)}
+    assert rows["policy.keyword"] == {"key": "policy.keyword", "file": "[secure]", "console": "WebCrypt",
+                                      "effective": "WebCrypt"}
+    assert rows["mail.internal_domains"]["effective"] == ["corp.example", "intra.example"]
+    assert run("settings", "set", "policy.expire_days", "soon").exit_code == ExitStatus.CONFIG
+    assert run("settings", "set", "keys.master_key", "x").exit_code == ExitStatus.CONFIG
+    assert "WebCrypt" in run("settings", "show").stdout
+    result = run("settings", "unset", "policy.keyword")
+    assert result.exit_code == 0 and "[secure]" in result.stdout
+    assert [e["action"] for e in json.loads(run("audit", "--json", "--action", "settings_config").stdout)] == [
+        "settings_config"] * 3

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import accounts, admins, auditlog, config, events, gateway, housekeeping, keys, messages, mime, store, users
+from . import accounts, admins, auditlog, config, events, gateway, housekeeping, keys, messages, mime, settings, store, users
 from . import monitor as monitor_mod
 from .errors import ExitStatus, WebcryptError
 from .home import Home
@@ -337,8 +337,11 @@ def keys_rotate(ctx: typer.Context):
 
 message_app = typer.Typer(help="Encrypted messages: list, find, expiry (metadata only).", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrator accounts for the web console /admin.", no_args_is_help=True)
+settings_app = typer.Typer(help="Settings stored by the web console (they win over webcrypt.toml).",
+                           no_args_is_help=True)
 app.add_typer(message_app, name="message")
 app.add_typer(admin_app, name="admin")
+app.add_typer(settings_app, name="settings")
 
 
 def _table_console() -> Console:
@@ -597,6 +600,57 @@ def admin_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json",
     for row in rows:
         table.add_row(row["name"], _date(row["created"]), _date(row["last_login"]), "disabled" if row["disabled"] else "active")
     _table_console().print(table)
+
+
+@settings_app.command("show")
+@handled
+def settings_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Show each console-changeable setting: in the file, set in the console, in effect.
+
+    Example: webcrypt settings show
+    """
+    home = open_home(ctx)
+    rows = settings.describe(home)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("setting", "webcrypt.toml", "console", "in effect")
+    for row in rows:
+        console = "-" if row["console"] is None else _shown(row["console"])
+        table.add_row(row["key"], _shown(row["file"]), console, _shown(row["effective"]))
+    _table_console().print(table)
+
+
+@settings_app.command("set")
+@handled
+def settings_set(
+    ctx: typer.Context,
+    key: str = typer.Argument(..., help="One of the keys 'settings show' lists."),
+    value: str = typer.Argument(..., help="The value (lists comma-separated)."),
+):
+    """Store a setting in the database, as the web console does; it wins over webcrypt.toml.
+
+    Example: webcrypt settings set policy.keyword WebCrypt
+    """
+    home = open_home(ctx)
+    settings.save_overrides(home, {key: settings.parse_value(key, value)}, actor())
+    typer.echo(f"{key} = {_shown(home.config[key])} (from the database, for every node).")
+
+
+@settings_app.command("unset")
+@handled
+def settings_unset(ctx: typer.Context, key: str = typer.Argument(..., help="The key to hand back to webcrypt.toml.")):
+    """Remove a stored setting: the value in webcrypt.toml applies again.
+
+    Example: webcrypt settings unset policy.keyword
+    """
+    home = open_home(ctx)
+    settings.save_overrides(home, {key: None}, actor())
+    typer.echo(f"{key} = {_shown(home.config[key])} (from webcrypt.toml).")
+
+
+def _shown(value) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 @app.command()

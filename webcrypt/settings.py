@@ -146,3 +146,32 @@ def _checked_texts(texts: dict) -> dict:
 def text(language: str, key: str) -> str | None:
     """The administrator's text for *key* in *language*, or None for the built-in one."""
     return read(BRANDING_KEY).get("texts", {}).get(language, {}).get(key)
+
+
+def parse_value(dotted: str, text: str):
+    """Text typed by an administrator (form field, command line) as the type of *dotted*.
+
+    Lists are comma-separated; the value is checked again when it is saved.
+    """
+    section, _, key = dotted.partition(".")
+    default = config.SCHEMA.get(section, {}).get(key)
+    text = text.strip()
+    if isinstance(default, bool):
+        return text.lower() in ("1", "true", "yes", "on", "ja")
+    if isinstance(default, int):
+        if not text.lstrip("-").isdigit():
+            raise ConfigError(f"'{dotted}' must be a whole number, not {text!r}")
+        return int(text)
+    if isinstance(default, list):
+        return [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
+    return text
+
+
+def describe(home: Home) -> list[dict]:
+    """Every overridable key: the file's value, the console's (None: none) and the one in effect."""
+    stored = read(CONFIG_KEY)
+    file_config = home.file_config or home.config
+    return [
+        {"key": key, "file": file_config[key], "console": stored.get(key), "effective": home.config[key]}
+        for key in OVERRIDABLE
+    ]

@@ -316,10 +316,7 @@ class Console:
         return page
 
     def settings_form(self, message: str = "", status: int = 200):
-        stored = settings.read(settings.CONFIG_KEY)
-        file_config = self.home.file_config or self.home.config
-        rows = [{"key": key, "stored": stored.get(key), "file": file_config[key], "effective": self.home.config[key]}
-                for key in settings.OVERRIDABLE]
+        rows = settings.describe(self.home)
         return self.render("admin_settings.tpl", status=status, title=self.t("Mail settings"), rows=rows,
                            message=message)
 
@@ -327,10 +324,10 @@ class Console:
         changes = {}
         for key in settings.OVERRIDABLE:
             text = self.form(f"value_{key}").strip()
-            changes[key] = None if text == "" else admin_text.parse_value(text, self.home.config[key])
+            changes[key] = None if text == "" else settings.parse_value(key, text)
         try:
             settings.save_overrides(self.home, changes, self.actor(), self.client())
-        except (ConfigError, ValueError) as e:
+        except ConfigError as e:
             return self.settings_form(str(e), status=400)
         return self.settings_form(self.t("Saved. Every portal node and mail filter uses it from now on."))
 

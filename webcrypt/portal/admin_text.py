@@ -40,19 +40,6 @@ def parse_day(text: str) -> int | None:
     return int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp())
 
 
-def parse_value(text: str, current):
-    """A form field as the type of the setting it overrides (checked again by config)."""
-    if isinstance(current, bool):
-        return text.lower() in ("1", "true", "yes", "on", "ja")
-    if isinstance(current, int):
-        if not text.lstrip("-").isdigit():
-            raise ValueError(f"{text!r} is not a whole number")
-        return int(text)
-    if isinstance(current, list):
-        return [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
-    return text
-
-
 def shown(value) -> str:
     return ", ".join(value) if isinstance(value, list) else json.dumps(value) if isinstance(value, bool) else str(value)
 

@@ -11,7 +11,7 @@
 % for row in rows:
 <tr><td><label for="s-{{row['key']}}">{{_(row['key'])}}</label><code>{{row['key']}}</code></td>
 <td>{{shown(row['file'])}}</td><td>{{shown(row['effective'])}}</td>
-<td><input id="s-{{row['key']}}" name="value_{{row['key']}}" value="{{'' if row['stored'] is None else shown(row['stored'])}}"></td></tr>
+<td><input id="s-{{row['key']}}" name="value_{{row['key']}}" value="{{'' if row['console'] is None else shown(row['console'])}}"></td></tr>
 % end
 </tbody></table></div>
 <p><button type="submit">{{_("Save")}}</button></p>

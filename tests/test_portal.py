@@ -675,3 +675,12 @@ def test_uploads_are_throttled_per_client(app, portal_home):
     statuses = [client.post("/open", posted(envelope)).status for _ in range(121)]
     assert statuses[:120] == [303] * 120 and statuses[120] == 429
     assert Client(app).post("/open", posted(envelope)).status == 303  # another client is not affected
+
+
+def test_language_link_of_a_logged_in_recipient_is_kept(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    assert "Sicher antworten" in client.get(f"/message/{upload}?lang=de").text
+    assert store.Recipient.get().language == "de"
+    session_only = {k: v for k, v in client.cookies.items() if "lang" not in k}
+    assert "Sicher antworten" in Client(app, cookies=session_only).get(f"/message/{upload}").text

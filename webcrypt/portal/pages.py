@@ -84,6 +84,9 @@ def branding(portal: web.Portal) -> dict:
 def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
     home = portal.home
     lang = lang or web.language(home, recipient)
+    if recipient is not None and bottle.request.query.get("lang") == lang and recipient.language != lang:
+        recipient.language = lang  # the header's language link is a choice, kept like the profile's
+        store.Recipient.update(language=lang).where(store.Recipient.id == recipient.id).execute()
     nonce = web.new_nonce()
     brand = with_own_text(branding(portal), lang)
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))

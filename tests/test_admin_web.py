@@ -337,3 +337,17 @@ def test_portal_shows_the_consoles_text_in_the_readers_language(web):
     reader = Client(app_for(web))
     assert "Questions? Call Example Bank." in reader.get("/login?lang=en").text
     assert "Fragen? Rufen Sie die Bank an." in reader.get("/login?lang=de").text
+
+
+def test_settings_refresher_keeps_the_last_settings_when_the_database_fails(web, monkeypatch):
+    from webcrypt.portal.admin import settings_refresher
+
+    settings.save_overrides(web, {"policy.keyword": "WebCrypt"}, actor="test")
+    web._settings_read = float("-inf")
+
+    def unreadable(key):
+        raise store.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(settings, "read", unreadable)
+    settings_refresher(web)()  # no exception out of a before_request hook
+    assert web.config["policy.keyword"] == "WebCrypt"

@@ -59,6 +59,22 @@ def install_metrics(app: bottle.Bottle, home: Home) -> None:
             return monitor.prometheus(monitor.snapshot(home))
 
 
+def settings_refresher(home: Home):
+    """A before_request hook: the console's settings, re-read at most every SETTINGS_SECONDS.
+
+    A database that cannot be read keeps the last settings: the request itself then
+    fails or succeeds on its own (/healthz answers 503, not a 500 from here).
+    """
+
+    def refresh() -> None:
+        try:
+            home.refresh_settings(max_age=SETTINGS_SECONDS)
+        except (WebcryptError, store.DatabaseError):
+            pass
+
+    return refresh
+
+
 class _connection:
     """One database connection per request (peewee connections are per thread)."""
 

@@ -129,7 +129,7 @@ def _mount_admin(app: bottle.Bottle, home: Home) -> None:
     app.route("/admin", "GET", lambda: pages.see_other("/admin/"))
     admin.install_metrics(app, home)  # GET /metrics for Prometheus (networks or bearer token)
     # console settings (limits, credentials channel, ...) reach every node within half a minute
-    app.add_hook("before_request", lambda: home.refresh_settings(max_age=admin.SETTINGS_SECONDS))
+    app.add_hook("before_request", admin.settings_refresher(home))
 
 
 def _guarded(portal: web.Portal):

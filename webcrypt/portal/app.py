@@ -2,8 +2,8 @@
 
 Templates and static files are found from this package's folder, so the app
 runs alike from a checkout, a wheel or a PyInstaller bundle. One place,
-``error_page``, turns exceptions into status pages in the user's language;
-nothing unexpected reaches the browser or the log beyond its type name.
+``error_page`` (with the table in failures.py), turns exceptions into status
+pages in the user's language; nothing unexpected reaches the browser or the log beyond its type name.
 If ``webcrypt.portal.admin`` exists, its ``create_admin_app(home)`` is mounted
 at /admin.
 """
@@ -16,59 +16,7 @@ import bottle
 from .. import errors, store
 from ..config import Config
 from ..home import Home
-from . import i18n, pages, web
-
-STATUS = [
-    (errors.LoginFailed, 401),
-    (errors.SessionExpired, 401),
-    (errors.PasswordRejected, 400),
-    (errors.BadRequest, 400),
-    (errors.EnvelopeError, 400),
-    (errors.BadAddress, 400),
-    (errors.WrongRecipient, 403),
-    (errors.AccountDisabled, 403),
-    (errors.NotFound, 404),
-    (errors.MessageExpired, 410),
-    (errors.MessageRevoked, 410),
-    (errors.MessageTooLarge, 413),
-    (errors.Throttled, 429),
-    (errors.DeliveryError, 503),
-    (errors.StoreUnavailable, 503),
-    (errors.KeyFileError, 503),
-]
-
-# Errors whose message is written for the user (and translated in the catalogue).
-SHOWN = (
-    errors.LoginFailed, errors.PasswordRejected, errors.BadRequest, errors.NotFound,
-    errors.MessageExpired, errors.MessageRevoked, errors.Throttled, errors.SessionExpired, errors.EnvelopeError,
-)
-
-TITLES = {
-    400: "The request could not be handled",
-    401: "Please log in",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not allowed",
-    410: "This message can no longer be opened",
-    413: "Too large",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    503: "Temporarily unavailable",
-}
-
-GENERIC = {
-    401: "Your session has ended: please log in again.",
-    403: "You may not open this message or page.",
-    404: "This page does not exist.",
-    405: "This page does not exist.",
-    410: "This message can no longer be opened.",
-    429: "Too many attempts: please wait a while and try again.",
-    400: "The data sent does not look like a webcrypt message or form.",
-    413: "The data sent is larger than this portal accepts.",
-    500: "An unexpected error occurred. Nothing was sent. Please try again later.",
-    503: "The service is temporarily unavailable. Nothing was sent. Please try again later.",
-}
-
+from . import failures, i18n, pages, web
 
 def create_app(home: Home | Config | None = None, home_factory=None) -> bottle.Bottle:
     """The portal for *home* (a Home or a Config), or for the Home that *home_factory()* returns."""
@@ -81,7 +29,7 @@ def create_app(home: Home | Config | None = None, home_factory=None) -> bottle.B
     bottle.BaseRequest.MEMFILE_MAX = body_limit(home)  # keep bodies in memory: replies hold plaintext
     app.install(_guarded(portal))
     app.add_hook("before_request", _connect)
-    for code in TITLES:
+    for code in failures.TITLES:
         app.error(code)(lambda e, code=code: _http_error_page(portal, e))
     app.route("/healthz", "GET", lambda: healthz(home))
     app.route("/static/<path:path>", "GET", _static)
@@ -152,21 +100,15 @@ def _guarded(portal: web.Portal):
     return plugin
 
 
-def status_of(error: errors.WebcryptError) -> int:
-    for cls, code in STATUS:
-        if isinstance(error, cls):
-            return code
-    return 503 if error.temporary else 500
-
-
 def error_page(portal: web.Portal, error: errors.WebcryptError | None, status: int | None = None) -> str:
-    status = status or status_of(error)
+    status = status or failures.status_of(error)
     _ = i18n.translator(web.language(portal.home))
-    detail = _(str(error)) if isinstance(error, SHOWN) else _(GENERIC.get(status, GENERIC[500]))
+    detail = failures.explain(error, status, _)
     bottle.response.status = status
     if status == 429:
         bottle.response.headers["Retry-After"] = "900"
-    return pages.page(portal, "error", title=_(TITLES.get(status, TITLES[500])), detail=detail, status=status)
+    title = _(failures.TITLES.get(status, failures.TITLES[500]))
+    return pages.page(portal, "error", title=title, detail=detail, status=status)
 
 
 def _http_error_page(portal: web.Portal, error: bottle.HTTPError) -> str:

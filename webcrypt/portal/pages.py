@@ -12,8 +12,8 @@ import urllib.parse
 import bottle
 
 from .. import inbox, login, mime, reading, reply, sessions, store, throttle
-from ..errors import BadRequest, EnvelopeError, LoginFailed, NotFound, PasswordRejected, SessionExpired
-from . import i18n, web
+from ..errors import BadRequest, EnvelopeError, LoginFailed, NotFound, PasswordRejected, SessionExpired, WebcryptError
+from . import failures, i18n, web
 
 KIND = "recipient"
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -299,7 +299,15 @@ class Pages:
             cc=[c for c in forms.getall("cc") if c][:50],
             attachments=attached_files(),
         )
-        reply.send(self.home, recipient.address, record, view, draft, web.client_address(self.home))
+        try:
+            reply.send(self.home, recipient.address, record, view, draft, web.client_address(self.home))
+        except WebcryptError as e:  # nothing was sent: show the form again with what was typed
+            status = failures.status_of(e)
+            bottle.response.status = status
+            if status == 429:
+                bottle.response.headers["Retry-After"] = "3600"
+            _ = i18n.translator(web.language(self.home, recipient))
+            return self.reply_form(upload, error=failures.explain(e, status, _), draft=draft)
         see_other(f"/message/{upload}/replied")
 
     def replied(self, upload):

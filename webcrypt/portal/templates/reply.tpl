@@ -10,7 +10,7 @@
   <fieldset>
     <legend>{{_("Copy to the original recipients")}}</legend>
     % for i, address in enumerate(copies):
-    <label class="check"><input type="checkbox" name="cc" value="{{address}}" id="cc{{i}}"> {{address}}</label>
+    <label class="check"><input type="checkbox" name="cc" value="{{address}}" id="cc{{i}}" {{'checked' if address in draft.cc else ''}}> {{address}}</label>
     % end
   </fieldset>
   % end
@@ -19,6 +19,9 @@
   <label for="text">{{_("Message")}}</label>
   <textarea id="text" name="text" rows="14">{{draft.text}}</textarea>
   <label for="attachment">{{_("Attachments")}}</label>
+  % if draft.attachments:
+  <p class="hint">{{_("Please choose your attachments again.")}}</p>
+  % end
   <input id="attachment" name="attachment" type="file" multiple>
   <p class="hint">{{_("At most")}} {{fmt_size(limit)}}.</p>
   <button type="submit">{{_("Send reply")}}</button>

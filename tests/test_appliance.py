@@ -208,6 +208,48 @@ def test_install_refuses_bad_input_with_one_line(appliance):
         assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
 
 
+def test_postfix_wiring_is_idempotent_and_uninstall_restores_master_cf(appliance):
+    """A snippet entry named like a stock one replaces it; a second run changes nothing; uninstall
+    gives back the original master.cf (with a made-up snippet, independent of appliance/postfix/)."""
+    root = Path(tempfile.mkdtemp(prefix="webcrypt-wiring-", dir="/tmp"))
+    root.chmod(0o755)
+    try:
+        check_postfix_wiring(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def check_postfix_wiring(root: Path) -> None:
+    etc, snippets = root / "postfix", root / "snippets"
+    etc.mkdir()
+    snippets.mkdir()
+    shutil.copy("/etc/postfix/master.cf", etc / "master.cf")
+    (etc / "main.cf").write_text("compatibility_level = 3.6\n")
+    (snippets / "master.cf").write_text(
+        "smtp      inet  n       -       y       -       -       smtpd\n  -o content_filter=webcrypt:dummy\n"
+        "webcrypt  unix  -       n       n       -       10      pipe\n"
+        "  flags=q user=webcrypt argv=/opt/webcrypt/webcrypt pipe -f ${sender} -- ${recipient}\n")
+    (snippets / "main.cf").write_text("# a comment\nwebcrypt_destination_recipient_limit = 50\n")
+    original = (etc / "master.cf").read_text()
+    env = {**layout(root), "WEBCRYPT_POSTFIX": str(etc), "WEBCRYPT_POSTFIX_SNIPPETS": str(snippets)}
+    command = [str(ROOT / "appliance/install.sh"), "--hostname", HOST, "--web", "none",
+               "--executable", str(built()["onedir"].parent)]
+    first = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    once = (etc / "master.cf").read_text()
+    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
+    assert (etc / "master.cf").read_text() == once
+    services = subprocess.run(["postconf", "-c", str(etc), "-M"], capture_output=True, text=True).stdout
+    smtpd = [line for line in services.splitlines() if re.match(r"smtp\s+inet", line)]
+    assert len(smtpd) == 1 and "content_filter=webcrypt:dummy" in smtpd[0]
+    assert f"argv={root}/opt/webcrypt/webcrypt pipe" in services
+    main_cf = subprocess.run(["postconf", "-c", str(etc), "-n"], capture_output=True, text=True).stdout
+    assert "webcrypt_destination_recipient_limit = 50" in main_cf
+    removed = subprocess.run([str(ROOT / "appliance/uninstall.sh")], env=env, capture_output=True, text=True)
+    assert removed.returncode == 0, removed.stderr
+    assert (etc / "master.cf").read_text() == original
+
+
 def test_scripts_are_shellcheck_clean():
     if not shutil.which("shellcheck"):
         pytest.skip("shellcheck is not installed (tests/run.sh installs it)")

@@ -5,8 +5,7 @@ import email
 import email.policy
 import json
 import re
-import threading
-import time
+import socket
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -32,8 +31,22 @@ class Sink:
         return "250 OK"
 
 
+def free_port(first: int, last: int) -> int:
+    """A port of this test file's range that nobody is listening on right now."""
+    for port in range(first, last + 1):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{last}")
+
+
 @pytest.fixture(scope="module")
 def sink():
+    global SINK_PORT
+    SINK_PORT = free_port(12611, 12640)
     handler = Sink()
     controller = Controller(handler, hostname="127.0.0.1", port=SINK_PORT)
     controller.start()

@@ -234,6 +234,9 @@ def test_branding_is_stored_for_every_node_and_previewed(web):
     sealed = gateway.encrypt(other, MESSAGE, "service@bank.example", ["carol@example.org"],
                              print_login_data=lambda new: None)[0]
     assert b"Bank SecureMail" in sealed.data and b"#003366" in sealed.data  # carrier and secure.htm
+    page = client.get("/admin/branding").text
+    assert "has sent you a confidential message through Bank SecureMail" in page  # the carrier text
+    assert "xxxxx-xxxxx" in page and "Bank SecureMail" in page  # the login-data mail, no real password
     preview = client.get("/admin/branding/preview")
     assert preview.status == 200 and b"Bank SecureMail" in preview.body
     assert preview.headers["content-security-policy"].startswith("sandbox")

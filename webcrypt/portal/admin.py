@@ -306,7 +306,31 @@ class Console:
         return self.render("admin_branding.tpl", status=status, title=self.t("Corporate identity"),
                            stored=stored, effective=self.home.config.values["branding"],
                            text_keys=settings.TEXT_KEYS, languages=settings.LANGUAGES,
-                           message=message, failed=status != 200)
+                           samples=self.mail_samples(), message=message, failed=status != 200)
+
+    def mail_samples(self) -> dict[str, str]:
+        """The texts of the carrier mail and the login-data mail as recipients will read them."""
+        import email
+        import email.policy
+
+        carrier = self.sample_carrier()
+        login_data = mime.LoginData(
+            address="recipient@example.org", password="xxxxx-xxxxx-xxxxx-xxxxx", portal_url=carrier.portal_url,
+            to="sender@example.com", sender=self.home.config["mail.from"], kind="relay",
+            must_change=self.home.config["accounts.force_password_change"], date="", message_id="0",
+            branding=carrier.branding,
+        )
+        mails = {"carrier_notice": b"".join(mime.carrier_chunks(carrier, b"preview")),
+                 "login_data_intro": b"".join(mime.login_data_chunks(login_data))}
+        parsed = {key: email.message_from_bytes(raw, policy=email.policy.default) for key, raw in mails.items()}
+        return {key: mail.get_body(("plain",)).get_content() for key, mail in parsed.items()}
+
+    def sample_carrier(self) -> mime.Carrier:
+        return mime.Carrier(
+            recipient="recipient@example.org", sender="sender@example.com", message_id="0" * 32,
+            portal_url=self.home.config["portal.url"], mail_domain="example.com", date="",
+            branding=self.home.config.values["branding"], copied=[], subject=b"",
+        )
 
     def branding_save(self):
         texts = {lang: {key: self.form(f"text_{lang}_{key}") for key in settings.TEXT_KEYS}
@@ -320,12 +344,7 @@ class Console:
 
     def branding_preview(self):
         """The secure.htm recipients get, with this branding, shown inert (sandboxed, no script)."""
-        carrier = mime.Carrier(
-            recipient="recipient@example.org", sender="sender@example.com", message_id="0" * 32,
-            portal_url=self.home.config["portal.url"], mail_domain="example.com", date="",
-            branding=self.home.config.values["branding"], copied=[], subject=b"",
-        )
-        page = b"".join(mime.secure_htm_chunks(carrier, b"preview"))
+        page = b"".join(mime.secure_htm_chunks(self.sample_carrier(), b"preview"))
         bottle.response.set_header("Content-Security-Policy",
                                    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
         bottle.response.content_type = "text/html; charset=us-ascii"

@@ -25,5 +25,9 @@
 % end
 <p><button type="submit">{{_("Save")}}</button></p>
 </form>
-<h2>{{_("Preview of secure.htm")}}</h2>
+<h2>{{_("Preview")}}</h2>
 <p><a href="{{url('/branding/preview')}}">{{_("Preview of secure.htm")}}</a></p>
+% for key in ('carrier_notice', 'login_data_intro'):
+<h3>{{_("Carrier mail" if key == 'carrier_notice' else "Login-data mail")}}</h3>
+<pre class="scroll">{{samples[key]}}</pre>
+% end

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -263,8 +264,17 @@ def test_database_locked_defers_then_delivers_once(pf):
 
 def pipe_processes(pf: Postfix) -> list[int]:
     """Our own pipe processes: their command line names this instance's configuration."""
-    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if f"{pf.conf} pipe" in line]
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        # the python process, not Postfix's pipe(8) daemon (whose arguments quote ours)
+        python = b"python" in Path(args[0].decode(errors="replace")).name.encode()
+        if proc.name.isdigit() and python and str(pf.conf).encode() in args and b"pipe" in args:
+            found.append(int(proc.name))
+    return found
 
 
 def test_pipe_killed_mid_message_defers_then_delivers_once(pf):

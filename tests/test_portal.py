@@ -698,3 +698,17 @@ def test_language_link_of_a_logged_in_recipient_is_kept(app, portal_home):
     assert store.Recipient.get().language == "de"
     session_only = {k: v for k, v in client.cookies.items() if "lang" not in k}
     assert "Sicher antworten" in Client(app, cookies=session_only).get(f"/message/{upload}").text
+
+
+def test_reply_keeps_non_ascii_text_subject_and_file_names(app, portal_home, sink):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    form = reply_form(client, upload)
+    r = client.post_multipart(f"/message/{upload}/reply", [("csrf", form.field("csrf")), ("subject", "Grüße €"),
+                                                           ("text", "Viele Grüße – Jürgen €")],
+                              [("attachment", "Übersicht.pdf", b"%PDF")])
+    assert r.status == 303
+    message = email.message_from_bytes(sink.messages[-1].content, policy=email.policy.default)
+    assert message["Subject"] == "Grüße €"
+    assert "Viele Grüße – Jürgen €" in message.get_body(("plain",)).get_content()
+    assert [a.get_filename() for a in message.iter_attachments()] == ["Übersicht.pdf"]

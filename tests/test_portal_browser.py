@@ -183,6 +183,8 @@ def walk_through(browser, home, sink, tmp_path, to, locale, texts, tag):
     page.click(f"text={texts['reply']}")
     page.wait_for_url(f"{PORTAL}/message/*/reply")
     page.fill("#text", "Signed " + tag)
+    page.set_input_files("#attachment", files=[{"name": f"Unterschrift-{tag}-ä.pdf", "mimeType": "application/pdf",
+                                                "buffer": b"%PDF signed"}])
     shot(page, f"{tag}-reply")
     before = len(sink.messages)
     page.click("form.stack button[type=submit]")
@@ -198,6 +200,8 @@ def walk_through(browser, home, sink, tmp_path, to, locale, texts, tag):
     assert message["From"] == to and message["Subject"] == f"Re: Contract {tag}"
     assert message["In-Reply-To"] == f"<{tag}@bank.example>"
     assert f"Signed {tag}" in message.get_body(("plain",)).get_content()
+    (attached,) = message.iter_attachments()
+    assert attached.get_filename() == f"Unterschrift-{tag}-ä.pdf" and attached.get_content() == b"%PDF signed"
 
 
 def test_recipient_reads_downloads_and_replies(browser, portal, sink, tmp_path):

@@ -403,8 +403,7 @@ class Pages:
 def attached_files() -> list[reply.Attached]:
     result = []
     for item in bottle.request.files.getall("attachment")[:20]:
-        name = reading.safe_filename(item.raw_filename.encode("latin-1", "replace").decode("utf-8", "replace")
-                                     if isinstance(item.raw_filename, str) else "")
+        name = reading.safe_filename(item.raw_filename if isinstance(item.raw_filename, str) else "")
         data = item.file.read()
         if data or name:
             result.append(reply.Attached(name or "attachment.bin", data))

@@ -6,6 +6,7 @@ variants, ~30 s on 2 cores). A file lock keeps two test processes from building 
 """
 
 import fcntl
+import functools
 import hashlib
 import os
 import subprocess
@@ -30,8 +31,9 @@ def source_fingerprint() -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
 def built() -> dict[str, Path]:
-    """Both builds, made now if missing or older than the sources."""
+    """Both builds, made now if missing or older than the sources (checked once per test run)."""
     DIST.mkdir(parents=True, exist_ok=True)
     with open(DIST.parent / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

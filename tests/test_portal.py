@@ -570,11 +570,15 @@ def test_healthz_fails_without_key(app, portal_home):
 
 
 def test_branding_from_config_and_settings(app, portal_home):
-    store.Setting.replace(key="branding", value=json.dumps({"name": "Secure Bank", "color": "#aa0000",
-                                                            "logo_url": "https://cdn.bank.example/logo.png"})).execute()
+    store.Setting.replace(key="branding", value=json.dumps({
+        "name": "Secure Bank", "color": "#aa0000", "logo_url": "https://cdn.bank.example/logo.png",
+        "texts": {"de": {"portal_welcome": "Willkommen bei der <Bank>"}}})).execute()
     page = Client(create_app(portal_home)).get("/login")
     assert "Secure Bank" in page.text and "--brand:#aa0000" in page.text
     assert "https://cdn.bank.example" in page.headers["content-security-policy"]
+    assert "Willkommen" not in page.text
+    german = Client(create_app(portal_home), language="de").get("/login")
+    assert "Willkommen bei der &lt;Bank&gt;" in german.text
 
 
 def test_legacy_url_path_answers(app, portal_home):

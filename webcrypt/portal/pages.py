@@ -4,20 +4,20 @@ Each handler reads the form, calls one use case (login, inbox, reading, reply)
 and renders a template. Errors are raised and turned into pages by app.py.
 """
 
-import json
 import re
 import time
 import urllib.parse
 
 import bottle
 
-from .. import inbox, login, mime, reading, reply, sessions, store, throttle
+from .. import inbox, login, mime, reading, reply, sessions, settings, store, throttle
 from ..errors import BadRequest, EnvelopeError, LoginFailed, NotFound, PasswordRejected, SessionExpired, WebcryptError
 from . import failures, i18n, web
 
 KIND = "recipient"
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 BRANDING_SECONDS = 30
+BRANDING_FIELDS = ("name", "organisation", "logo_url", "color")
 FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
 OPEN_CLIENT = throttle.Rule(limit=120, window=3600, block=3600)  # secure.htm uploads per client and hour
 
@@ -61,24 +61,30 @@ def install(app: bottle.Bottle, portal: web.Portal) -> None:
 
 
 def branding(portal: web.Portal) -> dict:
-    """[branding] from the configuration, overridden by the 'branding' setting (admin console)."""
+    """[branding] of the configuration, overridden by the console's 'branding' setting (settings.py).
+
+    Re-read at most every BRANDING_SECONDS; ``texts`` holds the organisation's own
+    words per language (``portal_welcome`` is shown on the start and login pages).
+    """
     cached = portal.settings_branding
     if cached and cached.get("_until", 0) > time.monotonic():
         return cached["value"]
-    value = dict(portal.home.config.values["branding"])
-    row = store.Setting.get_or_none(store.Setting.key == "branding")
-    if row is not None:
-        try:
-            stored = json.loads(row.value)
-            value.update({k: str(v) for k, v in stored.items() if (k in value or k == "text") and k != "texts"})
-            if isinstance(stored.get("texts"), dict):  # per language, from the console (settings.py)
-                value["texts"] = stored["texts"]
-        except (ValueError, AttributeError):
-            pass
-    if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", str(value.get("color", ""))):
+    base = portal.home.config.values["branding"]
+    value = {k: str(base.get(k) or "") for k in BRANDING_FIELDS}
+    stored = settings.read(settings.BRANDING_KEY)
+    value.update({k: stored[k] for k in BRANDING_FIELDS if isinstance(stored.get(k), str) and stored[k]})
+    value["texts"] = stored.get("texts") if isinstance(stored.get("texts"), dict) else {}
+    if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", value["color"]):
         value["color"] = "#1f4e79"
+    if not value["logo_url"].startswith(("https://", "http://")):
+        value["logo_url"] = ""
     portal.settings_branding = {"value": value, "_until": time.monotonic() + BRANDING_SECONDS}
     return value
+
+
+def welcome(brand: dict, lang: str) -> str:
+    texts = brand["texts"].get(lang)
+    return str(texts.get("portal_welcome") or "") if isinstance(texts, dict) else ""
 
 
 def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
@@ -91,7 +97,8 @@ def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None,
     brand = with_own_text(branding(portal), lang)
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
     return web.render(
-        name, _=i18n.translator(lang), lang=lang, brand=brand, nonce=nonce, recipient=recipient,
+        name, _=i18n.translator(lang), lang=lang, brand=brand, welcome=welcome(brand, lang), nonce=nonce,
+        recipient=recipient,
         session=session, csrf=session.csrf if session else "", path=bottle.request.path,
         request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size, **values,
     )

@@ -38,9 +38,6 @@
 {{!base}}
 </main>
 <footer>
-  % if brand.get('text'):
-  <p>{{brand['text']}}</p>
-  % end
   <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}}</p>
 </footer>
 </body>

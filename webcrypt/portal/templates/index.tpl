@@ -1,5 +1,8 @@
 % rebase('base.tpl', title=_("Secure messages"))
 <h1>{{_("Secure messages")}}</h1>
+% if welcome:
+<p class="welcome">{{welcome}}</p>
+% end
 % if bye:
 <p class="notice" role="status">{{_("You are logged out. Close the browser window if you share this computer.")}}</p>
 % end

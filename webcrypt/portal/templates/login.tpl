@@ -1,5 +1,8 @@
 % rebase('base.tpl', title=_("Log in"))
 <h1>{{_("Log in")}}</h1>
+% if welcome:
+<p class="welcome">{{welcome}}</p>
+% end
 % if record is not None:
 <p class="meta">{{_("A confidential message from")}} <strong>{{record.sender}}</strong>, {{fmt_time(record.created)}}.</p>
 % end

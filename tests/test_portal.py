@@ -716,3 +716,15 @@ def test_reply_keeps_non_ascii_text_subject_and_file_names(app, portal_home, sin
     assert message["Subject"] == "Grüße €"
     assert "Viele Grüße – Jürgen €" in message.get_body(("plain",)).get_content()
     assert [a.get_filename() for a in message.iter_attachments()] == ["Übersicht.pdf"]
+
+
+def test_attached_message_is_one_eml_attachment():
+    inner = b"From: a@example.org\nSubject: Inner\n\nInner text\n"
+    raw = (b"From: clerk@bank.example\nSubject: Fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=Q\n\n"
+           b"--Q\nContent-Type: text/plain\n\nOuter text\n--Q\nContent-Type: message/rfc822\n\n" + inner + b"--Q--\n")
+    view = reading.parse(raw)
+    assert view.text.strip() == "Outer text"
+    (item,) = view.attachments
+    assert item.filename.endswith(".eml") and item.content_type == "message/rfc822"
+    described, data = reading.attachment(raw, item.index)
+    assert b"Subject: Inner" in data and b"Inner text" in data and b"message/rfc822" not in data

@@ -106,7 +106,7 @@ def _addresses(heads: list[mime.Field]) -> list[str]:
 
 def _leaves(part):
     """Leaf parts in order; attached messages count as one leaf (downloaded as .eml)."""
-    if part.is_multipart():
+    if part.is_multipart() and part.get_content_type() != "message/rfc822":
         payload = part.get_payload()
         for sub in payload if isinstance(payload, list) else []:
             yield from _leaves(sub)
@@ -144,6 +144,9 @@ def _filename(part) -> str:
 
 def _payload(part) -> bytes:
     if part.get_content_type() == "message/rfc822" or part.get_content_maintype() == "multipart":
+        inner = part.get_payload()
+        if part.get_content_type() == "message/rfc822" and isinstance(inner, list) and inner:
+            part = inner[0]  # the attached message itself, without the part's own headers
         try:
             return part.as_bytes()
         except (ValueError, TypeError, LookupError, UnicodeError):

@@ -265,6 +265,10 @@ wire_postfix() {
         -e "s|/usr/local/bin/webcrypt|$PREFIX/webcrypt|g" \
         -e "s|user=webcrypt|user=$ACCOUNT|g" \
         -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" "$snippets/master.cf" >"$POSTFIX/master.cf.webcrypt"
+    if [ "$ETC" != /etc/webcrypt ]; then
+        # pipe finds /etc/webcrypt/webcrypt.toml by default; elsewhere it must be told.
+        sed -i "s|\(argv=$PREFIX/webcrypt\) pipe|\1 -c $ETC/webcrypt.toml pipe|" "$POSTFIX/master.cf.webcrypt"
+    fi
     # Our earlier block goes; an existing entry with the name and type of one of ours (e.g. the
     # stock "smtp inet" line when the snippet adds a filter to it) is commented out with a
     # marker that uninstall.sh removes again.

@@ -242,7 +242,7 @@ def check_postfix_wiring(root: Path) -> None:
     services = subprocess.run(["postconf", "-c", str(etc), "-M"], capture_output=True, text=True).stdout
     smtpd = [line for line in services.splitlines() if re.match(r"smtp\s+inet", line)]
     assert len(smtpd) == 1 and "content_filter=webcrypt:dummy" in smtpd[0]
-    assert f"argv={root}/opt/webcrypt/webcrypt pipe" in services
+    assert f"argv={root}/opt/webcrypt/webcrypt -c {root}/etc/webcrypt/webcrypt.toml pipe" in services
     main_cf = subprocess.run(["postconf", "-c", str(etc), "-n"], capture_output=True, text=True).stdout
     assert "webcrypt_destination_recipient_limit = 50" in main_cf
     removed = subprocess.run([str(ROOT / "appliance/uninstall.sh")], env=env, capture_output=True, text=True)

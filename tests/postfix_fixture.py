@@ -9,11 +9,13 @@ DIR start``); master.cf is the package's, with chroot off and these services:
 
 Every recipient is delivered by virtual(8) to the Maildir ``mail/all/``; the
 Delivered-To line Postfix adds says for whom.
-The same snippets as appliance/postfix/ are used, so the tests exercise them.
+The services come from appliance/postfix/ (the files the README tells admins to
+install), with ports, paths and the pipe user adapted, so the tests exercise them.
 """
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +27,12 @@ from pathlib import Path
 from webcrypt import provision
 
 ROOT = Path(__file__).resolve().parents[1]
+SNIPPETS = ROOT / "appliance" / "postfix"
+SNIPPET_FILES = {
+    "content_filter": "master.cf.content-filter",
+    "transport": "master.cf.transport",
+    "relay": "master.cf.relay",
+}
 PIPE_USER = "nobody"
 PATTERNS = ("content_filter", "transport", "relay")
 
@@ -124,11 +132,11 @@ class Postfix:
         shutil.chown(self.mail, PIPE_USER)
         shutil.copy("/etc/postfix/master.cf", self.etc / "master.cf")
         (self.etc / "main.cf").write_text(self.main_cf())
-        (self.etc / "transport").write_text("example.org webcrypt:\nexample.net webcrypt:\nbank.example webcrypt:\n")
-        self.postconf("-F", "*/*/chroot = n")
+        shutil.copy(SNIPPETS / "webcrypt_transport", self.etc / "webcrypt_transport")
         self.postconf("-MX", "smtp/inet")
         for name, line in self.services().items():
             self.postconf("-M", f"{name}={line}")
+        self.postconf("-F", "*/*/chroot = n")  # a chroot would need copies of /etc files in the queue
 
     def main_cf(self) -> str:
         uid = int(subprocess.run(["id", "-u", PIPE_USER], capture_output=True, text=True, check=True).stdout)
@@ -167,47 +175,47 @@ class Postfix:
             "minimal_backoff_time": "3600s",
             "maximal_backoff_time": "7200s",
             "message_size_limit": str(60 * 1024 * 1024),
-            "webcrypt_destination_recipient_limit": "50",
             "smtp_dns_support_level": "disabled",
             "disable_dns_lookups": "yes",
         }
-        if self.pattern == "transport":
-            lines["transport_maps"] = f"texthash:{self.etc / 'transport'}"
+        lines.update(self.snippet_main_cf())
         return "".join(f"{k} = {v}\n" for k, v in lines.items())
 
-    def pipe_argv(self) -> str:
-        python = " ".join(python_for_pipe_user())
-        return f"{python} -m webcrypt -c {self.conf} pipe -f ${{sender}} -q ${{queue_id}} -- ${{recipient}}"
+    def pipe_command(self) -> str:
+        return f"{' '.join(python_for_pipe_user())} -m webcrypt -c {self.conf}"
 
     def services(self) -> dict[str, str]:
+        """The master.cf services of appliance/postfix/ for this pattern, adapted to this instance."""
         p = self.ports
-        filters = {
-            "content_filter": "-o content_filter=webcrypt:dummy",
-            "transport": "",
-            "relay": f"-o content_filter=webcrypt-smtp:[127.0.0.1]:{p.relay}",
-        }
-        # Mail coming back from webcrypt: no filter, and in the transport pattern a
-        # content_filter that overrides the transport map (else it would loop).
-        reinject_filter = "-o content_filter=virtual:dummy" if self.pattern == "transport" else "-o content_filter="
-        services = {
-            f"127.0.0.1:{p.submit}/inet": f"127.0.0.1:{p.submit} inet n - n - - smtpd {filters[self.pattern]}",
-            f"127.0.0.1:{p.reinject}/inet": (
-                f"127.0.0.1:{p.reinject} inet n - n - - smtpd {reinject_filter}"
-                " -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters"
-                " -o smtpd_client_restrictions= -o smtpd_helo_restrictions= -o smtpd_sender_restrictions="
-                " -o smtpd_relay_restrictions=permit_mynetworks,reject -o mynetworks=127.0.0.0/8"
-                " -o smtpd_authorized_xforward_hosts=127.0.0.0/8"
-            ),
-            "webcrypt/unix": (
-                f"webcrypt unix - n n - {self.process_limit} pipe flags=q user={PIPE_USER} null_sender="
-                f" argv={self.pipe_argv()}"
-            ),
-            "webcrypt-smtp/unix": (
-                "webcrypt-smtp unix - - n - 4 smtp -o smtp_send_xforward_command=yes"
-                " -o disable_mime_output_conversion=yes -o smtp_data_done_timeout=1200s"
-            ),
-        }
+        replacements = [
+            (r"^submission(\s+inet)", rf"127.0.0.1:{p.submit}\1"),
+            (r"127\.0\.0\.1:10026", f"127.0.0.1:{p.reinject}"),
+            (r"\[127\.0\.0\.1\]:10025", f"[127.0.0.1]:{p.relay}"),
+            (r"user=webcrypt", f"user={PIPE_USER}"),
+            (r"/usr/bin/webcrypt -c /etc/webcrypt/webcrypt.toml", self.pipe_command().replace("\\", "\\\\")),
+            # final delivery here is the local Maildir, not SMTP to the recipient domain
+            (r"content_filter=smtp:(?=\s|$)", "content_filter=virtual:"),
+        ]
+        services = {}
+        for entry in master_cf_entries(SNIPPETS / SNIPPET_FILES[self.pattern]):
+            for pattern, replacement in replacements:
+                entry = re.sub(pattern, replacement, entry)
+            name, kind = entry.split()[:2]
+            services[f"{name}/{kind}"] = entry
+        submit = f"127.0.0.1:{p.submit}/inet"
+        services.setdefault(submit, f"127.0.0.1:{p.submit} inet n - n - - smtpd")  # pattern B filters no service
         return services
+
+    def snippet_main_cf(self) -> dict[str, str]:
+        if self.pattern != "transport":
+            return {}
+        values = {}
+        for line in (SNIPPETS / "main.cf.transport").read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip()
+        values["transport_maps"] = f"texthash:{self.etc / 'webcrypt_transport'}"
+        return values
 
     # --- control ------------------------------------------------------------
     def postconf(self, *args: str) -> str:
@@ -323,6 +331,19 @@ class Postfix:
     def log_tail(self, lines: int = 30) -> str:
         path = self.base / "maillog"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def master_cf_entries(path: Path) -> list[str]:
+    """Service entries of a master.cf file, continuation lines joined, comments dropped."""
+    entries: list[str] = []
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0] in " \t" and entries:
+            entries[-1] += " " + line.strip()
+        else:
+            entries.append(line.strip())
+    return entries
 
 
 def _listening(port: int) -> bool:

@@ -257,3 +257,18 @@ def test_hostile_html_runs_no_script_and_loads_nothing_remote(browser, portal, r
     context.close()
     assert remote == [] and dialogs == []
     assert [u for u in requests if not u.startswith((PORTAL, "file://", "data:"))] == []
+
+
+def test_secure_htm_opens_by_button_where_script_is_off(browser, portal, tmp_path):
+    path, _ = secure_htm(portal, tmp_path, letter("dora@example.org", "No script", "Hello Dora", "noscript"),
+                         "dora@example.org")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path.as_uri())
+    assert page.url.startswith("file://")  # nothing submitted by itself
+    page.get_by_role("button").click()
+    page.wait_for_url(f"{PORTAL}/login?upload=*")
+    assert "clerk@bank.example" in page.content()
+    shot(page, "noscript-login")
+    context.close()

@@ -728,3 +728,19 @@ def test_attached_message_is_one_eml_attachment():
     assert item.filename.endswith(".eml") and item.content_type == "message/rfc822"
     described, data = reading.attachment(raw, item.index)
     assert b"Subject: Inner" in data and b"Inner text" in data and b"message/rfc822" not in data
+
+
+def test_database_outage_gives_a_clear_503_page(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)
+    folder = portal_home.config.home
+    store.close()
+    (folder / "webcrypt.db").rename(folder / "moved.db")
+    (folder / "webcrypt.db").mkdir()  # cannot be opened as a database
+    try:
+        page = client.get("/profile")
+        assert page.status == 503 and "temporarily unavailable" in page.text and "Traceback" not in page.text
+        assert client.get("/healthz").status == 503
+    finally:
+        (folder / "webcrypt.db").rmdir()
+        (folder / "moved.db").rename(folder / "webcrypt.db")

@@ -71,7 +71,10 @@ def branding(portal: web.Portal) -> dict:
         return cached["value"]
     base = portal.home.config.values["branding"]
     value = {k: str(base.get(k) or "") for k in BRANDING_FIELDS}
-    stored = settings.read(settings.BRANDING_KEY)
+    try:
+        stored = settings.read(settings.BRANDING_KEY)
+    except store.DatabaseError:
+        stored = {}  # the error page for a database outage still shows the configured brand
     value.update({k: stored[k] for k in BRANDING_FIELDS if isinstance(stored.get(k), str) and stored[k]})
     value["texts"] = stored.get("texts") if isinstance(stored.get("texts"), dict) else {}
     if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", value["color"]):

@@ -16,7 +16,8 @@
 #   WEBCRYPT_NGINX=/etc/nginx  WEBCRYPT_APACHE=/etc/apache2  WEBCRYPT_TLS=/etc/ssl/webcrypt
 #   WEBCRYPT_POSTFIX=/etc/postfix  WEBCRYPT_HTTPS_PORT=443  WEBCRYPT_HTTP_PORT=80
 #   WEBCRYPT_PORTAL_LISTEN=127.0.0.1:8080  WEBCRYPT_REINJECT_PORT=10026  WEBCRYPT_USER=webcrypt
-#   WEBCRYPT_POSTFIX_SNIPPETS=<this folder>/postfix (main.cf and master.cf to apply)
+#   WEBCRYPT_POSTFIX_SNIPPETS=<this folder>/postfix (master.cf.PATTERN, main.cf.PATTERN)
+#   WEBCRYPT_POSTFIX_SUBMISSION=submission (the service that gets the content filter)
 set -eu
 
 usage() {
@@ -32,7 +33,11 @@ usage: install.sh [options]
                       (default: dist/webcrypt-onedir or build/dist/webcrypt-onedir
                       next to this script's parent folder)
   --relay             also enable the SMTP relay service (Exchange/Domino smarthost)
-  --no-postfix        do not touch Postfix
+  --postfix PATTERN   how Postfix hands mail to webcrypt (appliance/postfix/README.md):
+                      content-filter (default: mail submitted on the submission
+                      service), transport (a transport map), relay (webcrypt relay
+                      as advanced content filter; enables the relay service), none
+  --no-postfix        the same as --postfix none
   -h, --help          this text
 EOF
 }
@@ -56,6 +61,7 @@ HTTP_PORT=${WEBCRYPT_HTTP_PORT:-80}
 LISTEN=${WEBCRYPT_PORTAL_LISTEN:-127.0.0.1:8080}
 REINJECT_PORT=${WEBCRYPT_REINJECT_PORT:-10026}
 SNIPPETS=${WEBCRYPT_POSTFIX_SNIPPETS:-$HERE/postfix}
+SUBMISSION=${WEBCRYPT_POSTFIX_SUBMISSION:-submission}
 ACCOUNT=${WEBCRYPT_USER:-webcrypt}
 
 HOSTNAME_=""
@@ -64,7 +70,7 @@ KEY=""
 WEB=nginx
 EXECUTABLE=""
 RELAY=no
-POSTFIX_WIRING=yes
+POSTFIX_PATTERN=content-filter
 while [ $# -gt 0 ]; do
     case "$1" in
         --hostname) HOSTNAME_=${2:?--hostname needs a value}; shift 2 ;;
@@ -73,13 +79,19 @@ while [ $# -gt 0 ]; do
         --web) WEB=${2:?--web needs nginx, apache or none}; shift 2 ;;
         --executable) EXECUTABLE=${2:?--executable needs a path}; shift 2 ;;
         --relay) RELAY=yes; shift ;;
-        --no-postfix) POSTFIX_WIRING=no; shift ;;
+        --postfix) POSTFIX_PATTERN=${2:?--postfix needs a pattern}; shift 2 ;;
+        --no-postfix) POSTFIX_PATTERN=none; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option $1" ;;
     esac
 done
 
 case "$WEB" in nginx|apache|none) ;; *) die "--web must be nginx, apache or none, not $WEB" ;; esac
+case "$POSTFIX_PATTERN" in
+    content-filter|transport|none) ;;
+    relay) RELAY=yes ;;
+    *) die "--postfix must be content-filter, transport, relay or none, not $POSTFIX_PATTERN" ;;
+esac
 [ "$(id -u)" = 0 ] || die "run as root (it creates a system user and installs services)"
 if [ -n "$CERT$KEY" ] && { [ -z "$CERT" ] || [ -z "$KEY" ]; }; then
     die "--cert and --key go together"
@@ -242,62 +254,104 @@ install_units() {
 # The gateway's snippets (appliance/postfix/) are the single source: main.cf settings are
 # applied with postconf, the master.cf entries are kept between markers and replaced on upgrade.
 postfix_snippets_present() {
-    [ "$POSTFIX_WIRING" = yes ] && [ -f "$SNIPPETS/master.cf" ]
+    [ "$POSTFIX_PATTERN" != none ] && [ -f "$SNIPPETS/master.cf.$POSTFIX_PATTERN" ]
 }
 
+# A snippet with this appliance's paths, user and ports.
+localised() {
+    sed -e "s|/opt/webcrypt|$PREFIX|g" -e "s|/etc/webcrypt|$ETC|g" \
+        -e "s|/usr/local/bin/webcrypt|$PREFIX/webcrypt|g" -e "s|argv=/usr/bin/webcrypt|argv=$PREFIX/webcrypt|g" \
+        -e "s|user=webcrypt|user=$ACCOUNT|g" -e "s|/etc/postfix/|$POSTFIX/|g" \
+        -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" -e "s|^submission |$SUBMISSION |" "$1" |
+        # pipe finds /etc/webcrypt/webcrypt.toml by default; elsewhere it must be told.
+        if [ "$ETC" != /etc/webcrypt ]; then
+            sed "s|\(argv=$PREFIX/webcrypt\) pipe|\1 -c $ETC/webcrypt.toml pipe|"
+        else
+            cat
+        fi
+}
+
+# The gateway's snippets (appliance/postfix/) are the single source. Entries of master.cf that
+# Postfix does not have yet go into a block between markers, replaced on upgrade. An entry it
+# has already (your submission service, with its TLS and SASL options) is kept and only gets
+# the snippet's "-o" settings, with postconf -P; the earlier values are written to
+# $ETC/postfix-wiring.undo so that uninstall.sh can put them back.
 wire_postfix() {
-    snippets=$SNIPPETS
-    if [ "$POSTFIX_WIRING" = no ]; then
+    if [ "$POSTFIX_PATTERN" = none ]; then
         return
     fi
     if ! command -v postconf >/dev/null 2>&1; then
         say "Postfix is not installed: skipping mail wiring (see docs/admin.md)"
         return
     fi
-    if [ ! -f "$snippets/master.cf" ]; then
-        say "no Postfix snippets in $snippets: skipping mail wiring"
-        return
-    fi
+    snippet="$SNIPPETS/master.cf.$POSTFIX_PATTERN"
+    [ -f "$snippet" ] || die "no Postfix snippet $snippet"
     [ -f "$POSTFIX/master.cf" ] || die "no $POSTFIX/master.cf (is Postfix configured?)"
     begin="# BEGIN webcrypt (appliance/install.sh; replaced on upgrade)"
     end="# END webcrypt"
-    sed -e "s|/opt/webcrypt|$PREFIX|g" -e "s|/etc/webcrypt|$ETC|g" \
-        -e "s|/usr/local/bin/webcrypt|$PREFIX/webcrypt|g" \
-        -e "s|user=webcrypt|user=$ACCOUNT|g" \
-        -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" "$snippets/master.cf" >"$POSTFIX/master.cf.webcrypt"
-    if [ "$ETC" != /etc/webcrypt ]; then
-        # pipe finds /etc/webcrypt/webcrypt.toml by default; elsewhere it must be told.
-        sed -i "s|\(argv=$PREFIX/webcrypt\) pipe|\1 -c $ETC/webcrypt.toml pipe|" "$POSTFIX/master.cf.webcrypt"
-    fi
-    # Our earlier block goes; an existing entry with the name and type of one of ours (e.g. the
-    # stock "smtp inet" line when the snippet adds a filter to it) is commented out with a
-    # marker that uninstall.sh removes again.
+    work=$(mktemp -d)
+    localised "$snippet" >"$work/snippet"
+    # Postfix's own entries (outside our block), as name/type.
     awk -v begin="$begin" -v end="$end" '
-        NR == FNR { if ($0 ~ /^[^#[:space:]]/) ours[$1 "/" $2] = 1; next }
         $0 == begin { skip = 1; next }
         skip { if ($0 == end) skip = 0; next }
-        /^[^#[:space:]]/ { replaced = (($1 "/" $2) in ours) }
-        /^#/ || /^$/ { replaced = 0 }
-        replaced { print "#webcrypt-replaced# " $0; next }
+        /^[^#[:space:]]/ { print $1 "/" $2 }
+    ' "$POSTFIX/master.cf" >"$work/existing"
+    # Split the snippet: new entries (with their comments) for the block; for existing
+    # entries, their "-o name=value" settings, one "service/type/name=value" a line.
+    awk -v block="$work/block" -v merge="$work/merge" '
+        NR == FNR { existing[$1] = 1; next }
+        /^[^#[:space:]]/ { key = $1 "/" $2; merging = (key in existing); if (!merging) { printf "%s", pending > block; pending = "" } }
+        /^#/ || /^$/ { if (!merging || $0 ~ /^$/) pending = pending $0 "\n"; if ($0 ~ /^$/) merging = 0; next }
+        merging { if ($1 == "-o") print key "/" $2 > merge; next }
+        { print > block }
+        END { printf "%s", pending > block }
+    ' "$work/existing" "$work/snippet"
+    awk -v begin="$begin" -v end="$end" '
+        $0 == begin { skip = 1; next }
+        skip { if ($0 == end) skip = 0; next }
         { print }
-    ' "$POSTFIX/master.cf.webcrypt" "$POSTFIX/master.cf" >"$POSTFIX/master.cf.new"
+    ' "$POSTFIX/master.cf" >"$work/master.cf"
     {
         echo "$begin"
-        cat "$POSTFIX/master.cf.webcrypt"
+        cat "$work/block" 2>/dev/null || true
         echo "$end"
-    } >>"$POSTFIX/master.cf.new"
-    rm -f "$POSTFIX/master.cf.webcrypt"
-    mv "$POSTFIX/master.cf.new" "$POSTFIX/master.cf"
-    if [ -f "$snippets/main.cf" ]; then
+    } >>"$work/master.cf"
+    cat "$work/master.cf" >"$POSTFIX/master.cf"
+    undo="$ETC/postfix-wiring.undo"
+    if [ -f "$work/merge" ]; then
+        while IFS= read -r setting; do
+            parameter=${setting%%=*}
+            if ! grep -q "^$parameter	" "$undo" 2>/dev/null; then
+                previous=$(postconf -c "$POSTFIX" -Ph "$parameter" 2>/dev/null || true)
+                printf '%s\t%s\n' "$parameter" "${previous:-(unset)}" >>"$undo"
+            fi
+            postconf -c "$POSTFIX" -P "$setting"
+        done <"$work/merge"
+    fi
+    main_snippet="$SNIPPETS/main.cf.$POSTFIX_PATTERN"
+    if [ -f "$main_snippet" ]; then
         # Only active "name = value" lines; comments explain the choices in the snippet itself.
-        grep -E '^[a-z_0-9]+[[:space:]]*=' "$snippets/main.cf" | while IFS= read -r line; do
+        localised "$main_snippet" | grep -E '^[a-z_0-9]+[[:space:]]*=' | while IFS= read -r line; do
+            parameter=$(echo "${line%%=*}" | tr -d ' ')
+            if ! grep -q "^main:$parameter	" "$undo" 2>/dev/null; then
+                previous=$(postconf -c "$POSTFIX" -nh "$parameter" 2>/dev/null || true)
+                printf 'main:%s\t%s\n' "$parameter" "${previous:-(unset)}" >>"$undo"
+            fi
             postconf -c "$POSTFIX" -e "$line"
         done
     fi
-    if [ "$POSTFIX" = /etc/postfix ] && systemd_running; then
-        systemctl reload postfix || true
+    if [ "$POSTFIX_PATTERN" = transport ] && [ ! -f "$POSTFIX/webcrypt_transport" ]; then
+        # Yours to edit afterwards (internal domains); an upgrade never overwrites it.
+        cp "$SNIPPETS/webcrypt_transport" "$POSTFIX/webcrypt_transport"
+        postmap -c "$POSTFIX" "hash:$POSTFIX/webcrypt_transport"
     fi
-    say "wired Postfix in $POSTFIX (snippets from $snippets)"
+    rm -rf "$work"
+    if [ "$POSTFIX" = /etc/postfix ]; then
+        postfix check || die "Postfix refuses the wiring (see above)"
+        if systemd_running; then systemctl reload postfix || true; fi
+    fi
+    say "wired Postfix in $POSTFIX: pattern $POSTFIX_PATTERN (appliance/postfix/README.md)"
 }
 
 # --- TLS front end -------------------------------------------------------------------------

@@ -44,28 +44,34 @@ for unit in $UNIT_NAMES; do
 done
 if systemd_running; then systemctl daemon-reload; fi
 
-# Postfix: drop the entries between the markers install.sh wrote. main.cf settings that
-# point at them (content_filter and the like) are reported, not guessed at.
+# Postfix: drop the entries between the markers install.sh wrote, and put back the settings
+# it changed on existing entries and in main.cf (recorded in postfix-wiring.undo).
 begin="# BEGIN webcrypt (appliance/install.sh; replaced on upgrade)"
 if [ -f "$POSTFIX/master.cf" ] && grep -qxF "$begin" "$POSTFIX/master.cf"; then
-    # ... and the entries install.sh commented out because ours replaced them come back.
     awk -v begin="$begin" -v end="# END webcrypt" '
         $0 == begin { skip = 1; next }
         skip { if ($0 == end) skip = 0; next }
-        /^#webcrypt-replaced# / { sub(/^#webcrypt-replaced# /, ""); print; next }
         { print }
     ' "$POSTFIX/master.cf" >"$POSTFIX/master.cf.new"
-    mv "$POSTFIX/master.cf.new" "$POSTFIX/master.cf"
+    cat "$POSTFIX/master.cf.new" >"$POSTFIX/master.cf"
+    rm -f "$POSTFIX/master.cf.new"
     say "removed the webcrypt entries from $POSTFIX/master.cf"
-    if command -v postconf >/dev/null 2>&1; then
-        left=$(postconf -c "$POSTFIX" -n 2>/dev/null | grep -i webcrypt || true)
-        if [ -n "$left" ]; then
-            say "main.cf still names webcrypt; remove or change these with 'postconf -X NAME' or 'postconf -e':"
-            echo "$left"
-        fi
-    fi
-    if [ "$POSTFIX" = /etc/postfix ] && systemd_running; then systemctl reload postfix || true; fi
 fi
+undo="$ETC/postfix-wiring.undo"
+if [ -f "$undo" ] && command -v postconf >/dev/null 2>&1; then
+    tab=$(printf '\t')
+    while IFS="$tab" read -r parameter previous; do
+        case "$parameter:$previous" in
+            main:*:"(unset)") postconf -c "$POSTFIX" -X "${parameter#main:}" ;;
+            main:*) postconf -c "$POSTFIX" -e "${parameter#main:}=$previous" ;;
+            *:"(unset)") postconf -c "$POSTFIX" -PX "$parameter" ;;
+            *) postconf -c "$POSTFIX" -P "$parameter=$previous" ;;
+        esac
+    done <"$undo"
+    rm -f "$undo"
+    say "restored the Postfix settings install.sh had changed"
+fi
+if [ "$POSTFIX" = /etc/postfix ] && systemd_running; then systemctl reload postfix || true; fi
 
 rm -f "$NGINX/sites-enabled/webcrypt.conf" "$NGINX/sites-available/webcrypt.conf"
 if [ "$NGINX" = /etc/nginx ] && systemd_running && command -v nginx >/dev/null 2>&1; then

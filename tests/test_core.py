@@ -296,3 +296,11 @@ def test_envelope_header_is_authenticated_and_versioned(home):
     header = envelope.read_header(data)
     assert header.version == 1 and header.recipient == "alice@example.org" and header.sender == SENDER
     assert len(header.message_id) == 32 and header.expires - header.created == 90 * 86400
+
+
+def test_envelope_reads_from_any_buffer(home):
+    """psycopg2 hands blobs back as memoryviews of chars; indexing them gives bytes, not ints."""
+    data = envelope_of(seal_one(home))
+    chars = memoryview(data).cast("c")
+    assert envelope.read_header(chars) == envelope.read_header(data)
+    assert open_as(home, bytes(chars)) == MESSAGE

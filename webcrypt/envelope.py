@@ -57,7 +57,7 @@ def seal(header: Header, data_key: bytes, payload) -> bytearray:
 
 def read_header(envelope) -> Header:
     """Parse the header without verifying it (to find the key). Raises EnvelopeError."""
-    envelope = memoryview(envelope)
+    envelope = memoryview(envelope).cast("B")
     if len(envelope) < _PREFIX or bytes(envelope[:3]) != MAGIC:
         raise EnvelopeError("not a webcrypt envelope")
     if envelope[3] != VERSION:
@@ -78,7 +78,7 @@ def read_header(envelope) -> Header:
 def open_(envelope, data_key: bytes) -> tuple[Header, bytes]:
     """Verify and decrypt; return the header and the original message bytes."""
     header = read_header(envelope)
-    envelope = memoryview(envelope)
+    envelope = memoryview(envelope).cast("B")
     end = _PREFIX + int.from_bytes(envelope[4:6], "big")
     payload = crypto.unseal(data_key, envelope[end:], bytes(envelope[:end]))
     if header.compression == "zlib":

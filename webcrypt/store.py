@@ -23,6 +23,13 @@ SQLITE_PRAGMAS = {
 }
 
 
+class BytesField(pw.BlobField):
+    """A blob that reads back as bytes on every backend (psycopg2 gives memoryviews of chars)."""
+
+    def python_value(self, value):
+        return bytes(value) if value is not None else None
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = db
@@ -37,7 +44,7 @@ class Meta(BaseModel):
 class Recipient(BaseModel):
     address = pw.CharField(unique=True, max_length=320)
     password_hash = pw.CharField(max_length=200)
-    key_wrapped = pw.BlobField()
+    key_wrapped = BytesField()
     key_generation = pw.IntegerField()
     created = pw.BigIntegerField()
     valid_until = pw.BigIntegerField(null=True)
@@ -61,7 +68,7 @@ class Message(BaseModel):
     created = pw.BigIntegerField(index=True)
     expires = pw.BigIntegerField()
     size = pw.BigIntegerField()
-    data_key_wrapped = pw.BlobField(null=True)  # None: destroyed, unreadable for ever
+    data_key_wrapped = BytesField(null=True)  # None: destroyed, unreadable for ever
     first_opened = pw.BigIntegerField(null=True)
     revoked = pw.BigIntegerField(null=True)
 
@@ -88,7 +95,7 @@ class Upload(BaseModel):
     """A posted envelope, kept (ciphertext only) for a few minutes until login."""
 
     id = pw.CharField(primary_key=True, max_length=64)
-    envelope = pw.BlobField()
+    envelope = BytesField()
     created = pw.BigIntegerField()
     expires = pw.BigIntegerField(index=True)
 

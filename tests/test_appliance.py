@@ -261,6 +261,39 @@ def check_postfix_wiring(root: Path) -> None:
     assert state() == original
 
 
+@pytest.mark.parametrize("pattern", ["content-filter", "transport", "relay"])
+def test_each_postfix_pattern_of_the_gateway_installs_checks_and_uninstalls(appliance, pattern):
+    """appliance/postfix/ as shipped: postfix check accepts the wired instance, a second run
+    changes nothing, uninstall.sh gives the configuration back."""
+    if not (ROOT / "appliance/postfix" / f"master.cf.{pattern}").exists():
+        pytest.skip(f"appliance/postfix/master.cf.{pattern} does not exist (issue 3)")
+    root = Path(tempfile.mkdtemp(prefix="webcrypt-pattern-", dir="/tmp"))
+    root.chmod(0o755)
+    try:
+        etc = root / "etc/postfix"
+        postfix_base(etc, root)
+        env = {**layout(root), "WEBCRYPT_POSTFIX_SUBMISSION": "submission"}
+        postconf = ["postconf", "-c", str(etc)]
+        state = lambda: (subprocess.run([*postconf, "-M"], capture_output=True, text=True).stdout,  # noqa: E731
+                         subprocess.run([*postconf, "-n"], capture_output=True, text=True).stdout)
+        original = state()
+        command = [str(ROOT / "appliance/install.sh"), "--hostname", HOST, "--web", "none", "--postfix", pattern,
+                   "--executable", str(built()["onedir"].parent)]
+        first = subprocess.run(command, env=env, capture_output=True, text=True)
+        assert first.returncode == 0, first.stdout + first.stderr
+        check = subprocess.run(["postfix", "-c", str(etc), "check"], capture_output=True, text=True)
+        assert check.returncode == 0 and "fatal" not in check.stderr, check.stderr
+        wired = state()
+        assert "webcrypt" in wired[0] and f"127.0.0.1:{POSTFIX_REINJECT}" in wired[0]
+        assert subprocess.run(command, env=env, capture_output=True).returncode == 0
+        assert state() == wired
+        removed = subprocess.run([str(ROOT / "appliance/uninstall.sh")], env=env, capture_output=True, text=True)
+        assert removed.returncode == 0, removed.stderr
+        assert state() == original
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_scripts_are_shellcheck_clean():
     if not shutil.which("shellcheck"):
         pytest.skip("shellcheck is not installed (tests/run.sh installs it)")

@@ -5,11 +5,13 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    process_entry = argv is None
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["pipe"] or argv[2:3] == ["pipe"] and argv[0] in ("-c", "--config"):
-        from .pipe import main as pipe_main
+        from .pipe import leave, main as pipe_main
 
-        return pipe_main(argv)
+        status = pipe_main(argv)
+        return leave(status) if process_entry else status
     from .cli import main as cli_main
 
     return cli_main(argv)

@@ -84,11 +84,25 @@ def main(argv: list[str] | None = None, stdin=None, stderr=None, environ=os.envi
     return log.done(outcome)
 
 
+def leave(status: int) -> int:
+    """End the process now: everything is closed and flushed, so skip the interpreter's
+    teardown of every imported module (about 20 ms of each message's time)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(status)
+
+
 def _process(options: dict, raw: bytes, environ):
-    from . import config, events, processing
+    from . import config
+
+    settings = config.load(config.locate(options["config"], environ))
+    _skip_unused_drivers(settings.database_url)
+    from . import events, processing
     from .home import Home
 
-    home = Home(config.load(config.locate(options["config"], environ)))
+    home = Home(settings)
     try:
         # print_login_data=None: with credentials_to = "print" they go to the sender,
         # since what a filter prints ends up in logs and bounces.
@@ -103,6 +117,15 @@ def _process(options: dict, raw: bytes, environ):
     finally:
         if home._connected:
             home.close()
+
+
+def _skip_unused_drivers(url: str) -> None:
+    """peewee imports every database driver it can find (psycopg2 alone costs ~9 ms of
+    each message); a pipe process on SQLite needs none of them. A None entry in
+    sys.modules makes their import fail fast, which peewee expects."""
+    if url.startswith("sqlite:"):
+        for name in ("psycopg2", "psycopg2cffi", "psycopg", "pymysql", "MySQLdb", "mysql"):
+            sys.modules.setdefault(name, None)
 
 
 def _count_failure(home, error: BaseException) -> None:

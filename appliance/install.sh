@@ -286,7 +286,6 @@ wire_postfix() {
     fi
     snippet="$SNIPPETS/master.cf.$POSTFIX_PATTERN"
     [ -f "$snippet" ] || die "no Postfix snippet $snippet"
-    [ -f "$POSTFIX/master.cf" ] || die "no $POSTFIX/master.cf (is Postfix configured?)"
     begin="# BEGIN webcrypt (appliance/install.sh; replaced on upgrade)"
     end="# END webcrypt"
     work=$(mktemp -d)
@@ -519,7 +518,24 @@ front_end() {
     esac
 }
 
+# Refuse before anything is changed.
+preflight() {
+    if [ "$POSTFIX_PATTERN" != none ] && command -v postconf >/dev/null 2>&1; then
+        if [ ! -f "$POSTFIX/main.cf" ] || [ ! -f "$POSTFIX/master.cf" ]; then
+            die "Postfix is not configured ($POSTFIX/main.cf is missing): run 'dpkg-reconfigure postfix' first, or use --no-postfix"
+        fi
+        [ -f "$SNIPPETS/master.cf.$POSTFIX_PATTERN" ] || die "no Postfix snippet $SNIPPETS/master.cf.$POSTFIX_PATTERN"
+    fi
+    if [ "$WEB" = nginx ] && [ "$NGINX" = /etc/nginx ] && ! command -v nginx >/dev/null 2>&1; then
+        die "nginx is not installed: 'apt install nginx' first, or use --web apache or --web none"
+    fi
+    if [ "$WEB" = apache ] && [ "$APACHE" = /etc/apache2 ] && ! command -v a2ensite >/dev/null 2>&1; then
+        die "Apache is not installed: 'apt install apache2' first, or use --web nginx or --web none"
+    fi
+}
+
 main() {
+    preflight
     source_path=$(find_executable)
     create_user
     upgrade=no

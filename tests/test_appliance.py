@@ -205,7 +205,8 @@ def test_rerun_upgrades_in_place_and_keeps_config_key_and_data(appliance):
 
 def test_install_refuses_bad_input_with_one_line(appliance):
     for args, message in ((["--web", "lighttpd"], "--web must be"), (["--cert", "/nonexistent"], "--cert and --key"),
-                          (["--executable", "/nonexistent"], "no executable at")):
+                          (["--executable", "/nonexistent"], "no executable at"),
+                          (["--postfix", "sendmail"], "--postfix must be")):
         result = appliance.install("--hostname", HOST, *args)
         assert result.returncode != 0 and message in result.stderr, (args, result.stderr)
 

@@ -58,9 +58,24 @@ def decoded(value: bytes) -> str:
     """A header value as text: RFC 2047 words decoded, folding removed, 8-bit read as UTF-8."""
     text = re.sub(r"\r?\n[ \t]", " ", value.decode("utf-8", "replace"))
     try:
-        return str(email.header.make_header(email.header.decode_header(text)))
+        words = email.header.decode_header(text)
     except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
         return text
+    try:
+        return str(email.header.make_header(words))
+    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+        # e.g. a charset Python does not know: mail clients still show the words, and so must we
+        # (a keyword in them asks for encryption)
+        return "".join(_word_text(data, charset) for data, charset in words)
+
+
+def _word_text(data, charset: str | None) -> str:
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode(charset or "ascii")
+    except (LookupError, UnicodeError):
+        return data.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import email.header
 import re
 from dataclasses import dataclass
 
-from .mime import Field, decoded, first
+from .mime import Field, decoded
 
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 
@@ -74,13 +74,16 @@ def thread_ids(fields: list[Field]) -> list[str]:
 
 def requested(fields: list[Field], keyword: str, in_encrypted_thread: bool = False) -> str:
     """Why the message as a whole asks for encryption ("" when it does not)."""
-    subject = first(fields, "subject")
-    if subject and keyword.lower() in decoded(subject.value).lower():
+    # Every field counts, not just the first: mail clients differ in which duplicate they show (fail closed).
+    if _keyword_subject(fields, keyword) is not None:
         return "keyword"
-    marker = first(fields, "x-webcrypt")
-    if marker and decoded(marker.value).strip().lower() == "encrypt":
+    if any(f.name == "x-webcrypt" and decoded(f.value).strip().lower() == "encrypt" for f in fields):
         return "header"
     return "thread" if in_encrypted_thread else ""
+
+
+def _keyword_subject(fields: list[Field], keyword: str) -> Field | None:
+    return next((f for f in fields if f.name == "subject" and keyword.lower() in decoded(f.value).lower()), None)
 
 
 def decide(rules: Rules, fields: list[Field], recipients: list[str], in_encrypted_thread: bool = False) -> Decision:
@@ -98,7 +101,7 @@ def decide(rules: Rules, fields: list[Field], recipients: list[str], in_encrypte
             plain.append(rcpt)
     if encrypt and not reason:
         reason = "domain"
-    subject = without_keyword(first(fields, "subject"), rules.keyword) if reason == "keyword" else None
+    subject = without_keyword(_keyword_subject(fields, rules.keyword), rules.keyword) if reason == "keyword" else None
     return Decision(encrypt, plain, internal, subject, reason or "none")
 
 

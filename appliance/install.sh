@@ -526,6 +526,9 @@ preflight() {
         fi
         [ -f "$SNIPPETS/master.cf.$POSTFIX_PATTERN" ] || die "no Postfix snippet $SNIPPETS/master.cf.$POSTFIX_PATTERN"
     fi
+    if [ "$WEB" != none ] && [ -z "$CERT" ] && ! command -v openssl >/dev/null 2>&1; then
+        die "no --cert/--key and no openssl for a self-signed certificate: 'apt install openssl'"
+    fi
     if [ "$WEB" = nginx ] && [ "$NGINX" = /etc/nginx ] && ! command -v nginx >/dev/null 2>&1; then
         die "nginx is not installed: 'apt install nginx' first, or use --web apache or --web none"
     fi

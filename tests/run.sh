@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests drive for real. postfix is configured by the tests
 # themselves on loopback; "No configuration" keeps the package from touching /etc.
-# nginx, apache2 and shellcheck: the appliance tests; binutils and libpython3-dev: PyInstaller
+# nginx, apache2, shellcheck, systemd (systemd-analyze, unit checks) and openssl: the appliance tests; binutils and libpython3-dev: PyInstaller
 # (objdump, and the shared libpython it bundles) for the built-executable tests.
-APT_PACKAGES="postfix chromium postgresql nginx apache2 shellcheck binutils libpython3-dev"
+APT_PACKAGES="postfix chromium postgresql nginx apache2 shellcheck systemd openssl binutils libpython3-dev"
 missing=$(for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

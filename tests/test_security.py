@@ -2,7 +2,9 @@
 
 import pytest
 
-from webcrypt import mime, policy
+from conftest import write_settings
+from webcrypt import config, mime, policy, processing
+from webcrypt.home import Home
 
 RULES = policy.Rules(keyword="[secure]")
 
@@ -17,3 +19,36 @@ RULES = policy.Rules(keyword="[secure]")
 def test_every_subject_and_marker_field_counts(raw):
     decision = policy.decide(RULES, mime.fields(raw), ["alice@example.org"])
     assert decision.encrypt == ["alice@example.org"] and not decision.plain
+
+
+# The loop marker: only the carrier it was made for passes unchanged.
+
+@pytest.fixture
+def gateway_home(home_dir, clock):
+    from gateway_support import Sink
+    from test_portal import free_port
+
+    with Sink(free_port(12641, 12660)) as sink:
+        write_settings(home_dir / "webcrypt.toml", {"mail": {"reinject": f'"smtp://127.0.0.1:{sink.port}"'}})
+        h = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+        h.connect()
+        yield h, sink
+        h.close()
+
+
+def test_a_copied_loop_marker_does_not_let_other_content_pass(gateway_home):
+    home, sink = gateway_home
+    secret = b"From: clerk@bank.example\nTo: alice@example.org\nSubject: [secure] statement\n\nbalance 1234\n"
+    assert processing.process(home, secret, "clerk@bank.example", ["alice@example.org"]).action == "encrypt"
+    carrier = sink.messages[-1].data.replace(b"\r\n", b"\n")
+    assert carrier.startswith(b"X-WebCrypt-Loop: ")
+    # the real carrier coming back passes unchanged (the MTA added a header on the way)
+    assert processing.process(home, b"Received: by mx\n" + carrier, "clerk@bank.example",
+                              ["alice@example.org"]).reason == "loop"
+    # its marker on another message does not
+    marker = carrier.split(b"\n", 1)[0] + b"\n"
+    again = processing.process(home, marker + secret, "clerk@bank.example", ["alice@example.org"])
+    assert again.action == "encrypt"
+    assert b"balance 1234" not in sink.messages[-1].data
+    tampered = carrier.replace(b"This is an encrypted message", b"balance 1234, encrypted message")
+    assert processing.process(home, tampered, "clerk@bank.example", ["alice@example.org"]).reason != "loop"

@@ -8,12 +8,14 @@ carrier is sealed, so a failure while encrypting never lets a plaintext copy out
 Loops: the MTA must reinject through a path without this filter (FILTER_README;
 see appliance/postfix/README.md). As a second line, every carrier carries
 ``X-WebCrypt-Loop: <message id> <HMAC>``, an HMAC under the server's marker key
-over the message id and the recipient. A carrier that comes back with a valid
-marker for the same recipient was made here and is passed on unchanged instead
-of being encrypted again; a forged or copied marker does not verify, and the
-message is then processed like any other.
+over the message id, the recipient and the carrier's body. A carrier that comes
+back with a valid marker for the same recipient and the same body was made here
+and is passed on unchanged instead of being encrypted again; a forged marker, or
+a copied one on other content, does not verify, and the message is then
+processed like any other.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from . import crypto, events, gateway, mailer, mime, policy, store
@@ -35,7 +37,7 @@ def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_lo
     home.connect()
     fields = mime.fields(raw)
     route = mailer.parse_route(home.config["mail.reinject"])
-    if looped(home, fields, recipients):
+    if looped(home, raw, fields, recipients):
         mailer.send(route, sender, recipients, [raw])
         return Outcome("pass", "loop", 1)
     decision = policy.decide(policy.rules_from(home.config), fields, recipients, in_encrypted_thread(home, fields))
@@ -66,19 +68,46 @@ def in_encrypted_thread(home: Home, fields: list[mime.Field]) -> bool:
 
 
 def loop_marker(home: Home, item: gateway.Sealed) -> bytes:
-    return f"X-WebCrypt-Loop: {item.message_id} {_loop_mac(home, item.message_id, item.recipient)}\n".encode()
+    mac = _loop_mac(home, item.message_id, item.recipient, body_digest(item.chunks))
+    return f"X-WebCrypt-Loop: {item.message_id} {mac}\n".encode()
 
 
-def _loop_mac(home: Home, message_id: str, recipient: str) -> str:
-    return crypto.mac(home.keyring.mac_key(), f"loop\0{message_id}\0{recipient.lower()}".encode())
+def _loop_mac(home: Home, message_id: str, recipient: str, digest: str) -> str:
+    # The body's digest is part of it: a marker copied from a received carrier onto
+    # other content must not let that content pass unencrypted.
+    return crypto.mac(home.keyring.mac_key(), f"loop\0{message_id}\0{recipient.lower()}\0{digest}".encode())
 
 
-def looped(home: Home, fields: list[mime.Field], recipients: list[str]) -> bool:
-    """A carrier made here, coming back for the one recipient it was made for."""
+def looped(home: Home, raw: bytes, fields: list[mime.Field], recipients: list[str]) -> bool:
+    """A carrier made here, coming back unchanged (but for header fields) for the one recipient it was made for."""
     marker = mime.first(fields, LOOP_FIELD)
     if marker is None or len(recipients) != 1:
         return False
     parts = marker.value.decode("ascii", "replace").split()
     if len(parts) != 2:
         return False
-    return crypto.same(parts[1], _loop_mac(home, parts[0], recipients[0]))
+    return crypto.same(parts[1], _loop_mac(home, parts[0], recipients[0], body_digest([raw])))
+
+
+def body_digest(chunks) -> str:
+    """SHA-256 of a mail's body as it survives an MTA: LF line ends, no trailing line ends.
+
+    The header block must end within the first chunk (true of a raw message and
+    of mime.carrier_chunks, whose first chunk is the whole head).
+    """
+    digest = hashlib.sha256()
+    in_body, pending = False, b""
+    for chunk in chunks:
+        chunk = bytes(chunk).replace(b"\r\n", b"\n")
+        if not in_body:
+            end = chunk.find(b"\n\n")
+            if end < 0:
+                continue
+            chunk, in_body = chunk[end + 2:], True
+        kept = chunk.rstrip(b"\n")
+        if kept:
+            digest.update(pending + kept)
+            pending = chunk[len(kept):]
+        else:
+            pending += chunk
+    return digest.hexdigest()

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests drive for real. postfix is configured by the tests
 # themselves on loopback; "No configuration" keeps the package from touching /etc.
-# nginx, apache2, shellcheck, systemd (systemd-analyze, unit checks) and openssl: the appliance tests; binutils and libpython3-dev: PyInstaller
-# (objdump, and the shared libpython it bundles) for the built-executable tests.
+# nginx, apache2, shellcheck, systemd (systemd-analyze) and openssl: the appliance tests;
+# binutils and libpython3-dev: PyInstaller (objdump, and the shared libpython it bundles).
 APT_PACKAGES="postfix chromium postgresql nginx apache2 shellcheck systemd openssl binutils libpython3-dev"
 missing=$(for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then

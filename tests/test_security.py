@@ -52,3 +52,32 @@ def test_a_copied_loop_marker_does_not_let_other_content_pass(gateway_home):
     assert b"balance 1234" not in sink.messages[-1].data
     tampered = carrier.replace(b"This is an encrypted message", b"balance 1234, encrypted message")
     assert processing.process(home, tampered, "clerk@bank.example", ["alice@example.org"]).reason != "loop"
+
+
+# Portal: uploads, envelopes, replies, parsing.
+
+from test_portal import (  # noqa: E402  (the portal tests' fixtures and helpers)
+    NEW_PASSWORD, Client, app, encrypt, portal_home, posted, ready, reply_form, sink,
+)
+from webcrypt import envelope as envelope_format, store  # noqa: E402
+
+_FIXTURES = (app, portal_home, sink)
+
+
+def test_open_refuses_an_envelope_padded_beyond_its_message(app, portal_home):
+    envelope, _, _ = encrypt(portal_home)
+    r = Client(app).post("/open", posted(envelope + b"\0" * 2_000_000))  # one real secure.htm, stored 120x an hour
+    assert r.status == 400 and "Traceback" not in r.text
+    assert store.Upload.select().count() == 0
+    assert Client(app).post("/open", posted(envelope)).status == 303
+
+
+@pytest.mark.parametrize("separator", ["\x0b", "\x0c", "\x1c", "\x85", "\u2028"])
+def test_reply_subject_with_any_line_separator_is_refused_clearly(app, portal_home, sink, separator):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    form = reply_form(client, upload)
+    r = client.post(f"/message/{upload}/reply", {"csrf": form.field("csrf"), "subject": f"Re: x{separator}Bcc: e@evil.example",
+                                                  "text": "hello"})
+    assert r.status == 400 and "line breaks are not allowed" in r.text.lower()
+    assert sink.messages == []

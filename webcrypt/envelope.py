@@ -20,6 +20,7 @@ MAGIC = b"WCE"
 VERSION = 1
 _PREFIX = len(MAGIC) + 1 + 2
 _MAX_HEADER = 4096
+LARGEST_OVERHEAD = _PREFIX + _MAX_HEADER + crypto.NONCE_BYTES + crypto.TAG_BYTES + 64  # + zlib's own framing
 # Bodies that a zlib sample cannot shrink below this ratio are stored as they
 # are: compressing base64 attachments costs far more time than the 25% it saves.
 _WORTH_COMPRESSING = 0.70

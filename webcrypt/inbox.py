@@ -29,6 +29,8 @@ def accept(home: Home, data: bytes) -> tuple[str, store.Message]:
         raise MessageRevoked("this message was recalled or deleted and can no longer be opened")
     if record.expires < home.now():
         raise MessageExpired("this message has expired and can no longer be opened")
+    if len(data) > largest_envelope(record.size):  # padding is not checked before login, but stored
+        raise EnvelopeError("the envelope in secure.htm is damaged")
     purge(home)
     upload_id = secrets.token_hex(16)
     now = home.now()
@@ -37,6 +39,11 @@ def accept(home: Home, data: bytes) -> tuple[str, store.Message]:
     )
     events.count(home, events.PORTAL_OPENS)
     return upload_id, record
+
+
+def largest_envelope(size: int) -> int:
+    """The longest envelope a message of *size* bytes can have (zlib may grow data by 0.1% at worst)."""
+    return size + size // 1000 + envelope.LARGEST_OVERHEAD
 
 
 def purge(home: Home) -> int:

@@ -71,7 +71,9 @@ def internal_copies(home: Home, view: reading.View, record: store.Message, recip
 
 
 def check_headers(*values: str) -> None:
-    if any("\r" in v or "\n" in v for v in values):
+    # every character that str.splitlines() breaks at (\v, \f, \x1c-\x1e, \x85, \u2028, ...): the
+    # email package refuses them all in header values, and that must be a clear answer, not a 500
+    if any(len((v + "x").splitlines()) > 1 for v in values):
         raise BadRequest("line breaks are not allowed in the subject or addresses")
 
 

@@ -156,7 +156,6 @@ install_executable() {
         mv "$PREFIX" "$PREFIX.old"
     fi
     mv "$PREFIX.new" "$PREFIX"
-    rm -rf "$PREFIX.old"
     mkdir -p "$BIN"
     # The admin command runs as the webcrypt user, so that what it creates (database journal,
     # rotated key file) stays readable by the services.
@@ -537,6 +536,18 @@ preflight() {
     fi
 }
 
+# Until the database is migrated, a failed upgrade puts the previous executable back.
+roll_back() {
+    status=$1
+    if [ "$status" != 0 ] && [ -d "$PREFIX.old" ]; then
+        rm -rf "$PREFIX"
+        mv "$PREFIX.old" "$PREFIX"
+        echo "install.sh: the upgrade failed: the previous executable is back in $PREFIX" >&2
+        if systemd_running; then systemctl start webcrypt-portal.service || true; fi
+    fi
+    exit "$status"
+}
+
 main() {
     preflight
     source_path=$(find_executable)
@@ -546,8 +557,12 @@ main() {
     if [ "$upgrade" = yes ] && systemd_running; then
         systemctl stop webcrypt-portal.service webcrypt-relay.service 2>/dev/null || true
     fi
+    trap 'roll_back $?' EXIT
     install_executable "$source_path"
     configure
+    # The database is migrated now: the previous version may no longer read it.
+    rm -rf "$PREFIX.old"
+    trap - EXIT
     install_units
     wire_postfix
     front_end

@@ -203,6 +203,21 @@ def test_rerun_upgrades_in_place_and_keeps_config_key_and_data(appliance):
     assert not Path(str(appliance.path("WEBCRYPT_PREFIX")) + ".old").exists()
 
 
+def test_a_failed_upgrade_puts_the_previous_executable_back(appliance):
+    text = appliance.config.read_text()
+    appliance.config.write_text(text + "\n[no_such_section]\n")  # the new version's init refuses it
+    try:
+        result = appliance.install("--hostname", HOST, "--executable", str(built()["onedir"].parent))
+    finally:
+        appliance.config.write_text(text)
+    assert result.returncode != 0
+    assert "unknown section [no_such_section]" in result.stderr
+    assert "the previous executable is back" in result.stderr
+    prefix = appliance.path("WEBCRYPT_PREFIX")
+    assert not Path(f"{prefix}.old").exists() and not Path(f"{prefix}.new").exists()
+    assert appliance.webcrypt("user", "list").returncode == 0
+
+
 def test_install_refuses_bad_input_with_one_line(appliance):
     for args, message in ((["--web", "lighttpd"], "--web must be"), (["--cert", "/nonexistent"], "--cert and --key"),
                           (["--executable", "/nonexistent"], "no executable at"),

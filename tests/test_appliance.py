@@ -42,6 +42,7 @@ HOST = "localhost"
 ACCOUNT = "webcrypt"
 UNITS = ("webcrypt-portal.service", "webcrypt-relay.service", "webcrypt-maintain.service", "webcrypt-maintain.timer")
 SENDER = "clerk@corp.example"
+ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots of the HTTPS flow (not in git)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="install.sh needs root (tests/run.sh runs as root)")
 
@@ -461,11 +462,14 @@ def test_chromium_opens_secure_htm_over_https_logs_in_reads_and_replies(applianc
         if body.count() == 0:
             body = page.frame_locator("iframe").first.get_by_text("Balance: 1234.56 EUR")
         body.first.wait_for(timeout=30000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "appliance-read-over-nginx.png"), full_page=True)
         page.get_by_role("link", name=re.compile("reply", re.I)).first.click()
         page.fill("textarea#text", "Thank you, received.")
         page.click("form[action$='/reply'] button[type=submit]")
         page.wait_for_load_state()
         form_again = page.locator("form[action$='/reply']").count()  # shown again: refused, with an error
+        page.screenshot(path=str(ARTIFACTS / "appliance-replied-over-nginx.png"), full_page=True)
         browser.close()
     assert form_again == 0
     reply = wait_for(lambda: [m for m in sink.to(SENDER) if "Thank you, received." in text_of(m.data)],

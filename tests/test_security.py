@@ -81,3 +81,20 @@ def test_reply_subject_with_any_line_separator_is_refused_clearly(app, portal_ho
                                                   "text": "hello"})
     assert r.status == 400 and "line breaks are not allowed" in r.text.lower()
     assert sink.messages == []
+
+
+def nested_mime(depth: int) -> bytes:
+    head = b"From: clerk@bank.example\nTo: alice@example.org\nSubject: nested\nMIME-Version: 1.0\n"
+    parts = [f"Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n".encode() for i in range(depth)]
+    tail = [f"\n--b{i}--\n".encode() for i in reversed(range(depth))]
+    return head + b"".join(parts) + b"Content-Type: text/plain\n\ndeep inside" + b"".join(tail)
+
+
+@pytest.mark.parametrize("depth", [900, 3000])
+def test_deeply_nested_mime_gives_a_page_not_a_500(app, portal_home, capfd, depth):
+    client = Client(app)
+    upload = ready(client, portal_home, nested_mime(depth))
+    page = client.get(f"/message/{upload}")
+    assert page.status == 200 and "nested" in page.text
+    assert client.get(f"/message/{upload}/eml").status == 200
+    assert "RecursionError" not in capfd.readouterr().err

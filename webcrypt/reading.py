@@ -52,8 +52,15 @@ class View:
     size: int = 0
 
 
+def _message(raw: bytes):
+    try:
+        return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    except RecursionError:  # MIME nested deeper than the parser follows: one part, as it is
+        return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw, headersonly=True)
+
+
 def parse(raw: bytes) -> View:
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    message = _message(raw)
     heads = mime.fields(raw)
     leaves = list(_leaves(message))
     text_part, html_part = _bodies(leaves)
@@ -82,7 +89,7 @@ def parse(raw: bytes) -> View:
 
 def attachment(raw: bytes, index: int) -> tuple[Attachment, bytes] | None:
     """One leaf part by index, described, with its decoded bytes."""
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    message = _message(raw)
     leaves = list(_leaves(message))
     if not 0 <= index < len(leaves):
         return None
@@ -105,13 +112,18 @@ def _addresses(heads: list[mime.Field]) -> list[str]:
 
 
 def _leaves(part):
-    """Leaf parts in order; attached messages count as one leaf (downloaded as .eml)."""
-    if part.is_multipart() and part.get_content_type() != "message/rfc822":
-        payload = part.get_payload()
-        for sub in payload if isinstance(payload, list) else []:
-            yield from _leaves(sub)
-    else:
-        yield part
+    """Leaf parts in order; attached messages count as one leaf (downloaded as .eml).
+
+    A stack, not recursion: nesting depth is chosen by whoever wrote the mail.
+    """
+    stack = [part]
+    while stack:
+        part = stack.pop()
+        if part.is_multipart() and part.get_content_type() != "message/rfc822":
+            payload = part.get_payload()
+            stack.extend(reversed(payload if isinstance(payload, list) else []))
+        else:
+            yield part
 
 
 def _bodies(leaves):
@@ -149,7 +161,7 @@ def _payload(part) -> bytes:
             part = inner[0]  # the attached message itself, without the part's own headers
         try:
             return part.as_bytes()
-        except (ValueError, TypeError, LookupError, UnicodeError):
+        except (ValueError, TypeError, LookupError, UnicodeError, RecursionError):
             return b""
     try:
         data = part.get_payload(decode=True)

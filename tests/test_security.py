@@ -98,3 +98,22 @@ def test_deeply_nested_mime_gives_a_page_not_a_500(app, portal_home, capfd, dept
     assert page.status == 200 and "nested" in page.text
     assert client.get(f"/message/{upload}/eml").status == 200
     assert "RecursionError" not in capfd.readouterr().err
+
+
+# Throttles: one client cannot escape by changing its address within its own network.
+
+def test_ipv6_clients_are_throttled_per_64_network(home):
+    from webcrypt import login
+    from webcrypt.errors import LoginFailed, Throttled
+
+    outcomes = []
+    for n in range(1, 40):  # a password spray over many accounts, one address of the /64 each time
+        try:
+            login.login(home, f"user{n}@example.org", "guess-guess-guess", f"2001:db8:1:2::{n:x}")
+        except LoginFailed:
+            outcomes.append("failed")
+        except Throttled:
+            outcomes.append("throttled")
+    assert outcomes[-1] == "throttled"
+    with pytest.raises(LoginFailed):  # another network is not blocked
+        login.login(home, "user1@example.org", "guess-guess-guess", "2001:db8:9:9::1")

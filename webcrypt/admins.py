@@ -63,7 +63,7 @@ def authenticate(home: Home, name: str, password: str) -> store.Admin:
 def login(home: Home, name: str, password: str, client: str) -> tuple[str, store.Session]:
     """A new console session (token, row) for a right name and password; throttled like recipients."""
     name = name.strip().lower()[:64]
-    keys = [f"admin-account:{name}", f"admin-client:{client}"]
+    keys = [f"admin-account:{name}", f"admin-client:{throttle.client_bucket(client)}"]
     try:
         throttle.check(home, *keys)
     except Throttled:

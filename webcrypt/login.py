@@ -27,7 +27,7 @@ def _account_key(address: str) -> str:
 
 
 def _client_key(client: str) -> str:
-    return f"login-client:{client}"
+    return f"login-client:{throttle.client_bucket(client)}"
 
 
 def login(home: Home, address: str, password: str, client: str) -> store.Recipient:
@@ -166,7 +166,7 @@ def question_for(home: Home, address: str) -> str | None:
 def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewAccount:
     """A new generated password when the answer is right; guesses are throttled."""
     address = _normalised(address)
-    keys = [f"answer-account:{address}", f"answer-client:{client}"]
+    keys = [f"answer-account:{address}", f"answer-client:{throttle.client_bucket(client)}"]
     throttle.check(home, *keys)
     recipient = store.Recipient.get_or_none(store.Recipient.address == address)
     if question_for(home, address) is None or recipient is None:

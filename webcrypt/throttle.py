@@ -5,6 +5,7 @@ Keys are strings such as ``login-account:alice@example.org`` or
 window is blocked for the rule's block time.
 """
 
+import ipaddress
 from dataclasses import dataclass
 
 from . import store
@@ -23,6 +24,19 @@ LOGIN_ACCOUNT = Rule(limit=5, window=900, block=900)
 LOGIN_CLIENT = Rule(limit=30, window=900, block=900)
 ANSWER_ACCOUNT = Rule(limit=3, window=3600, block=3600)
 ANSWER_CLIENT = Rule(limit=10, window=3600, block=3600)
+
+
+def client_bucket(client: str) -> str:
+    """What a per-client key counts: an IPv6 client by its /64, since one host may use any address in it."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if address.version == 6 and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def blocked(home: Home, key: str) -> bool:

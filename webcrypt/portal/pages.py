@@ -188,7 +188,7 @@ class Pages:
         text = bottle.request.forms.get("envelope") or ""
         if not text.strip():
             raise EnvelopeError("no message was sent: please open the file secure.htm again")
-        throttle.take(self.home, f"open-client:{web.client_address(self.home)}", OPEN_CLIENT)
+        throttle.take(self.home, f"open-client:{throttle.client_bucket(web.client_address(self.home))}", OPEN_CLIENT)
         data = mime.decode_envelope_text(text.encode("latin-1", "replace"))
         upload, _record = inbox.accept(self.home, data)
         see_other(f"/login?upload={upload}")
@@ -387,7 +387,7 @@ class Pages:
     def forgot(self):
         web.require_pre_csrf(self.home)
         client = web.client_address(self.home)
-        throttle.take(self.home, f"forgot-client:{client}", FORGOT_CLIENT)
+        throttle.take(self.home, f"forgot-client:{throttle.client_bucket(client)}", FORGOT_CLIENT)
         address = web.form("address", 320).strip()
         question = login.question_for(self.home, address)
         if question is None:

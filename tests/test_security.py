@@ -117,3 +117,47 @@ def test_ipv6_clients_are_throttled_per_64_network(home):
     assert outcomes[-1] == "throttled"
     with pytest.raises(LoginFailed):  # another network is not blocked
         login.login(home, "user1@example.org", "guess-guess-guess", "2001:db8:9:9::1")
+
+
+# Mail-controlled text on pages: always escaped.
+
+XSS = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+HOSTILE = (
+    f"From: =?utf-8?q?{XSS.replace(' ', '_').replace('=', '=3D').replace('?', '=3F')}?= <clerk@bank.example>\n"
+    f"To: alice@example.org, \"{XSS}\" <boss@bank.example>\nCc: <script>cc</script>@bank.example\n"
+    f"Subject: [secure] {XSS}\nDate: {XSS}\nMessage-ID: <{XSS}@x>\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain; charset=utf-8\n\n"
+    f"text {XSS} </textarea><script>alert(3)</script>\n--XX\nContent-Type: application/octet-stream\n"
+    f"Content-Disposition: attachment; filename=\"{XSS}.pdf\"\n\nx\n--XX--\n"
+).encode()
+
+
+def test_mail_controlled_text_is_escaped_on_every_page(app, portal_home):
+    client = Client(app)
+    upload = ready(client, portal_home, HOSTILE)
+    pages = {path: client.get(f"/message/{upload}{path}") for path in ("", "/reply")}
+    pages["login"] = client.get(f"/login?upload={upload}")
+    for path, page in pages.items():
+        assert page.status in (200, 303), path
+        for raw in ("<script>", "<img src=x", "</textarea><script"):
+            assert raw not in page.text, (path, raw)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[""].text
+    part = client.get(f"/message/{upload}/part/1")
+    disposition = part.headers["content-disposition"]
+    assert "\n" not in disposition and '"' not in disposition.split('filename="', 1)[1].split('";', 1)[0]
+
+
+def test_secure_htm_escapes_a_hostile_sender_and_branding_texts(portal_home):
+    from webcrypt import gateway
+
+    branding = {**portal_home.config.values["branding"],
+                "texts": {"en": {"secure_htm_intro": XSS}, "de": {"secure_htm_intro": XSS}}}
+    carrier = mime.Carrier(recipient="alice@example.org", sender=f'x{XSS}"@bank.example', message_id="0" * 32,
+                           portal_url="https://portal.example.com", mail_domain="bank.example", date="",
+                           branding=branding, copied=[], subject=b"")
+    page = b"".join(mime.secure_htm_chunks(carrier, b"sealed")).decode("ascii")
+    assert "alert" in page and "<script>alert" not in page and "<img src=x" not in page
+    assert page.count("<script>") == 1  # its own, which only submits the form
+    sealed = gateway.encrypt(portal_home, HOSTILE, f"x{XSS}@bank.example", ["alice@example.org"],
+                             print_login_data=lambda new: None)
+    assert b"<script>alert" not in mime.secure_htm_of(sealed[0].data)

@@ -161,3 +161,23 @@ def test_secure_htm_escapes_a_hostile_sender_and_branding_texts(portal_home):
     sealed = gateway.encrypt(portal_home, HOSTILE, f"x{XSS}@bank.example", ["alice@example.org"],
                              print_login_data=lambda new: None)
     assert b"<script>alert" not in mime.secure_htm_of(sealed[0].data)
+
+
+@pytest.mark.parametrize("markup", [
+    '<img srcset="https://e.example/x.png 1x">', '<picture><source srcset="https://e.example/a"></picture>',
+    '<svg onload=alert(1)><image href="https://e.example/i"/></svg>', '<div style="background:url(https://e.example/x)">',
+    '<table background="https://e.example/x">', '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+    '<a href="  JaVaScRiPt:alert(1)">x</a>', '<form action="https://e.example"><input name=p></form>',
+    '<meta http-equiv="refresh" content="0;url=https://e.example">', '<base href="https://e.example/">',
+    '<iframe src="https://e.example"></iframe>', '<video poster="https://e.example/p">', '<link rel=stylesheet href=https://e.example>',
+    '<style>@import "https://e.example"</style>', '<img src="data:image/svg+xml,<svg onload=alert(1)>">',
+    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>', '<input type=image src=https://e.example>',
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">', '<button formaction="https://e.example">x</button>',
+])
+def test_sanitiser_leaves_nothing_that_loads_runs_or_submits(markup):
+    from webcrypt import reading
+
+    cleaned, _ = reading.sanitise(markup, {})
+    lowered = cleaned.lower()
+    for bad in ("e.example", "script", "onload", "onerror", "<form", "<meta", "<base", "<svg", "style", "data:"):
+        assert bad not in lowered, (markup, cleaned)

@@ -5,7 +5,8 @@ process-level hardening that can be applied without systemd: NoNewPrivileges (pr
 MemoryDenyWriteExecute (prctl PR_SET_MDWE, the kernel's own W^X switch) and SystemCallFilter
 (a seccomp filter from the same syscall groups, loaded with libseccomp). So a program that
 needs a system call the unit forbids, or writable+executable memory, fails here as it would
-under systemd. Mount namespaces (ProtectSystem, PrivateTmp, ...) are not emulated.
+under systemd. Mount namespaces (ProtectSystem, PrivateTmp, ...) and the cgroup IP filter
+(IPAddressDeny) are not emulated.
 """
 
 import ctypes

@@ -1,5 +1,7 @@
 """Security review findings: each test failed before its fix (see git log of this file)."""
 
+import re
+
 import pytest
 
 from conftest import write_settings
@@ -181,3 +183,42 @@ def test_sanitiser_leaves_nothing_that_loads_runs_or_submits(markup):
     lowered = cleaned.lower()
     for bad in ("e.example", "script", "onload", "onerror", "<form", "<meta", "<base", "<svg", "style", "data:"):
         assert bad not in lowered, (markup, cleaned)
+
+
+# The forgotten-password pages must not tell whether an address has an account.
+
+def forgot_pages(app, address: str, remote: str) -> list:
+    client = Client(app, remote_addr=remote)
+    form = client.get("/forgot")
+    first = client.post("/forgot", {"csrf": form.field("csrf"), "address": address})
+    answers = [client.post("/forgot/answer", {"csrf": form.field("csrf"), "address": address, "answer": "wrong guess"})
+               for _ in range(4)]
+    return [first, *answers]
+
+
+def shape(page) -> tuple:
+    """What an observer compares: status and the page with the address and question taken out."""
+    text = re.sub(r'<strong>[^<]*</strong>|value="[^"]*"|nonce="[^"]*"', "", page.text)
+    return page.status, text
+
+
+def test_forgotten_password_answers_alike_for_unknown_addresses(app, portal_home, monkeypatch):
+    from webcrypt import crypto
+
+    client = Client(app)
+    ready(client, portal_home)  # alice exists, without a question
+    page = client.get("/profile")
+    client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
+                                      "question": "What was the name of your first pet?", "answer": "rex the dog"})
+    hashed = []
+    real_verify = crypto.verify_password
+    monkeypatch.setattr(crypto, "verify_password", lambda *a: hashed.append(1) or real_verify(*a))
+    known = forgot_pages(app, "alice@example.org", "192.0.2.61")
+    known_hashes, hashed[:] = len(hashed), []
+    unknown = forgot_pages(app, "nobody@example.org", "192.0.2.62")
+    assert [shape(p) for p in unknown] == [shape(p) for p in known]
+    assert [p.status for p in known] == [200, 401, 401, 401, 429]
+    assert len(hashed) == known_hashes == 3  # scrypt for the unknown address too
+    again = forgot_pages(app, "nobody@example.org", "192.0.2.63")[0]
+    assert re.search(r"<strong>[^<]+</strong>", again.text).group(0) == \
+        re.search(r"<strong>[^<]+</strong>", unknown[0].text).group(0)  # the same question every time

@@ -153,6 +153,31 @@ def set_question(home: Home, recipient: store.Recipient, password: str, question
     events.audit(home, recipient.address, "question_set", recipient.address, client=client)
 
 
+# Shown for an address without a question of its own (an unknown one included), so that the
+# forgotten-password pages never tell whether an address has an account; answers to it always
+# fail, after the same scrypt and with the same throttling as a wrong answer.
+DECOY_QUESTIONS = (
+    "What was the name of your first pet?",
+    "In which town was your mother born?",
+    "What was the name of your first school?",
+    "What was your childhood nickname?",
+    "What was the first name of your favourite teacher?",
+)
+
+
+def question_shown(home: Home, address: str) -> str | None:
+    """The question the forgotten-password page asks: the account's own or, looking alike, a decoy
+    (the same every time for an address); None only when the feature is off."""
+    if not home.config["portal.password_questions"]:
+        return None
+    return question_for(home, address) or _decoy_question(home, address)
+
+
+def _decoy_question(home: Home, address: str) -> str:
+    digest = crypto.mac(home.keyring.mac_key(), f"decoy-question\0{_normalised(address)}".encode())
+    return DECOY_QUESTIONS[int(digest[:8], 16) % len(DECOY_QUESTIONS)]
+
+
 def question_for(home: Home, address: str) -> str | None:
     """The question of an usable account, or None (unknown address, none set, feature off)."""
     if not home.config["portal.password_questions"]:
@@ -167,12 +192,15 @@ def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewA
     """A new generated password when the answer is right; guesses are throttled."""
     address = _normalised(address)
     keys = [f"answer-account:{address}", f"answer-client:{throttle.client_bucket(client)}"]
+    if not home.config["portal.password_questions"]:
+        raise LoginFailed("no confidential question is set for this address")
     throttle.check(home, *keys)
     recipient = store.Recipient.get_or_none(store.Recipient.address == address)
-    if question_for(home, address) is None or recipient is None:
-        raise LoginFailed("no confidential question is set for this address")
-    with HASHING:
-        right = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], recipient.answer_hash)
+    own = recipient is not None and question_for(home, address) is not None
+    expected = recipient.answer_hash if own else _decoy_hash(home.config["accounts.scrypt_log_n"])
+    with HASHING:  # the decoy's hash too, so that an unknown address takes as long as a known one
+        matches = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], expected)
+    right = own and matches
     if not right:
         throttle.record(home, keys[0], throttle.ANSWER_ACCOUNT)
         throttle.record(home, keys[1], throttle.ANSWER_CLIENT)

@@ -389,7 +389,7 @@ class Pages:
         client = web.client_address(self.home)
         throttle.take(self.home, f"forgot-client:{throttle.client_bucket(client)}", FORGOT_CLIENT)
         address = web.form("address", 320).strip()
-        question = login.question_for(self.home, address)
+        question = login.question_shown(self.home, address)  # a decoy for unknown addresses
         if question is None:
             return self.page("forgot_none")
         return self.page("forgot_answer", address=address, question=question, error="", pre_csrf=web.pre_csrf(self.home))
@@ -401,7 +401,7 @@ class Pages:
         try:
             new = login.recover(self.home, address, web.form("answer", 1000), web.client_address(self.home))
         except LoginFailed as e:
-            question = login.question_for(self.home, address)
+            question = login.question_shown(self.home, address)
             if question is None:
                 return self.page("forgot_none")
             bottle.response.status = 401

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance_support import built, has_command
+from appliance_support import ROOT, built, has_command
 from conftest import write_settings
 from gateway_support import Sink, without_crlf
 
@@ -58,6 +58,16 @@ def test_help_lists_the_commands(exe):
     assert result.returncode == 0, result.stderr.decode()
     for command in ("init", "encrypt", "open", "migrate"):
         assert has_command(exe, command), result.stdout.decode()
+
+
+def test_every_package_data_file_is_inside_the_one_folder_build(builds):
+    """Templates, static files, translations and whatever else lands under webcrypt/ later."""
+    source = ROOT / "webcrypt"
+    wanted = {p.relative_to(source) for p in source.rglob("*")
+              if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    bundled = builds["onedir"].parent / "_internal" / "webcrypt"
+    missing = sorted(str(p) for p in wanted if not (bundled / p).is_file())
+    assert wanted and not missing, missing
 
 
 def test_init_writes_config_key_and_database(exe, exe_home):

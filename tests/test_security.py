@@ -222,3 +222,19 @@ def test_forgotten_password_answers_alike_for_unknown_addresses(app, portal_home
     again = forgot_pages(app, "nobody@example.org", "192.0.2.63")[0]
     assert re.search(r"<strong>[^<]+</strong>", again.text).group(0) == \
         re.search(r"<strong>[^<]+</strong>", unknown[0].text).group(0)  # the same question every time
+
+
+def test_guessing_the_current_password_with_a_session_is_throttled(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)  # a session someone else may have got hold of
+    statuses = []
+    for n in range(8):
+        form = client.get("/password")
+        r = client.post("/password", {"csrf": form.field("csrf"), "current": f"guess number {n}",
+                                      "new": "another long password", "repeat": "another long password"})
+        statuses.append(r.status)
+    assert statuses[:4] == [400] * 4 and statuses[-1] == 429
+    page = client.get("/profile")
+    r = client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
+                                          "question": "Q?", "answer": "some answer"})
+    assert r.status == 429  # the same count guards the question's password check

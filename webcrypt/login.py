@@ -115,9 +115,7 @@ def check_strength(password: str, address: str) -> None:
 
 def change_password(home: Home, recipient: store.Recipient, current: str, new: str, repeated: str, client: str) -> None:
     """Check the current password, apply the rules, store the new one and end every session."""
-    with HASHING:
-        if not crypto.verify_password(current[:MAX_LENGTH], recipient.password_hash):
-            raise PasswordRejected("the current password is wrong")
+    _check_current(home, recipient, current, client)
     if new != repeated:
         raise PasswordRejected("the two new passwords differ")
     if new == current:
@@ -126,6 +124,17 @@ def change_password(home: Home, recipient: store.Recipient, current: str, new: s
     with HASHING:
         accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
     events.audit(home, recipient.address, "password_changed", recipient.address, client=client)
+
+
+def _check_current(home: Home, recipient: store.Recipient, password: str, client: str) -> None:
+    """The current password, asked again with a session: wrong ones count like failed logins,
+    so that whoever holds a session cannot guess the password without limit."""
+    throttle.check(home, _account_key(recipient.address))
+    with HASHING:
+        right = crypto.verify_password(password[:MAX_LENGTH], recipient.password_hash)
+    if not right:
+        _failed(home, recipient.address, client)
+        raise PasswordRejected("the current password is wrong")
 
 
 # The confidential question
@@ -138,9 +147,7 @@ def _answer_form(answer: str) -> str:
 
 
 def set_question(home: Home, recipient: store.Recipient, password: str, question: str, answer: str, client: str) -> None:
-    with HASHING:
-        if not crypto.verify_password(password[:MAX_LENGTH], recipient.password_hash):
-            raise PasswordRejected("the current password is wrong")
+    _check_current(home, recipient, password, client)
     question = " ".join(question.split())
     if not question or len(question) > QUESTION_MAX:
         raise PasswordRejected(f"the question must have between 1 and {QUESTION_MAX} characters")

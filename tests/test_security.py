@@ -238,3 +238,37 @@ def test_guessing_the_current_password_with_a_session_is_throttled(app, portal_h
     r = client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
                                           "question": "Q?", "answer": "some answer"})
     assert r.status == 429  # the same count guards the question's password check
+
+
+# Secrets in the database: a password typed into the address (or name) field is not kept.
+
+def database_text(home) -> str:
+    rows = [(e.actor, e.action, e.subject, e.detail) for e in store.AuditEvent.select()]
+    rows += [(t.key,) for t in store.Throttle.select()]
+    return repr(rows)
+
+
+def test_a_password_typed_as_the_address_is_not_stored(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)
+    stranger = Client(app, remote_addr="192.0.2.70")
+    form = stranger.get("/login")
+    r = stranger.post("/login", {"csrf": form.field("csrf"), "address": "Violet-Tractor-Harbour", "password": "x"})
+    assert r.status == 401
+    form = stranger.get("/forgot")
+    stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "violet tractor harbour 2", "answer": "x"})
+    assert "violet" not in database_text(portal_home).lower()
+    assert "alice@example.org" in database_text(portal_home)  # real addresses are still audited
+
+
+def test_an_admin_password_typed_as_the_name_is_not_stored(portal_home):
+    from webcrypt import admins
+    from webcrypt.errors import LoginFailed
+
+    admins.add(portal_home, "root", "a long admin password 1")
+    with pytest.raises(LoginFailed):
+        admins.login(portal_home, "a-long-admin-password-2", "x", "192.0.2.71")
+    with pytest.raises(LoginFailed):
+        admins.login(portal_home, "root", "wrong", "192.0.2.71")
+    assert "a-long-admin-password-2" not in database_text(portal_home)
+    assert "root" in database_text(portal_home)

@@ -63,7 +63,9 @@ def authenticate(home: Home, name: str, password: str) -> store.Admin:
 def login(home: Home, name: str, password: str, client: str) -> tuple[str, store.Session]:
     """A new console session (token, row) for a right name and password; throttled like recipients."""
     name = name.strip().lower()[:64]
-    keys = [f"admin-account:{name}", f"admin-client:{throttle.client_bucket(client)}"]
+    # the name as a MAC: what was typed may be a password in the wrong field, never to be stored
+    name_key = crypto.mac(home.keyring.mac_key(), f"admin-name\0{name}".encode())[:32]
+    keys = [f"admin-account:{name_key}", f"admin-client:{throttle.client_bucket(client)}"]
     try:
         throttle.check(home, *keys)
     except Throttled:
@@ -73,7 +75,8 @@ def login(home: Home, name: str, password: str, client: str) -> tuple[str, store
         admin = authenticate(home, name, password[:200])
     except (WrongPassword, AccountDisabled):
         events.count(home, events.LOGIN_FAILED)
-        events.audit(home, f"admin:{name}", "admin_login_failed", name, client=client)
+        shown = name if store.Admin.get_or_none(store.Admin.name == name) else "(unknown name)"
+        events.audit(home, f"admin:{shown}", "admin_login_failed", shown, client=client)
         for key, rule in zip(keys, (throttle.LOGIN_ACCOUNT, throttle.LOGIN_CLIENT)):
             throttle.record(home, key, rule)
         raise LoginFailed("the name or the password is wrong") from None

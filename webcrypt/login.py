@@ -54,11 +54,15 @@ def login(home: Home, address: str, password: str, client: str) -> store.Recipie
     return recipient
 
 
+NOT_AN_ADDRESS = "(not a mail address)"
+
+
 def _normalised(address: str) -> str:
     try:
         return normalise(address)
     except BadAddress:
-        return address.strip().lower()[:320]
+        # may be a password typed into the wrong field: never kept (throttle key, audit trail)
+        return NOT_AN_ADDRESS
 
 
 def _authenticate(home: Home, address: str, password: str) -> store.Recipient:

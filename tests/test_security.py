@@ -272,3 +272,70 @@ def test_an_admin_password_typed_as_the_name_is_not_stored(portal_home):
         admins.login(portal_home, "root", "wrong", "192.0.2.71")
     assert "a-long-admin-password-2" not in database_text(portal_home)
     assert "root" in database_text(portal_home)
+
+
+# Authorisation, redirects, static files.
+
+def test_sessions_of_one_kind_never_open_the_other(app, portal_home):
+    from webcrypt import admins, sessions
+
+    admins.add(portal_home, "root", "a long admin password 1")
+    recipient_token, _ = sessions.start(portal_home, "recipient", "alice@example.org")
+    admin_token, _ = sessions.start(portal_home, "admin", "root")
+    as_admin = Client(app, cookies={"__Host-webcrypt-admin": recipient_token})
+    r = as_admin.get("/admin/users")
+    assert r.status == 303 and r.location.startswith("/admin/login")
+    assert as_admin.post("/admin/users/alice@example.org/disable", {"csrf": "x"}).status == 403
+    as_recipient = Client(app, cookies={"__Host-webcrypt": admin_token})
+    assert as_recipient.get("/profile").status == 401
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../app.py", "/static/..%2fapp.py", "/static/%2e%2e/app.py", "/static/....//app.py",
+    "/static//etc/passwd", "/static/..%5capp.py", "/static/templates/../../app.py",
+])
+def test_static_files_stay_in_their_folder(app, portal_home, path):
+    r = Client(app).get(path)
+    assert r.status in (400, 403, 404) and b"create_app" not in r.body and b"root:" not in r.body
+
+
+@pytest.mark.parametrize("target", [
+    "//evil.example/", "/\\evil.example", "https://evil.example/admin/", "/admin/../../evil", "\t//evil.example",
+])
+def test_console_next_never_leaves_the_site(app, portal_home, target):
+    from webcrypt import admins
+
+    admins.add(portal_home, "root", "a long admin password 1")
+    client = Client(app)
+    form = client.get("/admin/login")
+    r = client.post("/admin/login", {"csrf": form.field("csrf"), "name": "root", "password": "a long admin password 1",
+                                     "next": target})
+    assert r.status == 303 and r.location.startswith("/admin/") and not r.location.startswith("//")
+    assert "evil" not in r.location or r.location.startswith("/admin/")
+
+
+def test_pages_with_plaintext_are_never_cached(app, portal_home):
+    from test_portal import PLAIN
+
+    client = Client(app)
+    upload = ready(client, portal_home, PLAIN)
+    for path in ("", "/body", "/eml", "/part/1", "/reply"):
+        r = client.get(f"/message/{upload}{path}")
+        assert r.status == 200 and r.headers["cache-control"] == "no-store", path
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in client.get(f"/message/{upload}/body").headers["content-security-policy"]
+    assert client.get(f"/message/{upload}/part/1").headers["content-disposition"].startswith("attachment;")
+
+
+def test_login_data_mail_keeps_hostile_branding_in_its_header_fields():
+    import email
+
+    data = mime.LoginData(address="alice@example.org", password="abcde-fghij-kmnpq-rstuv",
+                          portal_url="https://portal.example.com", to="clerk@bank.example",
+                          sender="webcrypt@bank.example", kind="relay", must_change=True, date="", message_id="0",
+                          branding={"name": "Bank\r\nBcc: evil@evil.example\nX-Evil: 1", "organisation": "",
+                                    "color": "#000000", "logo_url": ""})
+    raw = b"".join(mime.login_data_chunks(data))
+    message = email.message_from_bytes(raw)
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert not [line for line in raw.split(b"\n\n", 1)[0].split(b"\n") if line.lower().startswith((b"bcc", b"x-evil"))]

@@ -339,3 +339,14 @@ def test_login_data_mail_keeps_hostile_branding_in_its_header_fields():
     message = email.message_from_bytes(raw)
     assert message["Bcc"] is None and message["X-Evil"] is None
     assert not [line for line in raw.split(b"\n\n", 1)[0].split(b"\n") if line.lower().startswith((b"bcc", b"x-evil"))]
+
+
+def test_a_reply_in_an_encrypted_thread_is_encrypted_after_a_key_rotation(home):
+    from webcrypt import gateway, keys
+
+    gateway.encrypt(home, b"From: clerk@bank.example\nMessage-ID: <thread-1@bank.example>\nSubject: [secure] a\n\nx\n",
+                    "clerk@bank.example", ["alice@example.org"], print_login_data=lambda new: None)
+    keys.add_generation(home.config.file("keys.master_key"), home.keyring)  # webcrypt keys rotate
+    home.reload_keyring()
+    answer = mime.fields(b"From: clerk@bank.example\nIn-Reply-To: <thread-1@bank.example>\nSubject: Re: a\n\ny\n")
+    assert processing.in_encrypted_thread(home, answer)

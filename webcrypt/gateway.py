@@ -123,8 +123,8 @@ def _record(home, recipient, header, data_key, size, fields) -> None:
             remember_thread(home, ref, header.message_id)
 
 
-def thread_hash(home: Home, message_id: str) -> str:
-    return crypto.mac(home.keyring.mac_key(), message_id.strip().lower().encode())
+def thread_hash(home: Home, message_id: str, generation: int | None = None) -> str:
+    return crypto.mac(home.keyring.mac_key(generation), message_id.strip().lower().encode())
 
 
 def remember_thread(home: Home, message_id: str, webcrypt_id: str | None) -> None:

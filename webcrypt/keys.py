@@ -38,9 +38,9 @@ class Keyring:
             raise KeyFileError(f"master key generation {generation} is not in the key file") from None
         return crypto.derive(secret, "recipient-key-wrap")
 
-    def mac_key(self) -> bytes:
-        """A key for markers such as the loop header (newest generation)."""
-        return crypto.derive(self.secrets[self.current], "mail-marker")
+    def mac_key(self, generation: int | None = None) -> bytes:
+        """A key for markers such as the loop header (newest generation unless named)."""
+        return crypto.derive(self.secrets[self.current if generation is None else generation], "mail-marker")
 
 
 def load(path: Path) -> Keyring:

@@ -63,7 +63,8 @@ def in_encrypted_thread(home: Home, fields: list[mime.Field]) -> bool:
     if not ids:
         return False
     home.connect()
-    hashes = [gateway.thread_hash(home, i) for i in ids]
+    # under every key generation: threads remembered before a key rotation must stay encrypted
+    hashes = [gateway.thread_hash(home, i, generation) for i in ids for generation in home.keyring.secrets]
     return store.ThreadRef.select().where(store.ThreadRef.ref_hash.in_(hashes)).exists()
 
 

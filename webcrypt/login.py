@@ -185,7 +185,8 @@ def question_shown(home: Home, address: str) -> str | None:
 
 
 def _decoy_question(home: Home, address: str) -> str:
-    digest = crypto.mac(home.keyring.mac_key(), f"decoy-question\0{_normalised(address)}".encode())
+    first = min(home.keyring.secrets)  # not the newest: a decoy that changed with a key rotation would give itself away
+    digest = crypto.mac(home.keyring.mac_key(first), f"decoy-question\0{_normalised(address)}".encode())
     return DECOY_QUESTIONS[int(digest[:8], 16) % len(DECOY_QUESTIONS)]
 
 

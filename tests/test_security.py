@@ -350,3 +350,24 @@ def test_a_reply_in_an_encrypted_thread_is_encrypted_after_a_key_rotation(home):
     home.reload_keyring()
     answer = mime.fields(b"From: clerk@bank.example\nIn-Reply-To: <thread-1@bank.example>\nSubject: Re: a\n\ny\n")
     assert processing.in_encrypted_thread(home, answer)
+
+
+def test_a_password_hashed_at_a_lower_cost_is_rehashed_at_login(home):
+    from webcrypt import accounts, crypto, login
+
+    accounts.create(home, "alice@example.org", "a good long password")
+    store.Recipient.update(password_hash=crypto.hash_password("a good long password", 10)).execute()
+    login.login(home, "alice@example.org", "a good long password", "192.0.2.80")
+    stored = store.Recipient.get().password_hash
+    assert stored.startswith(f"$scrypt$ln={home.config['accounts.scrypt_log_n']},")
+    assert crypto.verify_password("a good long password", stored)
+
+
+def test_an_admin_password_hashed_at_a_lower_cost_is_rehashed_at_login(home):
+    from webcrypt import admins, crypto
+
+    admins.add(home, "root", "a long admin password 1")
+    store.Admin.update(password_hash=crypto.hash_password("a long admin password 1", 10)).execute()
+    admins.login(home, "root", "a long admin password 1", "192.0.2.81")
+    assert crypto.scrypt_cost(store.Admin.get().password_hash) == home.config["accounts.scrypt_log_n"]
+    assert crypto.scrypt_cost("garbage") == 0 and crypto.scrypt_cost(crypto.hash_password("x", 11)) == 11

@@ -81,6 +81,9 @@ def login(home: Home, name: str, password: str, client: str) -> tuple[str, store
             throttle.record(home, key, rule)
         raise LoginFailed("the name or the password is wrong") from None
     throttle.clear(keys[0])
+    if crypto.scrypt_cost(admin.password_hash) < home.config["accounts.scrypt_log_n"]:  # the cost was raised since
+        store.Admin.update(password_hash=crypto.hash_password(password[:200], home.config["accounts.scrypt_log_n"])).where(
+            store.Admin.id == admin.id).execute()
     events.audit(home, f"admin:{admin.name}", "admin_login", admin.name, client=client)
     return sessions.start(home, "admin", admin.name)
 

@@ -116,6 +116,15 @@ def verify_password(password: str, phc: str) -> bool:
     return hmac.compare_digest(_scrypt(password, _unb64(salt), log_n, r, par), _unb64(digest))
 
 
+def scrypt_cost(phc: str) -> int:
+    """log2(N) of a stored scrypt hash (0 when unreadable, so that it is replaced)."""
+    head = (phc or "").split("$")
+    try:
+        return int(dict(item.split("=") for item in head[2].split(","))["ln"]) if head[1] == "scrypt" else 0
+    except (IndexError, ValueError, KeyError):
+        return 0
+
+
 def needs_rehash(phc: str) -> bool:
     return not phc.startswith(f"$scrypt$ln={SCRYPT_LOG_N},r={SCRYPT_R},p={SCRYPT_P}$")
 

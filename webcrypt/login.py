@@ -46,6 +46,9 @@ def login(home: Home, address: str, password: str, client: str) -> store.Recipie
         _failed(home, address, client)
         raise LoginFailed("the address or the password is wrong") from None
     throttle.clear(_account_key(address))
+    if crypto.scrypt_cost(recipient.password_hash) < home.config["accounts.scrypt_log_n"]:  # the cost was raised since
+        with HASHING:
+            recipient.password_hash = accounts.hash_password(home, password)
     recipient.previous_login = recipient.last_login  # shown on the profile page (not a column)
     recipient.last_login = home.now()
     recipient.failed_logins = 0

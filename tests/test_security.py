@@ -371,3 +371,20 @@ def test_an_admin_password_hashed_at_a_lower_cost_is_rehashed_at_login(home):
     admins.login(home, "root", "a long admin password 1", "192.0.2.81")
     assert crypto.scrypt_cost(store.Admin.get().password_hash) == home.config["accounts.scrypt_log_n"]
     assert crypto.scrypt_cost("garbage") == 0 and crypto.scrypt_cost(crypto.hash_password("x", 11)) == 11
+
+
+def test_console_lists_escape_mail_controlled_text(app, portal_home):
+    from webcrypt import admins, events, gateway
+
+    gateway.encrypt(portal_home, HOSTILE, f"x{XSS}@bank.example", ["alice@example.org"],
+                    print_login_data=lambda new: None)
+    events.audit(portal_home, XSS, XSS, XSS, XSS, XSS)
+    admins.add(portal_home, "root", "a long admin password 1")
+    client = Client(app)
+    form = client.get("/admin/login")
+    client.post("/admin/login", {"csrf": form.field("csrf"), "name": "root", "password": "a long admin password 1"})
+    for path in ("/admin/messages", "/admin/audit", "/admin/users", "/admin/users/alice@example.org",
+                 f"/admin/messages?sender={XSS}", f"/admin/users?q={XSS}", f"/admin/audit?user={XSS}&action={XSS}"):
+        page = client.get(path)
+        assert page.status == 200, path
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text, path

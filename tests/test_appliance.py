@@ -219,6 +219,28 @@ def test_a_failed_upgrade_puts_the_previous_executable_back(appliance):
     assert appliance.webcrypt("user", "list").returncode == 0
 
 
+def test_nginx_site_for_debian_13_uses_the_http2_directive(appliance, tmp_path):
+    """nginx >= 1.25 (Debian 13) deprecates 'listen ... http2'; 1.22 (Debian 12) needs it."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nginx").write_text("#!/bin/sh\necho 'nginx version: nginx/1.26.3' >&2\n")
+    (fake / "nginx").chmod(0o755)
+    sites = tmp_path / "nginx"
+    env = {**appliance.env, "PATH": f"{fake}:{os.environ['PATH']}", "WEBCRYPT_NGINX": str(sites)}
+    result = subprocess.run([str(ROOT / "appliance/install.sh"), "--hostname", HOST, "--no-postfix",
+                             "--executable", str(built()["onedir"].parent)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    site = (sites / "sites-available/webcrypt.conf").read_text()
+    assert "http2 on;" in site and " http2;" not in site
+    # and the site for the nginx installed here follows that nginx's version
+    installed = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr if shutil.which("nginx") else ""
+    version = re.search(r"nginx/(\d+)\.(\d+)", installed)
+    if version:
+        current = (appliance.path("WEBCRYPT_NGINX") / "sites-available/webcrypt.conf").read_text()
+        modern = (int(version.group(1)), int(version.group(2))) >= (1, 25)
+        assert ("http2 on;" in current) == modern and ("ssl http2;" in current) != modern
+
+
 def test_install_refuses_bad_input_with_one_line(appliance):
     for args, message in ((["--web", "lighttpd"], "--web must be"), (["--cert", "/nonexistent"], "--cert and --key"),
                           (["--executable", "/nonexistent"], "no executable at"),

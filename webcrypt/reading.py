@@ -15,6 +15,7 @@ import base64
 import email.parser
 import email.policy
 import email.utils
+import html as html_module
 import re
 from dataclasses import dataclass, field
 
@@ -25,6 +26,10 @@ from . import mime
 MAX_INLINE_IMAGE = 5 * 1024 * 1024
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 _SAFE_NAME = re.compile(r"[^\w.\- ()+,]+", re.UNICODE)
+# nh3 (html5ever) takes quadratic time in how deep elements nest: 200,000 nested <div> took minutes
+MAX_HTML_DEPTH = 2000
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")  # [^<>]: linear even without any ">"
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
 
 @dataclass(frozen=True)
@@ -64,8 +69,12 @@ def parse(raw: bytes) -> View:
     heads = mime.fields(raw)
     leaves = list(_leaves(message))
     text_part, html_part = _bodies(leaves)
-    images = _inline_images(leaves) if html_part is not None else {}
-    html, blocked = (sanitise(_text_of(html_part), images) if html_part is not None else (None, False))
+    markup = _text_of(html_part) if html_part is not None else None
+    text = _text_of(text_part) if text_part is not None else None
+    if markup is not None and nesting_depth(markup) > MAX_HTML_DEPTH:  # shown as text, never sanitised
+        text, markup = (text if text is not None else _markup_as_text(markup)), None
+    images = _inline_images(leaves) if markup is not None else {}
+    html, blocked = (sanitise(markup, images) if markup is not None else (None, False))
     used = {id(text_part), id(html_part)} | ({id(p) for p in images.values()} if html is not None else set())
     attachments = [
         _describe(index, part) for index, part in enumerate(leaves) if id(part) not in used
@@ -79,12 +88,30 @@ def parse(raw: bytes) -> View:
         message_id=_header(heads, "message-id"),
         references=_header(heads, "references"),
         addresses=_addresses(heads),
-        text=_text_of(text_part) if text_part is not None and html is None else None,
+        text=text if html is None else None,
         html=html,
         remote_blocked=blocked,
         attachments=attachments,
         size=len(raw),
     )
+
+
+def nesting_depth(markup: str) -> int:
+    """How deep elements nest at most, roughly (void elements and closing tags counted, nothing parsed)."""
+    depth = deepest = 0
+    for match in _TAG.finditer(markup):
+        closing, name, self_closing = match.group(1), match.group(2).lower(), match.group(3).endswith("/")
+        if closing:
+            depth = max(depth - 1, 0)
+        elif name not in _VOID and not self_closing:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _markup_as_text(markup: str) -> str:
+    text = re.sub(r"(?i)<br\s*/?>|</p\s*>|</div\s*>|</tr\s*>", "\n", markup)
+    return html_module.unescape(re.sub(r"<[^<>]*>", "", text))
 
 
 def attachment(raw: bytes, index: int) -> tuple[Attachment, bytes] | None:
@@ -106,7 +133,7 @@ def _addresses(heads: list[mime.Field]) -> list[str]:
     values = [mime.decoded(f.value) for f in heads if f.name in ("from", "to", "cc")]
     try:
         pairs = email.utils.getaddresses(values)
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, RecursionError):  # e.g. comments nested thousands deep
         return []
     return [address.strip() for _, address in pairs if "@" in address]
 

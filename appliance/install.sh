@@ -15,7 +15,8 @@
 #   WEBCRYPT_VAR=/var/lib/webcrypt  WEBCRYPT_UNITS=/etc/systemd/system
 #   WEBCRYPT_NGINX=/etc/nginx  WEBCRYPT_APACHE=/etc/apache2  WEBCRYPT_TLS=/etc/ssl/webcrypt
 #   WEBCRYPT_POSTFIX=/etc/postfix  WEBCRYPT_HTTPS_PORT=443  WEBCRYPT_HTTP_PORT=80
-#   WEBCRYPT_PORTAL_LISTEN=127.0.0.1:8080  WEBCRYPT_REINJECT_PORT=10026  WEBCRYPT_USER=webcrypt
+#   WEBCRYPT_PORTAL_LISTEN=127.0.0.1:8080  WEBCRYPT_REINJECT_PORT=10026  WEBCRYPT_RELAY_PORT=10025
+#   WEBCRYPT_USER=webcrypt
 #   WEBCRYPT_POSTFIX_SNIPPETS=<this folder>/postfix (master.cf.PATTERN, main.cf.PATTERN)
 #   WEBCRYPT_POSTFIX_SUBMISSION=submission (the service that gets the content filter)
 set -eu
@@ -60,6 +61,7 @@ HTTPS_PORT=${WEBCRYPT_HTTPS_PORT:-443}
 HTTP_PORT=${WEBCRYPT_HTTP_PORT:-80}
 LISTEN=${WEBCRYPT_PORTAL_LISTEN:-127.0.0.1:8080}
 REINJECT_PORT=${WEBCRYPT_REINJECT_PORT:-10026}
+RELAY_PORT=${WEBCRYPT_RELAY_PORT:-10025}
 SNIPPETS=${WEBCRYPT_POSTFIX_SNIPPETS:-$HERE/postfix}
 SUBMISSION=${WEBCRYPT_POSTFIX_SUBMISSION:-submission}
 ACCOUNT=${WEBCRYPT_USER:-webcrypt}
@@ -209,6 +211,9 @@ configure() {
             # cannot use sendmail (its unit forbids setgid postdrop and writes to the spool).
             toml_set "$config.new" mail reinject "\"smtp://127.0.0.1:$REINJECT_PORT\""
         fi
+        if [ "$RELAY_PORT" != 10025 ]; then
+            toml_set "$config.new" relay listen "\"127.0.0.1:$RELAY_PORT\""
+        fi
         chown "$ACCOUNT:$ACCOUNT" "$config.new"
         chmod 0640 "$config.new"
         mv "$config.new" "$config"
@@ -261,7 +266,8 @@ localised() {
     sed -e "s|/opt/webcrypt|$PREFIX|g" -e "s|/etc/webcrypt|$ETC|g" \
         -e "s|/usr/local/bin/webcrypt|$PREFIX/webcrypt|g" -e "s|argv=/usr/bin/webcrypt|argv=$PREFIX/webcrypt|g" \
         -e "s|user=webcrypt|user=$ACCOUNT|g" -e "s|/etc/postfix/|$POSTFIX/|g" \
-        -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" -e "s|^submission |$SUBMISSION |" "$1" |
+        -e "s|127.0.0.1:10026|127.0.0.1:$REINJECT_PORT|g" -e "s|127.0.0.1\]:10025|127.0.0.1]:$RELAY_PORT|g" \
+        -e "s|^submission |$SUBMISSION |" "$1" |
         # pipe finds /etc/webcrypt/webcrypt.toml by default; elsewhere it must be told.
         if [ "$ETC" != /etc/webcrypt ]; then
             sed "s|\(argv=$PREFIX/webcrypt\) pipe|\1 -c $ETC/webcrypt.toml pipe|"

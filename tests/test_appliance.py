@@ -509,6 +509,48 @@ def text_of(raw: bytes) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def test_postfix_pattern_c_hands_mail_to_the_relay_unit(appliance):
+    """Pattern C (advanced content filter): Postfix -> webcrypt relay (as its unit runs it) ->
+    Postfix reinjection -> the outside world, here an SMTP sink."""
+    submit_port, reinject, relay_port, sink_port = 12850, 12851, 12852, 12853
+    root = Path(tempfile.mkdtemp(prefix="webcrypt-relay-pattern-", dir="/tmp"))
+    root.chmod(0o755)
+    etc = root / "etc/postfix"
+    env = {**layout(root), "WEBCRYPT_REINJECT_PORT": str(reinject), "WEBCRYPT_RELAY_PORT": str(relay_port),
+           "WEBCRYPT_POSTFIX_SUBMISSION": f"127.0.0.1:{submit_port}"}
+    relay = None
+    try:
+        postfix_base(etc, root, submit=submit_port, sink=sink_port)
+        result = subprocess.run([str(ROOT / "appliance/install.sh"), "--hostname", HOST, "--web", "none",
+                                 "--postfix", "relay", "--executable", str(built()["onedir"].parent)],
+                                env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        config = root / "etc/webcrypt/webcrypt.toml"
+        assert f'listen = "127.0.0.1:{relay_port}"' in config.read_text()
+        write_settings(config, {"accounts": {"scrypt_log_n": "12"}, "mail": {"internal_domains": '["corp.example"]'}})
+        relay = unit_runner.start(root / "etc/systemd/system/webcrypt-relay.service",
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_listening(relay_port, relay)
+        with Sink(sink_port) as sink:
+            start = subprocess.run(["script", "-qec", f"postfix -c {etc} start", "/dev/null"], capture_output=True, text=True)
+            assert start.returncode == 0, start.stdout
+            wait_listening(submit_port)
+            submit(b"Subject: [secure] Via the relay\r\n\r\nIBAN DE02 1203 0000 0000 2020 51\r\n",
+                   "relay-pattern@example.org", submit_port)
+            plain = submit(b"Subject: lunch\r\n\r\nSee you at noon.\r\n", "friend@example.net", submit_port)
+            carrier = wait_for(lambda: sink.carriers("relay-pattern@example.org"), "a carrier via the relay")[0]
+            passed = wait_for(lambda: sink.to("friend@example.net"), "the plain mail via the relay")[0]
+        assert b"IBAN DE02" not in carrier.data
+        assert passed.data.endswith(plain.split(b"\r\n\r\n", 1)[1])  # unchanged body
+    finally:
+        stop_postfix(etc)
+        if relay is not None:
+            relay.terminate()
+            relay.wait(timeout=30)
+        subprocess.run([str(ROOT / "appliance/uninstall.sh")], env=env, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 # --- fixtures: nginx, portal, Postfix -------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -618,7 +660,7 @@ def postfix(appliance):
         stop_postfix(etc)
 
 
-def postfix_base(etc: Path, root: Path) -> None:
+def postfix_base(etc: Path, root: Path, submit: int = POSTFIX_SUBMIT, sink: int = SINK_PORT) -> None:
     """A private Postfix instance before install.sh wires it: submission on loopback, every
     outgoing message relayed to the test's SMTP sink."""
     spool, data = root / "var/spool/postfix", root / "var/lib/postfix"
@@ -633,7 +675,7 @@ def postfix_base(etc: Path, root: Path) -> None:
         "myhostname": "mx.corp.example", "mydomain": "corp.example", "myorigin": "corp.example",
         "mydestination": "", "inet_interfaces": "loopback-only", "inet_protocols": "ipv4",
         "mynetworks": "127.0.0.0/8", "smtpd_relay_restrictions": "permit_mynetworks, reject",
-        "relayhost": f"[127.0.0.1]:{SINK_PORT}", "smtp_dns_support_level": "disabled",
+        "relayhost": f"[127.0.0.1]:{sink}", "smtp_dns_support_level": "disabled",
         "disable_dns_lookups": "yes", "smtputf8_enable": "no", "biff": "no",
         "alias_maps": "", "alias_database": "", "local_recipient_maps": "",
     }
@@ -641,19 +683,19 @@ def postfix_base(etc: Path, root: Path) -> None:
     postconf = ["postconf", "-c", str(etc)]
     subprocess.run([*postconf, "-F", "*/*/chroot = n"], check=True)
     subprocess.run([*postconf, "-MX", "smtp/inet"], check=True)
-    subprocess.run([*postconf, "-M", f"127.0.0.1:{POSTFIX_SUBMIT}/inet=127.0.0.1:{POSTFIX_SUBMIT} inet n - n - - smtpd"],
-                   check=True)
+    subprocess.run([*postconf, "-M", f"127.0.0.1:{submit}/inet=127.0.0.1:{submit} inet n - n - - smtpd"], check=True)
 
 
 def stop_postfix(etc: Path) -> None:
     subprocess.run(["postfix", "-c", str(etc), "stop"], capture_output=True)
 
 
-def submit(body: bytes, recipient: str) -> None:
+def submit(body: bytes, recipient: str, port: int = POSTFIX_SUBMIT) -> bytes:
     message = (f"From: Clerk <{SENDER}>\r\nTo: {recipient}\r\n"
                f"Message-ID: <{time.time_ns()}@corp.example>\r\n").encode() + body
-    with smtplib.SMTP("127.0.0.1", POSTFIX_SUBMIT, timeout=60) as client:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
         client.sendmail(SENDER, [recipient], message)
+    return message
 
 
 def secure_htm_of(carrier: bytes) -> bytes:

@@ -421,3 +421,13 @@ def test_a_header_nested_too_deep_for_the_address_parser_gives_a_page(app, porta
     upload = ready(client, portal_home, b"From: clerk@bank.example\nTo: " + b"(" * 5000 + b"\nSubject: s\n\nbody\n")
     assert client.get(f"/message/{upload}").status == 200
     assert client.get(f"/message/{upload}/reply").status == 200
+
+
+def test_a_reply_with_a_huge_references_field_is_still_looked_up(home):
+    from webcrypt import gateway
+
+    gateway.encrypt(home, b"From: clerk@bank.example\nMessage-ID: <thread-2@bank.example>\nSubject: [secure] a\n\nx\n",
+                    "clerk@bank.example", ["alice@example.org"], print_login_data=lambda new: None)
+    references = " ".join(f"<ref-{n}@elsewhere.example>" for n in range(260000))  # grown by an outsider's mails
+    answer = mime.fields(f"References: {references} <thread-2@bank.example>\nSubject: Re: a\n\ny\n".encode())
+    assert processing.in_encrypted_thread(home, answer)  # was: "too many SQL variables": deferred until it bounced

@@ -22,6 +22,7 @@ from . import crypto, events, gateway, mailer, mime, policy, store
 from .home import Home
 
 LOOP_FIELD = "x-webcrypt-loop"
+THREAD_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,11 @@ def in_encrypted_thread(home: Home, fields: list[mime.Field]) -> bool:
     home.connect()
     # under every key generation: threads remembered before a key rotation must stay encrypted
     hashes = [gateway.thread_hash(home, i, generation) for i in ids for generation in home.keyring.secrets]
-    return store.ThreadRef.select().where(store.ThreadRef.ref_hash.in_(hashes)).exists()
+    # in batches: References grows with every reply, and databases limit a query's parameters
+    return any(
+        store.ThreadRef.select().where(store.ThreadRef.ref_hash.in_(hashes[start:start + THREAD_BATCH])).exists()
+        for start in range(0, len(hashes), THREAD_BATCH)
+    )
 
 
 def loop_marker(home: Home, item: gateway.Sealed) -> bytes:

@@ -431,3 +431,17 @@ def test_a_reply_with_a_huge_references_field_is_still_looked_up(home):
     references = " ".join(f"<ref-{n}@elsewhere.example>" for n in range(260000))  # grown by an outsider's mails
     answer = mime.fields(f"References: {references} <thread-2@bank.example>\nSubject: Re: a\n\ny\n".encode())
     assert processing.in_encrypted_thread(home, answer)  # was: "too many SQL variables": deferred until it bounced
+
+
+def test_csrf_tokens_are_not_kept_in_the_database(app, portal_home):
+    client = Client(app)
+    ready(client, portal_home)
+    token = client.get("/profile").field("csrf")
+    assert len(token) >= 43
+    stored = [(s.id_hash, s.csrf, s.data) for s in store.Session.select()]
+    assert stored and token not in repr(stored)
+    other = Client(app)  # another session has another token
+    form = other.get("/login")
+    other.post("/login", {"csrf": form.field("csrf"), "address": "alice@example.org", "password": NEW_PASSWORD})
+    assert other.get("/profile").field("csrf") != token
+    assert client.post("/profile/language", {"csrf": token, "language": "de"}).status == 303

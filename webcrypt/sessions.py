@@ -1,7 +1,7 @@
 """Portal sessions: random 256-bit ids, stored only as their SHA-256 fingerprint.
 
-A session row knows its kind ("recipient" or "admin"), its principal, a CSRF
-token and a little JSON data (which uploads it may read). Idle and absolute
+A session row knows its kind ("recipient" or "admin"), its principal (the CSRF
+token is derived from the id, never stored) and a little JSON data (which uploads it may read). Idle and absolute
 timeouts are checked on every lookup; ``last_seen`` is written at most every
 TOUCH_EVERY seconds so that reads do not turn into database writes.
 """
@@ -31,14 +31,21 @@ def _hash(token: str) -> str:
     return crypto.fingerprint(token.encode("ascii", "replace"))
 
 
+def _csrf(token: str) -> str:
+    """The session's CSRF token, derived from its id: nothing to keep in the database (whoever reads
+    it learns no token), and useless without the cookie it comes from."""
+    return crypto.fingerprint(b"csrf\0" + token.encode("ascii", "replace"))
+
+
 def start(home: Home, kind: str, principal: str, data: dict | None = None) -> tuple[str, store.Session]:
     """A new session; returns the token for the cookie (never stored) and the row."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = home.now()
     row = store.Session.create(
         id_hash=_hash(token), kind=kind, principal=principal, created=now, last_seen=now,
-        csrf=secrets.token_urlsafe(TOKEN_BYTES), data=json.dumps(data or {}),
+        csrf="", data=json.dumps(data or {}),  # the column stays empty: see _csrf
     )
+    row.csrf = _csrf(token)
     return token, row
 
 
@@ -56,6 +63,7 @@ def find(home: Home, token: str | None, kind: str, limits: Limits | None = None)
     if now - row.last_seen >= TOUCH_EVERY:
         store.Session.update(last_seen=now).where(store.Session.id_hash == row.id_hash).execute()
         row.last_seen = now
+    row.csrf = _csrf(token)
     return row
 
 

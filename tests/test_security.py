@@ -445,3 +445,17 @@ def test_csrf_tokens_are_not_kept_in_the_database(app, portal_home):
     other.post("/login", {"csrf": form.field("csrf"), "address": "alice@example.org", "password": NEW_PASSWORD})
     assert other.get("/profile").field("csrf") != token
     assert client.post("/profile/language", {"csrf": token, "language": "de"}).status == 303
+
+
+def test_address_variants_share_one_account_throttle(home):
+    from webcrypt import accounts, login
+    from webcrypt.errors import LoginFailed, Throttled
+
+    accounts.create(home, "alice@example.org", "a good long password")
+    variants = ["ALICE@example.org", " alice@Example.ORG ", "<alice@example.org>", "alice@example.org.",
+                "Alice@EXAMPLE.org"]
+    for n, variant in enumerate(variants):
+        with pytest.raises(LoginFailed):
+            login.login(home, variant, "wrong guess", f"192.0.2.{100 + n}")
+    with pytest.raises(Throttled):
+        login.login(home, "alice@example.org", "a good long password", "192.0.2.200")

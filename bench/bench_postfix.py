@@ -9,7 +9,7 @@ Three runs, one after another on this machine, each in a fresh private Postfix
 - null:  pattern C with a do-nothing filter in place of the relay: an aiosmtpd
          server that forwards each message unchanged to the reinjection port
          (4 worker threads, like the relay), the baseline for the relay.
-smtp-source sends MESSAGES messages of SIZE bytes with the keyword in the
+After 10 warm-up messages to another recipient (not counted), smtp-source sends MESSAGES messages of SIZE bytes with the keyword in the
 subject, SESSIONS at once, to one known recipient (the account exists: this
 measures messages, not first use). Time runs from the first connection to the
 last message in the Maildir; lost and duplicated messages are counted there
@@ -35,6 +35,7 @@ from webcrypt import accounts, config  # noqa: E402
 from webcrypt.home import Home  # noqa: E402
 
 RECIPIENT = "alice@example.org"
+WARMUP = "warmup@example.org"  # first messages of a fresh instance and relay, not counted
 SENDER = "clerk@corp.example"
 
 
@@ -65,14 +66,15 @@ def prepare(pf: Postfix, scrypt_log_n: int) -> None:
     home = Home(config.load(pf.conf))
     home.connect()
     accounts.create(home, RECIPIENT)
+    accounts.create(home, WARMUP)
     home.close()
     pf.chown_home()
 
 
-def send(pf: Postfix, count: int, sessions: int, size: int) -> None:
+def send(pf: Postfix, count: int, sessions: int, size: int, recipient: str = RECIPIENT) -> None:
     subprocess.run(
         ["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(size), "-S", "[secure] benchmark",
-         "-f", SENDER, "-t", RECIPIENT, "-M", "client.corp.example", f"127.0.0.1:{pf.ports.submit}"],
+         "-f", SENDER, "-t", recipient, "-M", "client.corp.example", f"127.0.0.1:{pf.ports.submit}"],
         check=True,
     )
 
@@ -113,6 +115,9 @@ def run(mode: str, args) -> dict:
             extra = Controller(NullFilter(pf.ports.reinject), hostname="127.0.0.1", port=pf.ports.relay,
                                data_size_limit=0)
             extra.start()
+        send(pf, 10, args.sessions, args.size, WARMUP)
+        pf.wait_for(WARMUP, 10, timeout=120)
+        pf.wait_queue_empty(timeout=60)
         started = time.monotonic()
         send(pf, args.messages, args.sessions, args.size)
         finished, found = count_at_maildir(pf, args.messages, timeout=600)

@@ -85,6 +85,7 @@ SCHEMA: dict[str, dict[str, object]] = {
         "tls_key": "",
         "require_tls": False,
         "workers": 4,
+        "processes": 2,
     },
     "branding": {
         "name": "webcrypt",

@@ -109,8 +109,10 @@ tls_cert = ""
 tls_key = ""
 # Refuse mail from clients that did not use STARTTLS.
 require_tls = false
-# Messages processed at once.
+# Messages processed at once, per process.
 workers = 4
+# Processes sharing the listening socket (encryption is CPU work: about one per core).
+processes = 2
 
 [branding]
 # Overridden by the web console's corporate identity page (stored in the database).

@@ -11,6 +11,9 @@ webcrypt is never an open relay. The only module that imports aiosmtpd.
 
 import asyncio
 import ipaddress
+import os
+import signal
+import socket
 import ssl
 import sys
 import threading
@@ -36,6 +39,7 @@ class Settings:
     tls: ssl.SSLContext | None
     require_tls: bool
     workers: int
+    processes: int = 1
 
 
 def settings(home: Home, listen: str | None = None) -> Settings:
@@ -47,7 +51,8 @@ def settings(home: Home, listen: str | None = None) -> Settings:
     except ValueError as e:
         raise ConfigError(f"relay.client_networks: {e}") from None
     return Settings(
-        host, port, networks, c["relay.max_size"], _tls(home), c["relay.require_tls"], c["relay.workers"] or 1
+        host, port, networks, c["relay.max_size"], _tls(home), c["relay.require_tls"], c["relay.workers"] or 1,
+        c["relay.processes"] or 1,
     )
 
 
@@ -160,15 +165,20 @@ def make_server(handler: Handler) -> _Server:
 class Running:
     """A relay serving in a background thread (for ``serve`` and for tests)."""
 
-    def __init__(self, home: Home, config: Settings, log=sys.stderr):
+    def __init__(self, home: Home, config: Settings, log=sys.stderr, sock: socket.socket | None = None):
         self.handler = Handler(home, config, log)
         self.loop = asyncio.new_event_loop()
         self.server = None
+        self.sock = sock  # already listening (shared by the processes of one relay), or None
         self.thread = threading.Thread(target=self.loop.run_forever, name="relay-loop", daemon=True)
 
     def start(self) -> "Running":
         c = self.handler.config
-        coroutine = self.loop.create_server(lambda: make_server(self.handler), host=c.host, port=c.port)
+        factory = lambda: make_server(self.handler)  # noqa: E731
+        if self.sock is not None:
+            coroutine = self.loop.create_server(factory, sock=self.sock)
+        else:
+            coroutine = self.loop.create_server(factory, host=c.host, port=c.port)
         self.thread.start()
         try:
             self.server = asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=30)
@@ -187,18 +197,93 @@ class Running:
 
 
 def serve(home: Home, listen: str | None = None, log=sys.stderr) -> None:
-    """Serve until interrupted (Ctrl-C or SIGTERM)."""
-    import signal
+    """Serve until SIGTERM or Ctrl-C, in ``relay.processes`` processes sharing one socket.
 
+    One process runs Python on one core at a time (the GIL); encryption is CPU work,
+    so on a machine with several cores several processes accept from the same socket.
+    """
     config = settings(home, listen)
+    sock = _listening_socket(config)
+    print(f"webcrypt relay: listening on {config.host}:{config.port} ({config.processes} processes)",
+          file=log, flush=True)
+    if config.processes <= 1:
+        _serve_here(home, config, log, sock)
+        return
+    _supervise(home, config, log, sock)
+
+
+def _listening_socket(config: Settings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as e:
+        sock.close()
+        raise ConfigError(f"cannot listen on {config.host}:{config.port}: {e.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _serve_here(home: Home, config: Settings, log, sock: socket.socket) -> None:
     home.connect()
-    running = Running(home, config, log).start()
+    running = Running(home, config, log, sock).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"webcrypt relay: listening on {config.host}:{config.port}", file=log, flush=True)
     try:
-        stop.wait()
+        while not stop.wait(1):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         running.stop()
+
+
+def _supervise(home: Home, config: Settings, log, sock: socket.socket) -> None:
+    """Fork the workers (none connected to the database yet), restart any that dies, stop them on SIGTERM."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    children = {_fork_worker(home, config, log, sock) for _ in range(config.processes)}
+    try:
+        while not stopping.is_set():
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid = 0
+            if pid in children:
+                children.discard(pid)
+                print(f"webcrypt relay: worker {pid} ended ({status}), starting another", file=log, flush=True)
+                children.add(_fork_worker(home, config, log, sock))
+            stopping.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for pid in children:
+            _signal(pid, signal.SIGTERM)
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+def _fork_worker(home: Home, config: Settings, log, sock: socket.socket) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which stops us
+        _serve_here(Home(home.config, clock=home.clock), config, log, sock)
+    except BaseException:  # noqa: BLE001 - a worker never returns into the supervisor's code
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _signal(pid: int, sig) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass

@@ -241,6 +241,22 @@ def test_nginx_site_for_debian_13_uses_the_http2_directive(appliance, tmp_path):
         assert ("http2 on;" in current) == modern and ("ssl http2;" in current) != modern
 
 
+def test_the_admins_certificate_is_used_instead_of_a_self_signed_one(appliance, tmp_path):
+    tls = appliance.path("WEBCRYPT_TLS")
+    cert, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
+    shutil.copy(tls / "webcrypt.crt", cert)
+    shutil.copy(tls / "webcrypt.key", key)
+    sites = tmp_path / "nginx"
+    env = {**appliance.env, "WEBCRYPT_NGINX": str(sites)}
+    result = subprocess.run([str(ROOT / "appliance/install.sh"), "--hostname", HOST, "--no-postfix",
+                             "--cert", str(cert), "--key", str(key), "--executable", str(built()["onedir"].parent)],
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    site = (sites / "sites-available/webcrypt.conf").read_text()
+    assert f"ssl_certificate {cert};" in site and f"ssl_certificate_key {key};" in site
+    assert "self-signed" not in result.stdout
+
+
 def test_install_refuses_bad_input_with_one_line(appliance):
     for args, message in ((["--web", "lighttpd"], "--web must be"), (["--cert", "/nonexistent"], "--cert and --key"),
                           (["--executable", "/nonexistent"], "no executable at"),

@@ -368,9 +368,9 @@ def test_upload_expires_after_configured_minutes(app, portal_home, clock):
 
 
 @pytest.mark.parametrize("new, repeat, message", [
-    ("short", "short", "at least 10 characters"),
-    ("password123", "password123", "most common"),
-    ("qwertyuiop", "qwertyuiop", "most common"),
+    ("short", "short", "at least 12 characters"),
+    ("password1234", "password1234", "most common"),
+    ("1qaz2wsx3edc", "1qaz2wsx3edc", "most common"),
     ("alice@example.org", "alice@example.org", "mail address"),
     ("violet tractor harbour", "violet tractor harbor", "differ"),
 ])

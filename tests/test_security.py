@@ -459,3 +459,19 @@ def test_address_variants_share_one_account_throttle(home):
             login.login(home, variant, "wrong guess", f"192.0.2.{100 + n}")
     with pytest.raises(Throttled):
         login.login(home, "alice@example.org", "a good long password", "192.0.2.200")
+
+
+@pytest.mark.parametrize("password, accepted", [
+    ("violet tree", False),  # 11 characters
+    ("violet   tree", False),  # 13 with the blanks, 11 once runs of blanks count as one (ASVS 2.1.1)
+    ("violet trees", True),
+])
+def test_new_passwords_have_at_least_12_characters(password, accepted):
+    from webcrypt import login
+    from webcrypt.errors import PasswordRejected
+
+    if accepted:
+        login.check_strength(password, "alice@example.org")
+    else:
+        with pytest.raises(PasswordRejected, match="at least 12 characters"):
+            login.check_strength(password, "alice@example.org")

@@ -7,6 +7,7 @@ account. scrypt runs under a small semaphore: at full strength each hash takes
 """
 
 import functools
+import re
 import threading
 import unicodedata
 from importlib import resources
@@ -17,7 +18,7 @@ from .errors import AccountDisabled, BadAddress, LoginFailed, PasswordRejected, 
 from .home import Home
 
 HASHING = threading.BoundedSemaphore(2)
-MIN_LENGTH = 10
+MIN_LENGTH = 12  # OWASP ASVS 4.0.3 V2.1.1, runs of blanks counted as one
 MAX_LENGTH = 200
 QUESTION_MAX = 200
 
@@ -108,7 +109,7 @@ def common_passwords() -> frozenset[str]:
 
 def check_strength(password: str, address: str) -> None:
     """Length over composition (NIST SP 800-63B): long enough, not common, not the address."""
-    if len(password) < MIN_LENGTH:
+    if len(re.sub(r"\s{2,}", " ", password)) < MIN_LENGTH:
         raise PasswordRejected(f"the password must have at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise PasswordRejected(f"the password must have at most {MAX_LENGTH} characters")

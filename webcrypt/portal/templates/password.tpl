@@ -11,9 +11,9 @@
   <label for="current">{{_("Current password")}}</label>
   <input id="current" name="current" type="password" autocomplete="current-password" required autofocus>
   <label for="new">{{_("New password")}}</label>
-  <input id="new" name="new" type="password" autocomplete="new-password" required minlength="10" aria-describedby="rules">
-  <p id="rules" class="hint">{{_("At least 10 characters. A few unusual words in a row make a good password; very common passwords are refused.")}}</p>
+  <input id="new" name="new" type="password" autocomplete="new-password" required minlength="12" aria-describedby="rules">
+  <p id="rules" class="hint">{{_("At least 12 characters. A few unusual words in a row make a good password; very common passwords are refused.")}}</p>
   <label for="repeat">{{_("Repeat the new password")}}</label>
-  <input id="repeat" name="repeat" type="password" autocomplete="new-password" required minlength="10">
+  <input id="repeat" name="repeat" type="password" autocomplete="new-password" required minlength="12">
   <button type="submit">{{_("Change password")}}</button>
 </form>

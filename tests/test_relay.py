@@ -175,3 +175,39 @@ def test_bad_settings_are_one_line_errors(conf):
         relay.settings(home)
     with pytest.raises(ConfigError, match="HOST:PORT"):
         relay.parse_listen("nonsense")
+
+
+def test_relay_processes_share_the_socket_and_a_dead_worker_is_replaced(conf, sink):
+    import os
+    import signal
+    import sys
+    import time
+
+    from postfix_fixture import Postfix
+
+    write_settings(conf, {"relay": {"processes": "2"}})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webcrypt", "-c", str(conf), "relay", "--listen", f"127.0.0.1:{RELAY_PORT}"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        Postfix.wait_listening(RELAY_PORT)
+        workers = children(process.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while (len(children(process.pid)) < 2 or workers[0] in children(process.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(children(process.pid)) == 2 and workers[0] not in children(process.pid)
+        for _ in range(4):
+            send(KEYWORD_MAIL)
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+    assert children(process.pid) == []
+    assert len(sink.carriers("alice@example.org")) == 4 and len(sink.login_mails()) == 1
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]

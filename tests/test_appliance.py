@@ -129,6 +129,7 @@ def appliance():
         yield Appliance(root, env, result.stdout + result.stderr)
     finally:
         stop_postfix(root / "etc/postfix")
+        wait_for_no_processes_of(ACCOUNT)  # Postfix's pipe children end after 'postfix stop' returns
         # --purge also removes the system user, unless it was there before the test
         subprocess.run([str(ROOT / "appliance/uninstall.sh"), *([] if had_user else ["--purge"])],
                        env=env, capture_output=True)
@@ -718,6 +719,14 @@ def secure_htm_of(carrier: bytes) -> bytes:
     from webcrypt import mime
 
     return mime.secure_htm_of(carrier)
+
+
+def wait_for_no_processes_of(user: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-u", user], capture_output=True).returncode != 0:
+            return
+        time.sleep(0.2)
 
 
 def wait_for(probe, what: str, seconds: float = 90):

@@ -13,6 +13,8 @@ The services come from appliance/postfix/ (the files the README tells admins to
 install), with ports, paths and the pipe user adapted, so the tests exercise them.
 """
 
+import atexit
+import compileall
 import functools
 import os
 import re
@@ -48,16 +50,35 @@ def postfix_available() -> str:
 
 @functools.lru_cache(maxsize=1)
 def python_for_pipe_user() -> tuple[str, ...]:
-    """A Python the pipe user can run, with webcrypt importable.
+    """A command running a Python the pipe user can use, with webcrypt importable.
 
-    When the interpreter lives where ``nobody`` cannot go (e.g. pyenv under
-    /root), a hard-linked copy of its prefix is made once in /tmp (no data copied).
+    The test runner is root; pipe(8) runs webcrypt as ``nobody``, who may not reach
+    the interpreter (e.g. pyenv under /root) or this checkout (editable install in
+    a 0700 home). For what it cannot reach, a copy is made once in /tmp: the
+    interpreter's prefix hard-linked (no data copied), the package source copied
+    and compiled.
     """
+    libraries = ["-c", "import ssl, peewee, Crypto, aiosmtpd"]
     probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd"]
     if _runs_as_pipe_user([sys.executable, *probe]):
         return (sys.executable,)
     folder = Path(tempfile.mkdtemp(prefix="webcrypt-python-", dir="/tmp"))
     folder.chmod(0o755)
+    atexit.register(shutil.rmtree, folder, True)
+    command = [sys.executable]
+    if not _runs_as_pipe_user([sys.executable, *libraries]):
+        command = _copied_interpreter(folder)
+    if not _runs_as_pipe_user([*command, *probe]):
+        source = folder / "src"
+        shutil.copytree(ROOT / "webcrypt", source / "webcrypt", ignore=shutil.ignore_patterns("__pycache__"))
+        compileall.compile_dir(str(source), quiet=1)
+        command = ["/usr/bin/env", f"PYTHONPATH={source}", *[c for c in command if c != "/usr/bin/env"]]
+    if not _runs_as_pipe_user([*command, *probe]):
+        raise RuntimeError(f"no Python that user {PIPE_USER} can run with webcrypt installed")
+    return tuple(command)
+
+
+def _copied_interpreter(folder: Path) -> list[str]:
     prefix = folder / "py"
     result = subprocess.run(["cp", "-al", sys.prefix, str(prefix)], capture_output=True)
     if result.returncode != 0:
@@ -65,10 +86,7 @@ def python_for_pipe_user() -> tuple[str, ...]:
     executable = prefix / Path(sys.executable).relative_to(sys.prefix)
     # Its RUNPATH names the original lib folder, which nobody cannot reach either;
     # without this the system's libpython of the same version would be loaded.
-    command = ("/usr/bin/env", f"LD_LIBRARY_PATH={prefix / 'lib'}", str(executable))
-    if not _runs_as_pipe_user([*command, *probe]):
-        raise RuntimeError(f"no Python that user {PIPE_USER} can run with webcrypt installed")
-    return command
+    return ["/usr/bin/env", f"LD_LIBRARY_PATH={prefix / 'lib'}", str(executable)]
 
 
 def _runs_as_pipe_user(command: list[str]) -> bool:

@@ -70,9 +70,13 @@ def body_of(delivered: bytes) -> bytes:
 
 def start_instance(pattern: str, ports: Ports) -> Postfix:
     pf = Postfix(pattern, ports)
-    write_settings(pf.conf, {"policy": {"always_encrypt_domains": '["bank.example"]'}})
-    pf.chown_home()
-    return pf.start()
+    try:
+        write_settings(pf.conf, {"policy": {"always_encrypt_domains": '["bank.example"]'}})
+        pf.chown_home()
+        return pf.start()
+    except BaseException:
+        pf.cleanup()
+        raise
 
 
 @pytest.fixture(scope="module")

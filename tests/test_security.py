@@ -475,3 +475,17 @@ def test_new_passwords_have_at_least_12_characters(password, accepted):
     else:
         with pytest.raises(PasswordRejected, match="at least 12 characters"):
             login.check_strength(password, "alice@example.org")
+
+
+def test_console_login_ends_the_session_it_replaces(app, portal_home):
+    from webcrypt import admins, sessions
+
+    admins.add(portal_home, "root", "a long admin password 1")
+    client = Client(app)
+    for _ in range(2):
+        client.get("/admin/login")
+        r = client.post("/admin/login", {"csrf": client.cookies["__Host-webcrypt-pre"], "name": "root",
+                                         "password": "a long admin password 1"})
+        assert r.status == 303
+    assert store.Session.select().where(store.Session.kind == "admin").count() == 1
+    assert sessions.find(portal_home, client.cookies["__Host-webcrypt-admin"], "admin") is not None

@@ -219,6 +219,7 @@ class Console:
             return self.login_form(self.t("Too many attempts. Please wait a while."), status=429)
         except LoginFailed:
             return self.login_form(self.t("The name or the password is wrong."), status=403)
+        sessions.end(web.session_token(self.home, COOKIE))  # a new id at every login; the old one ends
         web.set_session_cookie(self.home, token, COOKIE)
         return pages.see_other(self.safe_next(self.form("next")))
 

@@ -18,6 +18,7 @@ last message in the Maildir; lost and duplicated messages are counted there
 
 import argparse
 import asyncio
+import compileall
 import re
 import smtplib
 import subprocess
@@ -105,6 +106,8 @@ def run(mode: str, args) -> dict:
     extra = None
     try:
         prepare(pf, args.scrypt_log_n)
+        if args.pipe_processes:
+            pf.postconf("-F", f"webcrypt/unix/process_limit={args.pipe_processes}")
         pf.start()
         if mode == "relay":
             extra = subprocess.Popen(
@@ -144,9 +147,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100 * 1024)
     parser.add_argument("--scrypt-log-n", type=int, default=17, help="production cost (no hashing per message here)")
     parser.add_argument("--modes", default="pipe,relay,null")
+    parser.add_argument("--pipe-processes", type=int, default=0, help="maxproc of the webcrypt pipe service")
     args = parser.parse_args()
     if postfix_available():
         raise SystemExit(postfix_available())
+    # as installed: bytecode compiled (the pipe user cannot write __pycache__ in this checkout)
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "webcrypt"), quiet=1)
     results = [run(mode, args) for mode in args.modes.split(",")]
     print(f"{args.messages} messages of {args.size} bytes, {args.sessions} smtp-source sessions, keyword subject")
     for r in results:

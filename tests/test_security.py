@@ -489,3 +489,13 @@ def test_console_login_ends_the_session_it_replaces(app, portal_home):
         assert r.status == 303
     assert store.Session.select().where(store.Session.kind == "admin").count() == 1
     assert sessions.find(portal_home, client.cookies["__Host-webcrypt-admin"], "admin") is not None
+
+
+def test_a_session_ends_when_the_account_expires(app, portal_home, clock):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    store.Recipient.update(valid_until=portal_home.now() + 60).execute()
+    assert client.get("/profile").status == 200
+    clock.advance(120)  # the session itself is still young
+    assert client.get("/profile").status == 401
+    assert client.get(f"/message/{upload}").status == 401

@@ -10,8 +10,8 @@ import urllib.parse
 
 import bottle
 
-from .. import inbox, login, mime, reading, reply, sessions, settings, store, throttle
-from ..errors import BadRequest, EnvelopeError, LoginFailed, NotFound, PasswordRejected, SessionExpired, WebcryptError
+from .. import accounts, inbox, login, mime, reading, reply, sessions, settings, store, throttle
+from ..errors import AccountDisabled, BadRequest, EnvelopeError, LoginFailed, NotFound, PasswordRejected, SessionExpired, WebcryptError
 from . import failures, i18n, web
 
 KIND = "recipient"
@@ -138,6 +138,14 @@ def see_other(location: str):
     raise response
 
 
+def usable(home, recipient: store.Recipient) -> bool:
+    try:
+        accounts.check_usable(home, recipient)
+    except AccountDisabled:
+        return False
+    return True
+
+
 def upload_id(value: str | None) -> str | None:
     return value if value and _UPLOAD_ID.match(value) else None
 
@@ -154,7 +162,7 @@ class Pages:
         if session is None:
             raise SessionExpired("your session has ended: please log in again")
         recipient = store.Recipient.get_or_none(store.Recipient.address == session.principal)
-        if recipient is None or recipient.disabled:
+        if recipient is None or not usable(self.home, recipient):  # disabled, or past its validity
             sessions.end(web.session_token(self.home))
             raise SessionExpired("your session has ended: please log in again")
         if recipient.must_change_password and not allow_must_change:

@@ -304,3 +304,29 @@ def test_envelope_reads_from_any_buffer(home):
     chars = memoryview(data).cast("c")
     assert envelope.read_header(chars) == envelope.read_header(data)
     assert open_as(home, bytes(chars)) == MESSAGE
+
+
+def test_carrier_saved_with_crlf_line_ends_opens(home):
+    """Mail clients on Windows, and SMTP itself, store the carrier with CRLF."""
+    sealed = seal_one(home)
+    crlf = sealed.data.replace(b"\n", b"\r\n")
+    assert open_as(home, mime.extract_envelope(crlf)) == MESSAGE
+    page = mime.secure_htm_of(crlf)
+    assert open_as(home, mime.extract_envelope(page)) == MESSAGE
+
+
+def test_carrier_re_encoded_by_a_mail_server_opens(home):
+    """Exchange and others may turn the 7bit secure.htm into quoted-printable or base64."""
+    import email
+    import email.encoders
+    import email.policy
+
+    sealed = seal_one(home)
+    carrier = email.message_from_bytes(sealed.data, policy=email.policy.compat32)
+    part = carrier.get_payload()[1]
+    payload = part.get_payload()
+    del part["Content-Transfer-Encoding"]
+    part.set_payload(payload.encode("ascii"))
+    email.encoders.encode_base64(part)
+    assert b'<textarea name="envelope"' not in carrier.as_bytes()
+    assert open_as(home, mime.extract_envelope(carrier.as_bytes())) == MESSAGE

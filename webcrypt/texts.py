@@ -64,7 +64,7 @@ SECURE_HTM_TAIL = """\
 """
 
 # Where the envelope starts and ends inside secure.htm; the reader looks for these.
-ENVELOPE_START = b'<textarea name="envelope" readonly>\n'
+ENVELOPE_START = b'<textarea name="envelope" readonly>'
 ENVELOPE_END = b"</textarea>"
 
 LOGIN_DATA_SUBJECT = "{name}: login data for {address} / Zugangsdaten"

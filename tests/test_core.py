@@ -330,3 +330,9 @@ def test_carrier_re_encoded_by_a_mail_server_opens(home):
     email.encoders.encode_base64(part)
     assert b'<textarea name="envelope"' not in carrier.as_bytes()
     assert open_as(home, mime.extract_envelope(carrier.as_bytes())) == MESSAGE
+
+
+def test_each_carrier_is_counted_with_its_message_row(home):
+    gateway.encrypt(home, MESSAGE, SENDER, ["alice@example.org", "bob@example.org"], print_login_data=lambda n: None)
+    (row,) = store.Stat.select().where(store.Stat.name == "encrypted")
+    assert row.count == 2 and store.Message.select().count() == 2

@@ -25,10 +25,13 @@ ERRORS = "errors"
 def count(home: Home, name: str, amount: int = 1) -> None:
     hour = home.now() // HOUR * HOUR
     try:
-        store.Stat.insert(hour=hour, name=name, count=amount).on_conflict(
-            conflict_target=[store.Stat.hour, store.Stat.name],
-            update={store.Stat.count: store.Stat.count + amount},
-        ).execute()
+        # A savepoint: inside a caller's transaction a failed count must not abort it
+        # (PostgreSQL refuses every later statement of an aborted transaction).
+        with store.db.atomic():
+            store.Stat.insert(hour=hour, name=name, count=amount).on_conflict(
+                conflict_target=[store.Stat.hour, store.Stat.name],
+                update={store.Stat.count: store.Stat.count + amount},
+            ).execute()
     except Exception:  # noqa: BLE001 - monitoring must never cost (or duplicate) a message
         pass
 

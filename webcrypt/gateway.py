@@ -7,7 +7,7 @@ import email.utils
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from . import accounts, crypto, envelope, mailer, mime, store
+from . import accounts, crypto, envelope, events, mailer, mime, store
 from .addresses import domain_of, normalise
 from .errors import EnvelopeError, MessageExpired, MessageRevoked, MessageTooLarge, WrongRecipient
 from .home import Home
@@ -121,6 +121,8 @@ def _record(home, recipient, header, data_key, size, fields) -> None:
             refs.append(original_id.value.decode("ascii", "replace"))
         for ref in refs:
             remember_thread(home, ref, header.message_id)
+        # Counted in the same commit: one fsync per carrier, not two.
+        events.count(home, events.ENCRYPTED)
 
 
 def thread_hash(home: Home, message_id: str, generation: int | None = None) -> str:

@@ -18,7 +18,7 @@ processed like any other.
 import hashlib
 from dataclasses import dataclass
 
-from . import crypto, events, gateway, mailer, mime, policy, store
+from . import crypto, gateway, mailer, mime, policy, store
 from .home import Home
 
 LOOP_FIELD = "x-webcrypt-loop"
@@ -51,10 +51,8 @@ def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_lo
     originals = decision.internal + decision.plain
     if originals:
         mailer.send(route, sender, originals, [raw])
-    for item in sealed:
+    for item in sealed:  # each carrier was counted as encrypted with its message row
         mailer.send(route, sender, [item.recipient], item.chunks, headers=loop_marker(home, item))
-    if sealed:
-        events.count(home, events.ENCRYPTED, len(sealed))
     return Outcome(decision.action, decision.reason, len(sealed) + (1 if originals else 0))
 
 

@@ -744,3 +744,13 @@ def test_database_outage_gives_a_clear_503_page(app, portal_home):
     finally:
         (folder / "webcrypt.db").rmdir()
         (folder / "moved.db").rename(folder / "webcrypt.db")
+
+
+def test_the_keyword_is_not_shown_in_the_subject(app, portal_home):
+    """The carrier's subject lost the keyword; the portal shows it the same way (the original keeps it)."""
+    client = Client(app)
+    raw = PLAIN.replace(b"Subject: Your statement", b"Subject: [secure] Your statement")
+    upload = ready(client, portal_home, raw)
+    page = client.get(f"/message/{upload}")
+    assert "Your statement" in page.text and "[secure]" not in page.text
+    assert client.get(f"/message/{upload}/eml").body == raw

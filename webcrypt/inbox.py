@@ -6,12 +6,13 @@ plaintext kept is a parsed view in this process's memory, for a few seconds,
 keyed by session and upload (never written anywhere).
 """
 
+import dataclasses
 import secrets
 import threading
 import time
 from collections import OrderedDict
 
-from . import envelope, events, gateway, reading, store
+from . import envelope, events, gateway, policy, reading, store
 from .errors import EnvelopeError, MessageExpired, MessageRevoked, NotFound
 from .home import Home
 
@@ -120,6 +121,7 @@ def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCach
     row = upload(home, upload_id)
     opened = gateway.open_envelope(home, row.envelope, recipient)
     result = reading.parse(opened.message)
+    result = dataclasses.replace(result, subject=policy.shown_subject(result.subject, home.config["policy.keyword"]))
     if cache:
         cache.put((session_key, upload_id), (result, opened.record, row.expires, recipient))
     return result, opened.record

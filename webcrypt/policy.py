@@ -136,3 +136,10 @@ def _tidy(value: bytes) -> bytes:
     """Blanks left where the keyword was: collapsed, and none at the start or end."""
     value = re.sub(rb"(?<=[^\s])[ \t]{2,}", b" ", value.strip())
     return value
+
+
+def shown_subject(subject: str, keyword: str) -> str:
+    """A decoded subject as the recipient should see it: the sender's keyword is an instruction
+    to webcrypt, not part of the subject (the encrypted original keeps it, byte for byte)."""
+    cut = re.sub(re.escape(keyword), "", subject, count=1, flags=re.IGNORECASE)
+    return " ".join(cut.split()) if cut != subject else subject

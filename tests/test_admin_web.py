@@ -83,7 +83,7 @@ def test_login_is_throttled_and_next_cannot_leave_the_console(web):
     statuses = [client.post("/admin/login", {"csrf": token, "name": "ops", "password": "nope"}).status
                 for _ in range(6)]
     assert statuses[:5] == [403] * 5 and statuses[5] == 429
-    other = Client(app_for(web), remote_addr="192.0.2.9")
+    other = Client(app_for(web), remote_addr="10.0.0.9")
     token = other.get("/admin/login").field("csrf")
     blocked = other.post("/admin/login", {"csrf": token, "name": "ops", "password": PASSWORD})
     assert blocked.status == 429  # the account is blocked for a while, whatever the address
@@ -354,3 +354,8 @@ def test_settings_refresher_keeps_the_last_settings_when_the_database_fails(web,
     monkeypatch.setattr(settings, "read", unreadable)
     settings_refresher(web)()  # no exception out of a before_request hook
     assert web.config["policy.keyword"] == "WebCrypt"
+
+
+def test_console_is_closed_to_the_internet_by_default(web):
+    assert Client(app_for(web), remote_addr="203.0.113.7").get("/admin/login").status == 403
+    assert Client(app_for(web), remote_addr="192.168.1.20").get("/admin/login").status == 200

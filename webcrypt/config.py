@@ -75,7 +75,9 @@ SCHEMA: dict[str, dict[str, object]] = {
         "metrics_token": "",
     },
     "admin": {
-        "networks": [],  # client networks (CIDR) allowed to reach /admin; empty: any
+        # client networks (CIDR) allowed to reach /admin; empty: any. The default keeps
+        # the console off the internet: loopback and the private ranges only.
+        "networks": ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
     },
     "relay": {
         "listen": "127.0.0.1:10025",

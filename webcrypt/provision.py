@@ -92,9 +92,10 @@ metrics_networks = ["127.0.0.1/32", "::1/128"]
 metrics_token = ""
 
 [admin]
-# Client networks allowed to reach the web console /admin (empty: any client).
+# Client networks allowed to reach the web console /admin (empty: any client; the
+# default admits loopback and the private ranges, never the internet).
 # Behind a proxy, the client address comes from [portal] trusted_proxies.
-networks = []
+networks = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
 
 [relay]
 # 'webcrypt relay' (SMTP smarthost for Exchange/Domino or Postfix's advanced

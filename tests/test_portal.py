@@ -754,3 +754,20 @@ def test_the_keyword_is_not_shown_in_the_subject(app, portal_home):
     page = client.get(f"/message/{upload}")
     assert "Your statement" in page.text and "[secure]" not in page.text
     assert client.get(f"/message/{upload}/eml").body == raw
+
+
+@pytest.mark.parametrize("change", ["recall", "expire"])
+def test_recall_and_expiry_reach_an_open_page_at_once(app, portal_home, clock, change):
+    """The view cache never outlives the message: the next request after a recall is refused."""
+    client = Client(app)
+    upload = ready(client, portal_home)
+    assert client.get(f"/message/{upload}").status == 200  # now in the view cache
+    (record,) = store.Message.select()
+    if change == "recall":
+        store.Message.update(revoked=portal_home.now(), data_key_wrapped=None).execute()
+    else:
+        store.Message.update(expires=portal_home.now() - 1).execute()
+    for path in ("", "/body", "/eml"):
+        page = client.get(f"/message/{upload}{path}")
+        assert page.status in (404, 410), (path, page.status)
+        assert "balance" not in page.text

@@ -105,12 +105,23 @@ def cached(home: Home, cache: ViewCache | None, session_key: str, upload_id: str
 
     Entries are made only after the session's owner was checked and the message
     decrypted for it; ending a session (logout, password change, disabling the
-    account) makes its entries unreachable, since lookups start from the session.
+    account) makes its entries unreachable, since lookups start from the session,
+    and a recall or expiry is checked on every hit.
     """
     hit = cache.get((session_key, upload_id)) if cache else None
-    if hit is None or hit[2] < home.now():
+    if hit is None or hit[2] < home.now() or not still_readable(home, hit[1].id):
         return None
     return hit[0], hit[1], hit[3]
+
+
+def still_readable(home: Home, message_id: str) -> bool:
+    """Not recalled, deleted or expired since it was cached: a recall takes effect at once."""
+    return store.Message.select().where(
+        (store.Message.id == message_id)
+        & store.Message.revoked.is_null()
+        & store.Message.data_key_wrapped.is_null(False)
+        & (store.Message.expires >= home.now())
+    ).exists()
 
 
 def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCache | None, session_key: str):

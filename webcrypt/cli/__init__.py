@@ -2,7 +2,7 @@
 
 Each command opens the home, calls one use case and renders the result.
 WebcryptError becomes one line on stderr and the error's exit status here,
-and nowhere else. The only module that imports typer and rich.
+and nowhere else. The only package that imports typer and rich.
 
 The commands live in modules by subject; importing them registers them on ``app``.
 """

@@ -197,5 +197,13 @@ def test_demo_prepares_a_sample_that_opens(tmp_path, monkeypatch):
     password = lines["Password"].strip()
     opened = run("open", str(secure_htm), "--as", "reader@example.org", "--password-stdin", input=password + "\n")
     assert opened.exit_code == 0 and b"Subject: Your statement" in opened.stdout_bytes
+    console_password = lines["Console"].split("password ")[1].rstrip(")").strip()
+    from webcrypt import admins, config as config_mod
+    from webcrypt.home import Home
+
+    home = Home(config_mod.load(tmp_path / "demo-home" / "webcrypt.toml"))
+    home.connect()
+    assert admins.authenticate(home, "admin", console_password).name == "admin"
+    home.close()
     again = run("demo", "--no-serve")  # a second run resets the password and encrypts afresh
     assert again.exit_code == 0 and password not in again.output

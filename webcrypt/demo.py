@@ -5,12 +5,13 @@ import email.utils
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import accounts, config, gateway, mime, provision
+from . import accounts, admins, config, crypto, gateway, mime, provision
 from .errors import UnknownAccount
 from .home import Home
 
 SENDER = "service@bank.example"
 READER = "reader@example.org"
+ADMIN = "admin"
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Demo:
     secure_htm: Path
     address: str
     password: str
+    admin_password: str  # for the console at /admin/, user ADMIN
 
 
 def sample_message() -> bytes:
@@ -51,6 +53,7 @@ def prepare(folder: Path, portal_url: str = "http://127.0.0.1:8080") -> Demo:
     home = Home(config.load(path))
     home.connect()
     password = _fresh_password(home)
+    admin_password = _fresh_admin_password(home)
     (sealed,) = gateway.encrypt(home, sample_message(), SENDER, [READER], print_login_data=lambda new: None)
     out = folder / "out"
     out.mkdir(exist_ok=True)
@@ -58,7 +61,7 @@ def prepare(folder: Path, portal_url: str = "http://127.0.0.1:8080") -> Demo:
     carrier.write_bytes(sealed.data)
     secure_htm = out / "secure.htm"
     secure_htm.write_bytes(b"".join(mime.secure_htm_chunks(sealed.carrier, sealed.envelope)))
-    return Demo(home, carrier, secure_htm, READER, password)
+    return Demo(home, carrier, secure_htm, READER, password, admin_password)
 
 
 def _fresh_password(home: Home) -> str:
@@ -68,3 +71,15 @@ def _fresh_password(home: Home) -> str:
     except UnknownAccount:
         return accounts.create(home, READER).password
     return accounts.reset(home, READER).password
+
+
+def _fresh_admin_password(home: Home) -> str:
+    """The console administrator's password for this run."""
+    password = crypto.generate_password()
+    try:
+        admins.get(ADMIN)
+    except UnknownAccount:
+        admins.add(home, ADMIN, password, actor="demo")
+    else:
+        admins.set_password(home, ADMIN, password, actor="demo")
+    return password

@@ -152,6 +152,8 @@ def demo(
     typer.echo(f"Log in as:           {prepared.address}")
     typer.echo(f"Password:            {prepared.password}")
     typer.echo(f"Portal:              {prepared.home.config['portal.url']}")
+    typer.echo(f"Console:             {prepared.home.config['portal.url']}/admin/  "
+               f"(administrator {demo_mod.ADMIN}, password {prepared.admin_password})")
     prepared.home.close()
     if serve_portal:
         from .. import portal

@@ -166,18 +166,24 @@ def send_login_data(home: Home, new: accounts.NewAccount, to: str, kind: str) ->
     mailer.send(route, home.config["mail.from"], [to], mime.login_data_chunks(data))
 
 
-def open_envelope(home: Home, data: bytes, recipient: store.Recipient) -> Opened:
-    """Decrypt an envelope for an authenticated recipient."""
-    header = envelope.read_header(data)
-    if header.recipient != recipient.address:
-        raise WrongRecipient(f"this message is for another address, not {recipient.address}")
+def openable_record(home: Home, header: envelope.Header) -> store.Message:
+    """The record of the message an envelope header names, if it can still be opened."""
     record = store.Message.get_or_none(store.Message.id == header.message_id)
-    if record is None or record.recipient != recipient.address:
+    if record is None or record.recipient != header.recipient:
         raise MessageRevoked("this message is unknown here: it was deleted, or the file is damaged")
     if record.revoked is not None or record.data_key_wrapped is None:
         raise MessageRevoked("this message was recalled or deleted and can no longer be opened")
     if record.expires < home.now():
         raise MessageExpired("this message has expired and can no longer be opened")
+    return record
+
+
+def open_envelope(home: Home, data: bytes, recipient: store.Recipient) -> Opened:
+    """Decrypt an envelope for an authenticated recipient."""
+    header = envelope.read_header(data)
+    if header.recipient != recipient.address:
+        raise WrongRecipient(f"this message is for another address, not {recipient.address}")
+    record = openable_record(home, header)
     key = accounts.recipient_key(home, recipient)
     try:
         data_key = crypto.unseal(key, record.data_key_wrapped, record.id.encode())

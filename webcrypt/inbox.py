@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 
 from . import envelope, events, gateway, policy, reading, store
-from .errors import EnvelopeError, MessageExpired, MessageRevoked, NotFound
+from .errors import EnvelopeError, NotFound
 from .home import Home
 
 VIEW_SECONDS = 30
@@ -22,14 +22,7 @@ VIEW_ENTRIES = 256
 
 def accept(home: Home, data: bytes) -> tuple[str, store.Message]:
     """Check and keep a posted envelope; return the upload id and the message record."""
-    header = envelope.read_header(data)
-    record = store.Message.get_or_none(store.Message.id == header.message_id)
-    if record is None or record.recipient != header.recipient:
-        raise MessageRevoked("this message is unknown here: it was deleted, or the file is damaged")
-    if record.revoked is not None or record.data_key_wrapped is None:
-        raise MessageRevoked("this message was recalled or deleted and can no longer be opened")
-    if record.expires < home.now():
-        raise MessageExpired("this message has expired and can no longer be opened")
+    record = gateway.openable_record(home, envelope.read_header(data))
     if len(data) > largest_envelope(record.size):  # padding is not checked before login, but stored
         raise EnvelopeError("the envelope in secure.htm is damaged")
     purge(home)

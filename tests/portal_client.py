@@ -1,4 +1,4 @@
-"""A tiny in-process WSGI client for the portal tests: cookies, forms, multipart."""
+"""A tiny in-process WSGI client for the portal and console tests: cookies, forms, multipart."""
 
 import io
 import re
@@ -35,6 +35,7 @@ class Client:
     remote_addr: str = "127.0.0.1"
     cookies: dict = field(default_factory=dict)
     language: str = "en"
+    https: bool = False
 
     def get(self, path: str, headers: dict | None = None) -> Response:
         return self.request("GET", path, headers=headers)
@@ -60,8 +61,9 @@ class Client:
         parts = urlsplit(path)
         environ = {
             "REQUEST_METHOD": method, "PATH_INFO": parts.path, "QUERY_STRING": parts.query,
-            "SERVER_NAME": "localhost", "SERVER_PORT": "80", "HTTP_HOST": "localhost",
-            "REMOTE_ADDR": self.remote_addr, "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+            "SERVER_NAME": "localhost", "SERVER_PORT": "443" if self.https else "80", "HTTP_HOST": "localhost",
+            "REMOTE_ADDR": self.remote_addr, "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "https" if self.https else "http",
             "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(), "wsgi.version": (1, 0),
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
             "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT_LANGUAGE": self.language,

@@ -11,7 +11,7 @@ from webcrypt import accounts, admins, config, gateway, mime, settings, store
 from webcrypt.errors import MessageExpired, MessageRevoked
 from webcrypt.home import Home
 from webcrypt.portal import create_app
-from wsgi_client import Client
+from portal_client import Client
 
 SINK_PORT = 12711
 PASSWORD = "a long admin password"

@@ -771,3 +771,54 @@ def test_recall_and_expiry_reach_an_open_page_at_once(app, portal_home, clock, c
         page = client.get(f"/message/{upload}{path}")
         assert page.status in (404, 410), (path, page.status)
         assert "balance" not in page.text
+
+
+def notices_to(sink, address):
+    found = []
+    for item in sink.messages:
+        mail = email.message_from_bytes(item.content, policy=email.policy.default)
+        if item.rcpt_tos == [address] and "password was changed" in mail["Subject"]:
+            found.append(mail)
+    return found
+
+
+def test_a_password_change_is_notified_but_not_the_forced_first_one(app, portal_home, sink):
+    client = Client(app)
+    ready(client, portal_home)  # the forced first change: the recipient expects it, no notice
+    assert notices_to(sink, "alice@example.org") == []
+    form = client.get("/password")
+    other = "orange bicycle lantern"
+    client.post("/password", {"csrf": form.field("csrf"), "current": NEW_PASSWORD, "new": other, "repeat": other})
+    (notice,) = notices_to(sink, "alice@example.org")
+    body = notice.get_content()
+    assert "alice@example.org" in body and "geändert" in body and other not in body
+    assert notice["Auto-Submitted"] == "auto-generated"
+
+
+def test_a_recovered_password_is_notified(app, portal_home, sink):
+    client = Client(app)
+    ready(client, portal_home)
+    page = client.get("/profile")
+    saved = client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
+                                              "question": "First pet?", "answer": "Rex the dog"})
+    assert saved.status == 200 and "is saved" in saved.text, saved.text[-800:]
+    stranger = Client(app, remote_addr="192.0.2.51")
+    form = stranger.get("/forgot")
+    stranger.post("/forgot", {"csrf": form.field("csrf"), "address": "alice@example.org"})
+    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org",
+                                         "answer": "rex the dog"})
+    assert r.status == 200
+    new_password = re.search(r'id="new-password">([^<]+)<', r.text).group(1)
+    (notice,) = notices_to(sink, "alice@example.org")
+    assert new_password not in notice.get_content()
+
+
+def test_a_notice_that_cannot_be_sent_does_not_undo_the_change(app, portal_home, sink):
+    client = Client(app)
+    ready(client, portal_home)
+    write_settings(portal_home.config.path, {"mail": {"reinject": '"smtp://127.0.0.1:9"'}})
+    down = Home(config.load(portal_home.config.path), clock=portal_home.clock)
+    recipient = store.Recipient.get()
+    login.change_password(down, recipient, NEW_PASSWORD, "orange bicycle lantern", "orange bicycle lantern", "t")
+    assert login.login(down, "alice@example.org", "orange bicycle lantern", "t")
+    assert "notice_failed" in [e.action for e in store.AuditEvent.select()]

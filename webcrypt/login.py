@@ -12,7 +12,7 @@ import threading
 import unicodedata
 from importlib import resources
 
-from . import accounts, crypto, events, sessions, store, throttle
+from . import accounts, crypto, events, notices, sessions, store, throttle
 from .addresses import normalise
 from .errors import AccountDisabled, BadAddress, LoginFailed, PasswordRejected, Throttled, UnknownAccount, WrongPassword
 from .home import Home
@@ -129,9 +129,12 @@ def change_password(home: Home, recipient: store.Recipient, current: str, new: s
     if new == current:
         raise PasswordRejected("the new password must differ from the current one")
     check_strength(new, recipient.address)
+    chosen_freely = not recipient.must_change_password  # not the expected first change of a given password
     with HASHING:
         accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
     events.audit(home, recipient.address, "password_changed", recipient.address, client=client)
+    if chosen_freely:
+        notices.password_changed(home, recipient.address)
 
 
 def _check_current(home: Home, recipient: store.Recipient, password: str, client: str) -> None:
@@ -226,6 +229,7 @@ def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewA
     throttle.clear(keys[0])
     throttle.clear(_account_key(address))
     events.audit(home, address, "password_recovered", address, client=client)
+    notices.password_changed(home, address)
     return new
 
 

@@ -266,13 +266,32 @@ def login_data_chunks(data: LoginData) -> list[bytes]:
         intro_en=intro_en, intro_de=intro_de, change_en=change_en, change_de=change_de,
         password=data.password, **values,
     )
-    subject = email.header.Header(texts.LOGIN_DATA_SUBJECT.format(**values), "utf-8").encode()
+    return plain_mail_chunks(AutoMail(
+        sender_name=data.branding["name"], sender=data.sender, to=data.to,
+        subject=texts.LOGIN_DATA_SUBJECT.format(**values), date=data.date, message_id=data.message_id,
+    ), body)
+
+
+@dataclass(frozen=True)
+class AutoMail:
+    """The envelope of a mail webcrypt writes itself (login data, notices)."""
+
+    sender_name: str
+    sender: str
+    to: str
+    subject: str
+    date: str
+    message_id: str
+
+
+def plain_mail_chunks(mail: AutoMail, body: str) -> list[bytes]:
+    """A text/plain mail in UTF-8, quoted-printable, marked as auto-generated."""
     head = "\n".join([
-        f"From: {email.header.Header(data.branding['name'], 'utf-8').encode()} <{data.sender}>",
-        f"To: <{data.to}>",
-        f"Subject: {subject}",
-        f"Date: {data.date}",
-        f"Message-ID: <{data.message_id}@{data.sender.rpartition('@')[2] or 'localhost'}>",
+        f"From: {email.header.Header(mail.sender_name, 'utf-8').encode()} <{mail.sender}>",
+        f"To: <{mail.to}>",
+        f"Subject: {email.header.Header(mail.subject, 'utf-8').encode()}",
+        f"Date: {mail.date}",
+        f"Message-ID: <{mail.message_id}@{mail.sender.rpartition('@')[2] or 'localhost'}>",
         "Auto-Submitted: auto-generated",
         "MIME-Version: 1.0",
         "Content-Type: text/plain; charset=utf-8",
@@ -280,3 +299,9 @@ def login_data_chunks(data: LoginData) -> list[bytes]:
         "", "",
     ])
     return [head.encode("ascii"), quopri.encodestring(body.encode("utf-8"))]
+
+
+def password_notice_chunks(mail: AutoMail, branding: dict, address: str, portal_url: str, when: str) -> list[bytes]:
+    """The bilingual notice that an account's password was changed (no secret in it)."""
+    values = {**branding, "address": address, "portal_url": portal_url, "when": when}
+    return plain_mail_chunks(mail, texts.PASSWORD_NOTICE_BODY.format(**values))

@@ -111,3 +111,22 @@ LOGIN_DATA_CHANGE = (
     " A new password must be chosen at the first login.",
     " Bei der ersten Anmeldung muss ein neues Passwort gewählt werden.",
 )
+
+PASSWORD_NOTICE_SUBJECT = "{name}: your password was changed / Ihr Passwort wurde geändert"
+
+PASSWORD_NOTICE_BODY = """\
+The password of your {name} account {address} was changed on {when}.
+
+If you did this yourself, there is nothing more to do. If you did not,
+please tell the sender of your messages or {organisation} at once: someone
+else may know your password.
+
+Portal: {portal_url}
+
+--
+Das Passwort Ihres {name}-Kontos {address} wurde am {when} geändert.
+
+Wenn Sie das selbst waren, ist nichts weiter zu tun. Wenn nicht, melden
+Sie sich bitte sofort beim Absender Ihrer Nachrichten oder bei {organisation}:
+dann kennt womöglich jemand anderes Ihr Passwort.
+"""

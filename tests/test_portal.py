@@ -10,9 +10,9 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import CORPUS, Clock, write_settings
+from conftest import CORPUS, write_settings
 from portal_client import Client
-from webcrypt import config, crypto, events, gateway, login, mime, reading, sessions, store
+from webcrypt import config, crypto, events, gateway, login, mime, reading, store
 from webcrypt.home import Home
 from webcrypt.portal.app import create_app
 

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from conftest import CORPUS, write_settings
 from portal_client import Client
-from webcrypt import config, crypto, events, gateway, login, mime, reading, store
+from webcrypt import config, crypto, errors, events, gateway, login, mime, reading, store
 from webcrypt.home import Home
 from webcrypt.portal.app import create_app
 
@@ -822,3 +822,20 @@ def test_a_notice_that_cannot_be_sent_does_not_undo_the_change(app, portal_home,
     login.change_password(down, recipient, NEW_PASSWORD, "orange bicycle lantern", "orange bicycle lantern", "t")
     assert login.login(down, "alice@example.org", "orange bicycle lantern", "t")
     assert "notice_failed" in [e.action for e in store.AuditEvent.select()]
+
+
+def test_login_throttle_follows_the_configuration(home_dir, clock, sink):
+    write_settings(home_dir / "webcrypt.toml", {"throttle": {"login_failures_per_account": "2",
+                                                             "login_block_minutes": "1"}})
+    home = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    home.connect()
+    encrypt(home)
+    for _ in range(2):
+        with pytest.raises(errors.LoginFailed):
+            login.login(home, "alice@example.org", "wrong", "192.0.2.60")
+    with pytest.raises(errors.Throttled):
+        login.login(home, "alice@example.org", "wrong", "192.0.2.61")
+    clock.advance(61)
+    with pytest.raises(errors.LoginFailed):  # blocked for one minute only
+        login.login(home, "alice@example.org", "wrong", "192.0.2.61")
+    home.close()

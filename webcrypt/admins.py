@@ -77,7 +77,7 @@ def login(home: Home, name: str, password: str, client: str) -> tuple[str, store
         events.count(home, events.LOGIN_FAILED)
         shown = name if store.Admin.get_or_none(store.Admin.name == name) else "(unknown name)"
         events.audit(home, f"admin:{shown}", "admin_login_failed", shown, client=client)
-        for key, rule in zip(keys, (throttle.LOGIN_ACCOUNT, throttle.LOGIN_CLIENT)):
+        for key, rule in zip(keys, (throttle.login_account(home), throttle.login_client(home))):
             throttle.record(home, key, rule)
         raise LoginFailed("the name or the password is wrong") from None
     throttle.clear(keys[0])

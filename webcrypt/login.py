@@ -87,13 +87,13 @@ def _decoy_hash(log_n: int) -> str:
 def _failed(home: Home, address: str, client: str) -> None:
     events.count(home, events.LOGIN_FAILED)
     events.audit(home, address, "login_failed", address, client=client)
-    if throttle.record(home, _account_key(address), throttle.LOGIN_ACCOUNT):
+    if throttle.record(home, _account_key(address), throttle.login_account(home)):
         _lock(home, address, client)
-    throttle.record(home, _client_key(client), throttle.LOGIN_CLIENT)
+    throttle.record(home, _client_key(client), throttle.login_client(home))
 
 
 def _lock(home: Home, address: str, client: str) -> None:
-    until = home.now() + throttle.LOGIN_ACCOUNT.block
+    until = home.now() + throttle.login_account(home).block
     store.Recipient.update(locked_until=until).where(store.Recipient.address == address).execute()
     events.audit(home, address, "login_locked", address, detail=f"until {until}", client=client)
 
@@ -221,8 +221,8 @@ def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewA
         matches = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], expected)
     right = own and matches
     if not right:
-        throttle.record(home, keys[0], throttle.ANSWER_ACCOUNT)
-        throttle.record(home, keys[1], throttle.ANSWER_CLIENT)
+        throttle.record(home, keys[0], throttle.answer_account(home))
+        throttle.record(home, keys[1], throttle.answer_client(home))
         events.audit(home, address, "question_failed", address, client=client)
         raise LoginFailed("the answer is wrong")
     new = accounts.reset(home, address)

@@ -20,10 +20,27 @@ class Rule:
     block: int  # seconds blocked once the limit is reached
 
 
-LOGIN_ACCOUNT = Rule(limit=5, window=900, block=900)
-LOGIN_CLIENT = Rule(limit=30, window=900, block=900)
-ANSWER_ACCOUNT = Rule(limit=3, window=3600, block=3600)
-ANSWER_CLIENT = Rule(limit=10, window=3600, block=3600)
+# The rules an administrator tunes in [throttle]: failures counted within the block time
+# block the key for that time.
+def login_account(home: Home) -> Rule:
+    return _rule(home, "login_failures_per_account", "login_block_minutes")
+
+
+def login_client(home: Home) -> Rule:
+    return _rule(home, "login_failures_per_client", "login_block_minutes")
+
+
+def answer_account(home: Home) -> Rule:
+    return _rule(home, "answer_failures_per_account", "answer_block_minutes")
+
+
+def answer_client(home: Home) -> Rule:
+    return _rule(home, "answer_failures_per_client", "answer_block_minutes")
+
+
+def _rule(home: Home, limit: str, minutes: str) -> Rule:
+    seconds = home.config[f"throttle.{minutes}"] * 60
+    return Rule(limit=home.config[f"throttle.{limit}"], window=seconds, block=seconds)
 
 
 def client_bucket(client: str) -> str:

@@ -89,6 +89,14 @@ SCHEMA: dict[str, dict[str, object]] = {
         "workers": 4,
         "processes": 2,
     },
+    "throttle": {
+        "login_failures_per_account": 5,
+        "login_failures_per_client": 30,
+        "login_block_minutes": 15,
+        "answer_failures_per_account": 3,
+        "answer_failures_per_client": 10,
+        "answer_block_minutes": 60,
+    },
     "branding": {
         "name": "webcrypt",
         "organisation": "",

@@ -115,6 +115,18 @@ workers = 4
 # Processes sharing the listening socket (encryption is CPU work: about one per core).
 processes = 2
 
+[throttle]
+# Failed logins (recipients and console administrators) per address and per client
+# address; reaching the limit within the block time blocks that key for the block time.
+# A low per-address limit also lets a stranger lock an account for that time.
+login_failures_per_account = 5
+login_failures_per_client = 30
+login_block_minutes = 15
+# Wrong answers to the confidential question (forgotten password), likewise.
+answer_failures_per_account = 3
+answer_failures_per_client = 10
+answer_block_minutes = 60
+
 [branding]
 # Overridden by the web console's corporate identity page (stored in the database).
 name = "webcrypt"

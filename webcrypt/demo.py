@@ -1,6 +1,7 @@
 """The demo: a local home, a sample message encrypted, login data to try the portal with."""
 
 import email.message
+import re
 import email.utils
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ def prepare(folder: Path, portal_url: str = "http://127.0.0.1:8080") -> Demo:
         # and the portal runs on plain http on loopback.
         text = path.read_text().replace('credentials_to = "sender"', 'credentials_to = "print"')
         path.write_text(text.replace("[portal]\n", "[portal]\nsecure_cookies = false\n", 1))
+    _set_portal_url(path, portal_url)  # a later run may listen elsewhere
     home = Home(config.load(path))
     home.connect()
     password = _fresh_password(home)
@@ -83,3 +85,8 @@ def _fresh_admin_password(home: Home) -> str:
     else:
         admins.set_password(home, ADMIN, password, actor="demo")
     return password
+
+
+def _set_portal_url(path: Path, portal_url: str) -> None:
+    text = path.read_text()
+    path.write_text(re.sub(r'(?m)^url = "https?://[^"]*"$', f'url = "{portal_url}"', text, count=1))

@@ -107,12 +107,13 @@ def print_table(titles, cells) -> None:
     table.columns[0].no_wrap = True
     for row in cells:
         table.add_row(*row)
-    Console(highlight=False).print(table)
+    Console(highlight=False, markup=False).print(table)  # mail data is never markup
 
 
 def table_console() -> Console:
     """Tables piped into a file or grep keep whole addresses and ids on one line."""
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 250)
+    # markup=False: values such as the keyword "[secure]" are data, not rich markup tags.
+    return Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 250)
 
 
 def actor() -> str:

@@ -52,13 +52,18 @@ always_encrypt_domains = []
 never_encrypt_domains = []
 
 [accounts]
-# Who receives the login data of a new recipient: "sender", "recipient",
-# "admin:ADDRESS", or "print" (encrypt command only; pipe and relay use the sender).
+# Who receives the login data of a new recipient (and a reset's, with 'reset --mail'
+# or from the web console): "sender", "recipient", "admin:ADDRESS", or "print" (the
+# command or console page shows them; pipe and relay cannot, so they mail the sender).
 credentials_to = "sender"
 # Make recipients choose their own password at the first login.
 force_password_change = true
 # Days an account stays valid (0: for ever).
 validity_days = 365
+# Password hashing cost, scrypt with 2^n (12 to 22): each step up doubles the time and
+# memory of a login (17: about 128 MB). Raised later, a password is re-hashed at its
+# next login. 17 is the floor for production.
+# scrypt_log_n = 17
 
 [database]
 # Empty: SQLite at webcrypt.db beside this file. For several portal nodes:
@@ -131,6 +136,8 @@ answer_block_minutes = 60
 # Overridden by the web console's corporate identity page (stored in the database).
 name = "webcrypt"
 organisation = ""
+# Logo on the portal pages: an https:// URL (empty: none).
+logo_url = ""
 color = "#1f4e79"
 """
 

@@ -77,6 +77,7 @@ def backup(ctx: typer.Context, target: Path = typer.Argument(..., help="File to 
     """Copy the database consistently while the portal runs (SQLite; PostgreSQL: pg_dump).
 
     The master key is not in the copy: keep master.key backed up separately.
+
     Example: webcrypt backup /var/backups/webcrypt-$(date +%F).db
     """
     home = open_home(ctx)

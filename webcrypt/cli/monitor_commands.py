@@ -27,6 +27,7 @@ def monitor(
     """Monitoring: messages, logins, accounts, sessions, uploads, database, errors, per hour over a day.
 
     Thresholds for --check are in [monitor] of webcrypt.toml.
+
     Example: webcrypt monitor --check   (as an Icinga/Nagios command)
     """
     if check:

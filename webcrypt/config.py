@@ -89,6 +89,9 @@ SCHEMA: dict[str, dict[str, object]] = {
         "workers": 4,
         "processes": 2,
     },
+    "pipe": {
+        "relay": "",  # "HOST:PORT" of a running 'webcrypt relay': pipe forwards to it instead of processing
+    },
     "throttle": {
         "login_failures_per_account": 5,
         "login_failures_per_client": 30,
@@ -195,6 +198,11 @@ CHECKS = {
     "accounts.scrypt_log_n": (lambda v: 12 <= v <= 22, "must be between 12 and 22"),
     "portal.url": (lambda v: v.startswith(("http://", "https://")), "must start with http:// or https://"),
     "policy.keyword": (lambda v: v.strip() != "", "must not be empty"),
+    "pipe.relay": (
+        lambda v: v == "" or (v.rpartition(":")[0].strip("[]") != "" and v.rpartition(":")[2].isdigit()
+                              and 0 < int(v.rpartition(":")[2]) < 65536),
+        "must be empty or HOST:PORT of a running 'webcrypt relay'",
+    ),
 }
 
 

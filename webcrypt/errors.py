@@ -103,6 +103,16 @@ class DeliveryError(WebcryptError):
     temporary = True
 
 
+class NextHopRefused(WebcryptError):
+    """The next hop refused the message for good (SMTP 5xx), with its enhanced status code."""
+
+    exit_status = ExitStatus.DELIVERY
+
+    def __init__(self, dsn: str, text: str):
+        super().__init__(text)
+        self.dsn = dsn
+
+
 class UnknownMessage(WebcryptError):
     exit_status = ExitStatus.UNKNOWN_MESSAGE
 

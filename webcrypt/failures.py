@@ -26,6 +26,8 @@ class Failure:
 
 
 def classify(error: BaseException) -> Failure:
+    if isinstance(error, errors.NextHopRefused):  # the relay's own refusal, passed on as it gave it
+        return Failure(True, error.dsn, clean(str(error)))
     for kind, dsn in REFUSALS.items():
         if isinstance(error, kind):
             return Failure(True, dsn, clean(str(error)))

@@ -3,18 +3,24 @@
 The only module that runs subprocesses or speaks SMTP. A send returns only
 after the next hop accepted the message for every recipient; anything else
 raises DeliveryError (temporary), so the caller can leave the mail queued.
+
+``forward`` is the thin client of ``webcrypt pipe`` in forwarding mode
+(``[pipe] relay``): it hands a message unchanged to a running ``webcrypt relay``
+over a plain socket. It is on the path of every message Postfix starts a process
+for, so this module imports only what that needs at the top: smtplib (which
+pulls in ssl and email, ~25 ms) and subprocess are imported where they are used.
 """
 
-import smtplib
 import socket
-import subprocess
 from dataclasses import dataclass
 from typing import Iterable
-from urllib.parse import urlsplit
 
-from .errors import ConfigError, DeliveryError
+from .errors import BadAddress, ConfigError, DeliveryError, NextHopRefused
 
 SMTP_TIMEOUT = 120
+FORWARD_CONNECT_TIMEOUT = 30
+FORWARD_REPLY_TIMEOUT = 300  # RFC 5321 4.5.3.2: 5 minutes for MAIL, RCPT
+FORWARD_DATA_TIMEOUT = 600  # 10 minutes for the reply to the end of DATA (the relay encrypts and reinjects first)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ def parse_route(spec: str) -> Route:
     if spec.startswith("sendmail:") and len(spec) > len("sendmail:"):
         return Route("sendmail", spec[len("sendmail:"):])
     if spec.startswith("smtp://"):
+        from urllib.parse import urlsplit
+
         parts = urlsplit(spec)
         if parts.hostname:
             return Route("smtp", parts.hostname, parts.port or 25)
@@ -45,6 +53,8 @@ def send(route: Route, sender: str, recipients: list[str], chunks: Iterable[byte
 def _sendmail(program: str, sender: str, recipients: list[str], chunks: list[bytes]) -> None:
     # -G: this is not an initial submission; -i: a lone dot is not the end;
     # never -t: recipients come from the envelope, not from headers.
+    import subprocess
+
     command = [program, "-G", "-i", "-f", sender, "--", *recipients]
     try:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -64,6 +74,8 @@ def _sendmail(program: str, sender: str, recipients: list[str], chunks: list[byt
 
 
 def _smtp(route: Route, sender: str, recipients: list[str], chunks: list[bytes]) -> None:
+    import smtplib
+
     data = _crlf(b"".join(chunks))
     try:
         with smtplib.SMTP(route.target, route.port, timeout=SMTP_TIMEOUT) as smtp:
@@ -90,3 +102,145 @@ def _first_reason(refused: dict) -> str:
 
 def _text(value) -> str:
     return (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))[:200]
+
+
+def forward(host: str, port: int, sender: str, recipients: list[str], data: bytes) -> str:
+    """Hand *data* unchanged over SMTP to *host:port* (a running ``webcrypt relay``).
+
+    Returns the text of the server's 2xx to the end of DATA (the relay gives it only
+    after its next hop accepted every copy). Raises NextHopRefused, with the server's
+    enhanced status code, when the server refuses the message for good: a 5xx to its
+    SIZE at MAIL, to a recipient or to the end of DATA. Everything else raises
+    DeliveryError (temporary): 4xx, no connection, a timeout, a broken reply, and a
+    5xx to the session itself (greeting, EHLO, or a 530 / 5.7.x to MAIL: this client
+    is not allowed there, a fault of the configuration, not of the message).
+    """
+    for address in (sender, *recipients):
+        if any(ord(c) < 32 or ord(c) == 127 for c in address):
+            raise BadAddress("an envelope address holds control characters")
+    where = f"relay {host}:{port}"
+    body = _dot_stuffed(data)
+    try:
+        sock = socket.create_connection((host, port), timeout=FORWARD_CONNECT_TIMEOUT)
+    except OSError as e:
+        raise DeliveryError(f"{where} unavailable: {_os_reason(e)}") from None
+    client = _Client(sock, where)
+    try:
+        return client.deliver(sender, recipients, body, data.isascii())
+    except OSError as e:
+        raise DeliveryError(f"{where} unavailable: {_os_reason(e)}") from None
+    finally:
+        client.close()
+
+
+class _Client:
+    """One SMTP session over a plain socket: just what forwarding a message needs."""
+
+    def __init__(self, sock: socket.socket, where: str):
+        self.sock = sock
+        self.reader = sock.makefile("rb")
+        self.where = where
+
+    def deliver(self, sender: str, recipients: list[str], body: bytes, ascii_only: bool) -> str:
+        self.expect("greeting", *self.reply(FORWARD_REPLY_TIMEOUT), session=True)
+        local = self.sock.getsockname()[0]
+        literal = f"[IPv6:{local}]" if ":" in local else f"[{local}]"
+        _, lines = self.expect("EHLO", *self.command(f"EHLO {literal}"), session=True)
+        extensions = {line.split(" ", 1)[0].upper() for line in lines[1:] if line}
+        params = ""
+        if "SIZE" in extensions:
+            params += f" SIZE={len(body)}"
+        if not ascii_only and "8BITMIME" in extensions:
+            params += " BODY=8BITMIME"
+        if not (sender + "".join(recipients)).isascii() and "SMTPUTF8" in extensions:
+            params += " SMTPUTF8"
+        self.expect("MAIL", *self.command(f"MAIL FROM:<{sender}>{params}"))
+        for recipient in recipients:
+            self.expect("RCPT", *self.command(f"RCPT TO:<{recipient}>"))
+        code, lines = self.command("DATA")
+        if code != 354:
+            raise DeliveryError(f"{self.where} answered {code} to DATA: {_joined(code, lines)[1]}")
+        self.sock.sendall(body + b".\r\n")
+        _, lines = self.expect("DATA", *self.reply(FORWARD_DATA_TIMEOUT))
+        self.quit()  # the message is accepted: nothing after this may fail it
+        return " ".join(lines)[:300]
+
+    def command(self, line: str, timeout: float = FORWARD_REPLY_TIMEOUT) -> tuple[int, list[str]]:
+        self.sock.settimeout(timeout)
+        self.sock.sendall(line.encode("utf-8") + b"\r\n")
+        return self.reply(timeout)
+
+    def reply(self, timeout: float) -> tuple[int, list[str]]:
+        """(code, lines without the code) of one reply, multi-line replies joined."""
+        self.sock.settimeout(timeout)
+        lines = []
+        while True:
+            line = self.reader.readline(4096)
+            if not line.endswith(b"\n"):
+                raise DeliveryError(f"{self.where} closed the connection or sent a broken reply")
+            text = line.rstrip(b"\r\n").decode("utf-8", "replace")
+            if len(text) < 3 or not text[:3].isdigit() or (lines and text[:3] != lines[0][:3]):
+                raise DeliveryError(f"{self.where} does not speak SMTP ({_text(text)!r})")
+            lines.append(text)
+            if text[3:4] != "-" or len(lines) > 100:
+                return int(text[:3]), [t[4:] for t in lines]
+
+    def expect(self, stage: str, code: int, lines: list[str], session: bool = False) -> tuple[int, list[str]]:
+        if 200 <= code < 300:
+            return code, lines
+        dsn, text = _joined(code, lines)
+        refuses_client = session or (stage == "MAIL" and (code == 530 or dsn.startswith("5.7.")))
+        if 500 <= code < 600 and not refuses_client:
+            prefix = "" if stage == "DATA" else f"relay refused {stage}: "
+            raise NextHopRefused(dsn, f"{prefix}{text}")
+        raise DeliveryError(f"{self.where} answered {code} to {stage}: {dsn} {text}")
+
+    def quit(self) -> None:
+        try:
+            self.command("QUIT", timeout=5)
+        except (OSError, DeliveryError):
+            pass
+
+    def close(self) -> None:
+        try:
+            self.reader.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA carries it (RFC 5321 4.5.2): CRLF line ends, a dot doubled at
+    the start of a line, a final line end; the receiver undoes the dots."""
+    body = _crlf(data)
+    if body.startswith(b"."):
+        body = b"." + body
+    body = body.replace(b"\r\n.", b"\r\n..")
+    if body and not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body
+
+
+# Enhanced status codes (RFC 3463) for servers that give none.
+_DEFAULT_DSN = {552: "5.3.4", 554: "5.0.0"}
+
+
+def _joined(code: int, lines: list[str]) -> tuple[str, str]:
+    """(enhanced status code, text) of a reply; the code from its first line."""
+    texts = []
+    dsn = ""
+    for line in lines:
+        first, _, rest = line.partition(" ")
+        pieces = first.split(".")
+        if len(pieces) == 3 and all(p.isdigit() and len(p) <= 3 for p in pieces) and first[0] == str(code)[0]:
+            dsn = dsn or first
+            line = rest
+        texts.append(line.strip())
+    dsn = dsn or _DEFAULT_DSN.get(code, f"{str(code)[0]}.0.0")
+    return dsn, _text("; ".join(t for t in texts if t))
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return error.strerror or type(error).__name__

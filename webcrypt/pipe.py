@@ -14,6 +14,12 @@ size, milliseconds) and never content, passwords or login data.
 
 Imported for every message: only the standard library modules needed to
 parse arguments and read stdin are imported before the message is read.
+
+Forwarding mode (``[pipe] relay = "HOST:PORT"``): the message is handed unchanged
+over SMTP to a running ``webcrypt relay``, which decides, encrypts and reinjects;
+its reply becomes the status (2xx: 0, 5xx to the message: 69 with its enhanced
+code, anything else: 75). No mail parser, cryptography or database is loaded, so
+a message costs little more than starting Python (like spamc for spamd).
 """
 
 import os
@@ -112,6 +118,8 @@ def _process(options: dict, raw: bytes, environ, whole_process: bool):
     from . import config
 
     settings = config.load(config.locate(options["config"], environ))
+    if settings["pipe.relay"]:
+        return _forward(settings["pipe.relay"], options, raw)
     if whole_process:
         _skip_unneeded_imports(settings.database_url)
     from . import events, processing
@@ -132,6 +140,25 @@ def _process(options: dict, raw: bytes, environ, whole_process: bool):
     finally:
         if home._connected:
             home.close()
+
+
+class Forwarded:
+    """A message the relay accepted (its 250 comes after its next hop accepted every copy)."""
+
+    action = "forwarded"
+
+    def __init__(self, relay: str, reply: str):
+        self.relay = relay
+        self.reply = reply
+
+
+def _forward(relay: str, options: dict, raw: bytes) -> Forwarded:
+    """Forwarding mode: the relay, a long-running process, does the work."""
+    from . import mailer
+
+    host, _, port = relay.rpartition(":")
+    reply = mailer.forward(host.strip("[]"), int(port), options["sender"], options["recipients"], raw)
+    return Forwarded(relay, reply)
 
 
 def _skip_unneeded_imports(url: str) -> None:
@@ -179,7 +206,11 @@ class _Log:
         )
 
     def done(self, outcome) -> int:
-        self._write(f"{self.fields(outcome.action)} reason={outcome.reason} copies={outcome.copies}")
+        if isinstance(outcome, Forwarded):
+            tail = f"relay={_clean(outcome.relay)} reply={_clean(outcome.reply)}"
+        else:
+            tail = f"reason={outcome.reason} copies={outcome.copies}"
+        self._write(f"{self.fields(outcome.action)} {tail}")
         return EX_OK
 
     def failed(self, error: BaseException) -> int:

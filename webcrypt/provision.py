@@ -120,6 +120,15 @@ workers = 4
 # Processes sharing the listening socket (encryption is CPU work: about one per core).
 processes = 2
 
+[pipe]
+# Forwarding mode for 'webcrypt pipe': "HOST:PORT" of a running 'webcrypt relay'
+# (e.g. "127.0.0.1:10025", plain SMTP, so not with relay.require_tls). Each pipe then
+# only hands the message to the relay, which encrypts and reinjects it, instead of
+# loading the encryption libraries per message: for volume (docs/performance.md).
+# While the relay is down, mail waits in Postfix's queue. Empty: pipe processes
+# every message itself.
+relay = ""
+
 [throttle]
 # Failed logins (recipients and console administrators) per address and per client
 # address; reaching the limit within the block time blocks that key for the block time.

@@ -115,7 +115,9 @@ class Handler:
             self._write(started, sender, recipients, raw, "refused" if failure.permanent else "deferred", f"error={failure.text}")
             return f"{code} {failure.dsn} {failure.text}"
         self._write(started, sender, recipients, raw, outcome.action, f"reason={outcome.reason} copies={outcome.copies}")
-        return "250 2.0.0 OK: delivered to the next hop"
+        # the action in the reply: Postfix logs it, and 'webcrypt pipe' in forwarding mode too
+        copies = f"{outcome.copies} cop{'y' if outcome.copies == 1 else 'ies'}"
+        return f"250 2.0.0 OK: {outcome.action} ({outcome.reason}), {copies} delivered to the next hop"
 
     def _process(self, raw: bytes, sender: str, recipients: list[str]):
         # SMTP hands over CRLF lines; the original bytes are kept as the client sent them.
@@ -140,6 +142,11 @@ class Handler:
 
 class _Server(SMTP):
     """Closes connections from outside the client networks before saying anything else."""
+
+    # Lines longer than RFC 5321's 1000 bytes: Postfix accepts and keeps them, and
+    # 'webcrypt pipe' in forwarding mode hands them over unchanged (aiosmtpd's default
+    # would answer 500, a bounce). The total stays bounded by relay.max_size.
+    line_length_limit = 1 << 20
 
     def connection_made(self, transport):
         super().connection_made(transport)
@@ -189,11 +196,16 @@ class Running:
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.close()
-            asyncio.run_coroutine_threadsafe(self.server.wait_closed(), self.loop).result(timeout=30)
+            # closed in the loop's own thread: asyncio's Server is not thread-safe (closing it from
+            # here raced with a connection ending in the loop: TypeError in Server._wakeup)
+            asyncio.run_coroutine_threadsafe(self._close(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         self.handler.pool.shutdown(wait=True)
+
+    async def _close(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
 
 
 def serve(home: Home, listen: str | None = None, log=sys.stderr) -> None:

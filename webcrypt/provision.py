@@ -13,7 +13,8 @@ CONFIG_TEMPLATE = """\
 # stored in the database and take precedence over this file (docs/admin.md).
 
 [portal]
-# Public URL of the portal, written into every secure.htm.
+# Public URL of the portal, written into every secure.htm (from 'init --portal-url';
+# without this line: http://127.0.0.1:8080).
 url = "{portal_url}"
 # Earlier portal URLs that old secure.htm files still post to.
 legacy_urls = []
@@ -35,7 +36,8 @@ trusted_proxies = []
 [mail]
 # How mail leaves webcrypt: "sendmail:/usr/sbin/sendmail" or "smtp://127.0.0.1:10026".
 reinject = "sendmail:/usr/sbin/sendmail"
-# Sender of login-data mails and portal notices.
+# Sender of login-data mails and portal notices (the portal's host name here; without
+# this line: webcrypt@localhost).
 from = "webcrypt@{mail_domain}"
 # Recipients in these domains get the original message, never a carrier.
 internal_domains = []

@@ -98,6 +98,28 @@ def recipient_key(home: Home, recipient: store.Recipient) -> bytes:
     return crypto.unseal(wrapping, recipient.key_wrapped, recipient.address.encode())
 
 
+def refuses_mail(recipient: store.Recipient) -> bool:
+    """Disabled by an administrator: no new messages. (An account that only expired
+    is renewed by new mail: a correspondent in use must not expire.)"""
+    return recipient.disabled and recipient.disabled_reason != "expired"
+
+
+def refusing_mail(addresses: list[str]) -> list[str]:
+    """Those of *addresses* (as given) whose accounts take no new messages."""
+    by_canonical = {normalise(a): a for a in addresses}
+    rows = store.Recipient.select().where(store.Recipient.address.in_(list(by_canonical)))
+    return [by_canonical[r.address] for r in rows if refuses_mail(r)]
+
+
+def renewal(home: Home, recipient: store.Recipient) -> dict:
+    """The column values that renew *recipient*'s validity from now (new mail came for it)."""
+    validity = home.config["accounts.validity_days"]
+    values = {"valid_until": home.now() + validity * DAY if validity else None}
+    if recipient.disabled and recipient.disabled_reason == "expired":
+        values.update(disabled=False, disabled_reason=None)
+    return values
+
+
 def check_usable(home: Home, recipient: store.Recipient) -> None:
     if recipient.disabled:
         raise AccountDisabled(f"the account {recipient.address} is disabled")
@@ -137,6 +159,7 @@ def reset(home: Home, address: str) -> NewAccount:
 def set_disabled(address: str, disabled: bool) -> store.Recipient:
     recipient = get(address)
     recipient.disabled = disabled
+    recipient.disabled_reason = "admin" if disabled else None
     recipient.save()
     if disabled:
         store.Session.delete().where(store.Session.principal == recipient.address).execute()
@@ -165,6 +188,7 @@ def describe(recipient: store.Recipient) -> dict:
         "valid_until": recipient.valid_until,
         "last_login": recipient.last_login,
         "disabled": recipient.disabled,
+        "disabled_reason": recipient.disabled_reason,
         "must_change_password": recipient.must_change_password,
         "locked_until": recipient.locked_until,
         "language": recipient.language,

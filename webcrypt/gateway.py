@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 
 from . import accounts, crypto, envelope, events, mailer, mime, store
 from .addresses import domain_of, normalise
-from .errors import EnvelopeError, MessageExpired, MessageRevoked, MessageTooLarge, WrongRecipient
+from .errors import AccountDisabled, EnvelopeError, MessageExpired, MessageRevoked, MessageTooLarge, WrongRecipient
 from .home import Home
 
 DAY = 86400
@@ -75,7 +75,8 @@ def encrypt(
 
 def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_login_data) -> Sealed:
     recipient = accounts.ensure(home, rcpt, lambda new: deliver_login_data(home, new, sender, print_login_data))
-    accounts.check_usable(home, recipient)
+    if accounts.refuses_mail(recipient):
+        raise AccountDisabled(f"the account {recipient.address} is disabled: it takes no new messages")
     now = home.now()
     header = envelope.Header(
         message_id=crypto.random_id().hex(),
@@ -106,6 +107,8 @@ def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_
 def _record(home, recipient, header, data_key, size, fields) -> None:
     key = accounts.recipient_key(home, recipient)
     with store.db.atomic():
+        # New mail keeps an account in use valid (and wakes one that only expired).
+        store.Recipient.update(**accounts.renewal(home, recipient)).where(store.Recipient.id == recipient.id).execute()
         store.Message.create(
             id=header.message_id,
             recipient=recipient.address,

@@ -68,7 +68,9 @@ def _disable_expired_accounts(home: Home, now: int, actor: str) -> int:
     )
     addresses = [r.address for r in expired]
     for address in addresses:
-        store.Recipient.update(disabled=True).where(store.Recipient.address == address).execute()
+        store.Recipient.update(disabled=True, disabled_reason="expired").where(
+            store.Recipient.address == address
+        ).execute()
         store.Session.delete().where(
             (store.Session.kind == "recipient") & (store.Session.principal == address)
         ).execute()

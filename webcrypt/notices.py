@@ -28,3 +28,27 @@ def password_changed(home: Home, address: str) -> None:
         mailer.send(mailer.parse_route(home.config["mail.reinject"]), sender, [address], chunks)
     except WebcryptError as e:
         events.audit(home, "webcrypt", "notice_failed", address, detail=str(e)[:200])
+
+
+def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> None:
+    """Tell the sender which recipients did not get the message (disabled accounts)."""
+    if not sender:  # never answer a bounce
+        return
+    branding = {**home.config.values["branding"]}
+    branding["organisation"] = branding.get("organisation") or branding["name"]
+    shown = mime.decoded(subject.value) if subject else ""
+    body = texts.NOT_DELIVERED_BODY.format(
+        subject=shown, addresses="\n".join(f"  {a}" for a in addresses), **branding
+    )
+    mail = mime.AutoMail(
+        sender_name=branding["name"], sender=home.config["mail.from"], to=sender,
+        subject=texts.NOT_DELIVERED_SUBJECT.format(**branding),
+        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
+    )
+    try:
+        route = mailer.parse_route(home.config["mail.reinject"])
+        mailer.send(route, home.config["mail.from"], [sender], mime.plain_mail_chunks(mail, body))
+    except WebcryptError as e:
+        events.audit(home, "webcrypt", "notice_failed", sender, detail=str(e)[:200])
+    for address in addresses:
+        events.audit(home, "webcrypt", "not_delivered", address, detail="account disabled")

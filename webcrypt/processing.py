@@ -18,7 +18,8 @@ processed like any other.
 import hashlib
 from dataclasses import dataclass
 
-from . import crypto, gateway, mailer, mime, policy, store
+from . import accounts, crypto, gateway, mailer, mime, notices, policy, store
+from .errors import AccountDisabled
 from .home import Home
 
 LOOP_FIELD = "x-webcrypt-loop"
@@ -42,17 +43,20 @@ def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_lo
         mailer.send(route, sender, recipients, [raw])
         return Outcome("pass", "loop", 1)
     decision = policy.decide(policy.rules_from(home.config), fields, recipients, in_encrypted_thread(home, fields))
-    sealed = []
-    if decision.encrypt:
-        home.connect()
-        sealed = gateway.encrypt(
-            home, raw, sender, decision.encrypt, subject=decision.subject, print_login_data=print_login_data
-        )
     originals = decision.internal + decision.plain
+    refused = accounts.refusing_mail(decision.encrypt)
+    targets = [r for r in decision.encrypt if r not in refused]
+    if refused and not targets and not originals:  # nobody left: the MTA bounces it, with a DSN
+        raise AccountDisabled(f"the account {refused[0]} is disabled: it takes no new messages")
+    sealed = []
+    if targets:
+        sealed = gateway.encrypt(home, raw, sender, targets, subject=decision.subject, print_login_data=print_login_data)
     if originals:
         mailer.send(route, sender, originals, [raw])
     for item in sealed:  # each carrier was counted as encrypted with its message row
         mailer.send(route, sender, [item.recipient], item.chunks, headers=loop_marker(home, item))
+    if refused:  # the others got theirs; the sender learns who did not
+        notices.not_delivered(home, sender, refused, mime.first(fields, "subject"))
     return Outcome(decision.action, decision.reason, len(sealed) + (1 if originals else 0))
 
 

@@ -51,6 +51,7 @@ class Recipient(BaseModel):
     last_login = pw.BigIntegerField(null=True)
     password_changed = pw.BigIntegerField(null=True)
     disabled = pw.BooleanField(default=False)
+    disabled_reason = pw.CharField(max_length=16, null=True)  # "admin" or "expired" (schema 2)
     must_change_password = pw.BooleanField(default=True)
     language = pw.CharField(max_length=8, null=True)
     failed_logins = pw.IntegerField(default=0)
@@ -143,10 +144,23 @@ class Stat(BaseModel):
 
 
 # Each migration brings the schema from version i to i+1. Append, never edit.
+def _add_columns(model, *names: str) -> None:
+    """Add columns a later schema gave *model*; a table that migration 1 just created from
+    today's model has them already."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    table = model._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db.obj)
+    migrate(*(migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in present))
+
+
 MIGRATIONS = [
     lambda: db.create_tables(
         [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, Setting, Stat]
     ),
+    # 2: why an account is disabled, so that new mail renews an expired account but not a disabled one
+    lambda: _add_columns(Recipient, "disabled_reason"),
 ]
 
 

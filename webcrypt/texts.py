@@ -130,3 +130,23 @@ Wenn Sie das selbst waren, ist nichts weiter zu tun. Wenn nicht, melden
 Sie sich bitte sofort beim Absender Ihrer Nachrichten oder bei {organisation}:
 dann kennt womöglich jemand anderes Ihr Passwort.
 """
+
+NOT_DELIVERED_SUBJECT = "{name}: not delivered to every recipient / nicht an alle Empfänger zugestellt"
+
+NOT_DELIVERED_BODY = """\
+Your message "{subject}" was delivered to its other recipients, but not to:
+
+{addresses}
+
+Their {name} accounts are disabled, so they take no new messages. Please ask
+the administrator of {organisation} to enable them, or reach these people another way.
+
+--
+Ihre Nachricht "{subject}" wurde den übrigen Empfängern zugestellt, nicht aber:
+
+{addresses}
+
+Ihre {name}-Konten sind gesperrt und nehmen keine neuen Nachrichten an. Bitten Sie
+den Administrator von {organisation}, sie freizugeben, oder erreichen Sie diese
+Personen auf anderem Weg.
+"""

@@ -33,6 +33,24 @@ EX_TEMPFAIL = 75
 USAGE = "usage: webcrypt [-c CONFIG] pipe [-f SENDER] [-q QUEUEID] -- RCPT..."
 
 
+HELP = f"""{USAGE}
+
+Content filter for Postfix pipe(8) (see appliance/postfix/README.md): reads one
+message on stdin, encrypts it for the recipients policy marks, passes it unchanged
+to the others, and reinjects every copy through [mail] reinject.
+
+  -c, --config PATH   configuration (else $WEBCRYPT_CONFIG, else /etc/webcrypt/webcrypt.toml)
+  -f SENDER           envelope sender (Postfix: ${{sender}})
+  -q QUEUEID          queue id, for the log line (Postfix: ${{queue_id}})
+  -- RCPT...          envelope recipients (Postfix: ${{recipient}})
+
+Exit status: 0 every copy was accepted by the next hop; 75 temporary failure (the MTA
+keeps the message and retries); 69 refused on purpose, with one line "5.x.x text".
+One log line per message goes to stderr, never content or passwords.
+
+Example: webcrypt pipe -f clerk@bank.example -q 4F2A1 -- alice@example.org < message.eml"""
+
+
 class Usage(Exception):
     pass
 
@@ -95,7 +113,7 @@ def _main(argv, stdin, stderr, environ, whole_process) -> int:
         outcome = _process(options, raw, environ, whole_process)
     except Help:
         try:
-            print(f"{USAGE}\n{__doc__.split(chr(10) + chr(10), 1)[1]}", file=sys.stdout, flush=True)
+            print(HELP, file=sys.stdout, flush=True)
         except OSError:  # e.g. piped into head
             pass
         return EX_OK

@@ -79,7 +79,7 @@ def read_password(from_stdin: bool) -> Optional[str]:
 
 
 def print_login_data(new: accounts.NewAccount) -> None:
-    err.print(f"New account {new.address}, password (shown once): {new.password}", markup=False)
+    err.print(f"Login data for {new.address}, password (shown once): {new.password}", markup=False)
 
 
 def read_input(source: str) -> bytes:

@@ -56,8 +56,10 @@ def reset(
     """
     home = open_home(ctx)
     new = users.reset(home, address, actor(), mail=mail, print_login_data=print_login_data)
-    if mail:
+    if mail and home.config["accounts.credentials_to"] != "print":
         typer.echo(f"New login data for {new.address} sent per credentials_to.")
+    elif mail:
+        pass  # credentials_to = "print": print_login_data showed them on stderr
     else:
         typer.echo(f"New password for {new.address} (shown once): {new.password}")
 

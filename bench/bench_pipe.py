@@ -6,12 +6,19 @@ Measured side by side in one run, alternating, wall time of whole processes:
 - baseline: python -c "import email.parser, Crypto.Cipher.AES, peewee"
 - pipe, encrypt: a 100 KB message with the keyword, to a known recipient (no scrypt)
 - pipe, pass: the same message without keyword
+- forward, encrypt / forward, pass: the same two messages through `webcrypt pipe` in
+  forwarding mode ([pipe] relay): the pipe hands them to a `webcrypt relay` serving in
+  this process (relay.Running), which encrypts and reinjects; the pipe's wall time
+  includes the relay's work, its CPU (getrusage of the child) does not.
 The next hop is an SMTP sink in this process (aiosmtpd), accepting everything.
-Also prints the pipe's heaviest imports (python -X importtime).
+Also prints the pipe's heaviest imports (python -X importtime), in both modes.
+With --console-script, pipe runs as the installed `webcrypt` script beside the interpreter
+instead of `python -m webcrypt`.
 """
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -23,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from gateway_support import Sink  # noqa: E402
 
-from webcrypt import accounts, config, provision  # noqa: E402
+from webcrypt import accounts, config, provision, relay  # noqa: E402
 from webcrypt.home import Home  # noqa: E402
 
 PORT = 12580
+RELAY_PORT = 13030
 BASELINE = [sys.executable, "-c", "import email.parser, Crypto.Cipher.AES, peewee"]
 
 
@@ -52,19 +60,39 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run(command: list[str], data: bytes) -> float:
+    return run_timed(command, data)[0]
+
+
+def run_timed(command: list[str], data: bytes) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"{command[:4]} failed ({result.returncode}): {result.stderr.decode()[-300:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def forwarding_config(conf: Path) -> Path:
+    """A second configuration file in the same home (same database and key), forwarding to the relay."""
+    path = conf.with_name("forward.toml")
+    path.write_text(conf.read_text().replace('relay = ""', f'relay = "127.0.0.1:{RELAY_PORT}"'))
+    return path
+
+
+def start_relay(conf: Path) -> relay.Running:
+    home = Home(config.load(conf))
+    home.connect()
+    return relay.Running(home, relay.settings(home, f"127.0.0.1:{RELAY_PORT}"), open(os.devnull, "w")).start()
 
 
 def import_costs(conf: Path, data: bytes, top: int = 12) -> list[tuple[int, str]]:
     command = [sys.executable, "-X", "importtime", "-m", "webcrypt", "-c", str(conf), "pipe", "-f", "clerk@corp.example",
                "--", "alice@example.org"]
     stderr = subprocess.run(command, input=data, capture_output=True, env=ENV).stderr.decode()
-    rows = []
+    rows = [(total_import_micros(stderr), "(all imports, sum of top-level cumulative times)")]
     for line in stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             _, cumulative, name = line.split("|")
@@ -75,32 +103,64 @@ def import_costs(conf: Path, data: bytes, top: int = 12) -> list[tuple[int, str]
     return sorted(rows, reverse=True)[:top]
 
 
+def total_import_micros(importtime_stderr: str) -> int:
+    """Sum of the cumulative times of top-level imports (those not nested in another)."""
+    total = 0
+    for line in importtime_stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _, cumulative, name = line.split("|")
+            if cumulative.strip().isdigit() and not name.startswith("  "):
+                total += int(cumulative)
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--size", type=int, default=100 * 1024)
+    parser.add_argument("--console-script", action="store_true",
+                        help="run pipe as the `webcrypt` script beside the interpreter, not python -m webcrypt")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Sink(PORT) as sink:
         conf = make_home(Path(tmp) / "home")
-        pipe = [sys.executable, "-m", "webcrypt", "-c", str(conf), "pipe", "-f", "clerk@corp.example", "--",
-                "alice@example.org"]
+        forward_conf = forwarding_config(conf)
+        running = start_relay(conf)
+        if args.console_script:
+            program = [str(Path(sys.executable).with_name("webcrypt"))]
+        else:
+            program = [sys.executable, "-m", "webcrypt"]
+        tail = ["pipe", "-f", "clerk@corp.example", "--", "alice@example.org"]
+        pipe = [*program, "-c", str(conf), *tail]
+        forward = [*program, "-c", str(forward_conf), *tail]
         secret, plain = message(args.size, "[secure] benchmark"), message(args.size, "benchmark")
-        times = {"baseline": [], "encrypt": [], "pass": []}
+        commands = {"baseline": (BASELINE, b""), "encrypt": (pipe, secret), "pass": (pipe, plain),
+                    "fwd-encrypt": (forward, secret), "fwd-pass": (forward, plain)}
+        times = {name: [] for name in commands}
+        cpu = {name: [] for name in commands}
         for _ in range(3):  # warm the page cache
-            run(BASELINE, b""), run(pipe, secret), run(pipe, plain)
+            for command, data in commands.values():
+                run(command, data)
         for _ in range(args.runs):
-            times["baseline"].append(run(BASELINE, b""))
-            times["encrypt"].append(run(pipe, secret))
-            times["pass"].append(run(pipe, plain))
-        base = statistics.median(times["baseline"])
-        print(f"message {len(secret)} bytes, {args.runs} runs each, alternating; medians:")
-        for name, values in times.items():
-            median = statistics.median(values)
-            print(f"  {name:9s} {median * 1000:7.1f} ms  ({median / base:.2f}x baseline)")
+            for name, (command, data) in commands.items():
+                wall, used = run_timed(command, data)
+                times[name].append(wall)
+                cpu[name].append(used)
+        running.stop()
+        base, base_cpu = statistics.median(times["baseline"]), statistics.median(cpu["baseline"])
+        print(f"message {len(secret)} bytes, {args.runs} runs each, alternating; {' '.join(program)}; medians:")
+        print(f"  {'':11s} {'wall':>8s}  {'':17s} {'CPU of the process':>18s}")
+        for name in commands:
+            median, used = statistics.median(times[name]), statistics.median(cpu[name])
+            print(f"  {name:11s} {median * 1000:7.1f} ms ({median / base:.2f}x baseline)"
+                  f"  {used * 1000:7.1f} ms ({used / base_cpu:.2f}x baseline)")
         print(f"sink received {len(sink.messages)} messages")
-        print("heaviest imports of one pipe run (cumulative microseconds):")
-        for micros, name in import_costs(conf, secret):
-            print(f"  {micros:8d}  {name}")
+        for label, path in (("in-process", conf), ("forwarding", forward_conf)):
+            running = start_relay(conf) if label == "forwarding" else None
+            print(f"heaviest imports of one pipe run, {label} (cumulative microseconds):")
+            for micros, name in import_costs(path, secret):
+                print(f"  {micros:8d}  {name}")
+            if running:
+                running.stop()
 
 
 if __name__ == "__main__":

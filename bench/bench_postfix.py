@@ -2,9 +2,12 @@
 
 Run by hand:  python3 bench/bench_postfix.py [--messages 200] [--sessions 10] [--size 102400]
 
-Three runs, one after another on this machine, each in a fresh private Postfix
+Four runs, one after another on this machine, each in a fresh private Postfix
 (tests/postfix_fixture.py, the appliance/postfix/ snippets):
 - pipe:  pattern A, content_filter -> `webcrypt pipe` (one process per message);
+- pipe-forward: pattern A with `[pipe] relay` set: each `webcrypt pipe` process only
+         hands the message over SMTP to a running `webcrypt relay` (as in the relay
+         run), which encrypts and reinjects on the reinjection port;
 - relay: pattern C, content_filter -> `webcrypt relay` (one process, 4 workers);
 - null:  pattern C with a do-nothing filter in place of the relay: an aiosmtpd
          server that forwards each message unchanged to the reinjection port
@@ -100,16 +103,21 @@ def identity(message: bytes) -> bytes:
 
 
 def run(mode: str, args) -> dict:
-    pattern = "content_filter" if mode == "pipe" else "relay"
-    base = {"pipe": 12570, "relay": 12574, "null": 12578}[mode]
+    pattern = "content_filter" if mode in ("pipe", "pipe-forward") else "relay"
+    base = {"pipe": 12570, "relay": 12574, "null": 12578, "pipe-forward": 13020}[mode]
     pf = Postfix(pattern, Ports(submit=base, reinject=base + 1, relay=base + 2))
     extra = None
     try:
         prepare(pf, args.scrypt_log_n)
+        if mode == "pipe-forward":
+            from conftest import write_settings
+
+            write_settings(pf.conf, {"pipe": {"relay": f'"127.0.0.1:{pf.ports.relay}"'}})
+            pf.chown_home()
         if args.pipe_processes:
             pf.postconf("-F", f"webcrypt/unix/process_limit={args.pipe_processes}")
         pf.start()
-        if mode == "relay":
+        if mode in ("relay", "pipe-forward"):
             extra = subprocess.Popen(
                 [*python_for_pipe_user(), "-m", "webcrypt", "-c", str(pf.conf), "relay", "--listen",
                  f"127.0.0.1:{pf.ports.relay}"], user=PIPE_USER, cwd="/", stderr=subprocess.DEVNULL)
@@ -146,7 +154,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--size", type=int, default=100 * 1024)
     parser.add_argument("--scrypt-log-n", type=int, default=17, help="production cost (no hashing per message here)")
-    parser.add_argument("--modes", default="pipe,relay,null")
+    parser.add_argument("--modes", default="pipe,pipe-forward,relay,null")
     parser.add_argument("--pipe-processes", type=int, default=0, help="maxproc of the webcrypt pipe service")
     args = parser.parse_args()
     if postfix_available():
@@ -156,11 +164,13 @@ def main() -> None:
     results = [run(mode, args) for mode in args.modes.split(",")]
     print(f"{args.messages} messages of {args.size} bytes, {args.sessions} smtp-source sessions, keyword subject")
     for r in results:
-        print(f"  {r['mode']:6s} {r['rate']:6.1f} msg/s  ({r['seconds']:.1f} s)  delivered {r['delivered']}, "
+        print(f"  {r['mode']:12s} {r['rate']:6.1f} msg/s  ({r['seconds']:.1f} s)  delivered {r['delivered']}, "
               f"lost {r['lost']}, duplicated {r['duplicated']}")
     rates = {r["mode"]: r["rate"] for r in results}
     if "relay" in rates and "null" in rates:
         print(f"  relay / null filter: {rates['relay'] / rates['null']:.2f}x")
+    if "pipe" in rates and "pipe-forward" in rates:
+        print(f"  pipe-forward / pipe: {rates['pipe-forward'] / rates['pipe']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ HELP = f"""{USAGE}
 
 Content filter for Postfix pipe(8) (see appliance/postfix/README.md): reads one
 message on stdin, encrypts it for the recipients policy marks, passes it unchanged
-to the others, and reinjects every copy through [mail] reinject.
+to the others, and reinjects every copy through [mail] reinject. With [pipe] relay =
+"HOST:PORT" it only hands the message to a running 'webcrypt relay', which does that.
 
   -c, --config PATH   configuration (else $WEBCRYPT_CONFIG, else /etc/webcrypt/webcrypt.toml)
   -f SENDER           envelope sender (Postfix: ${{sender}})

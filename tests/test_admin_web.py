@@ -359,3 +359,10 @@ def test_settings_refresher_keeps_the_last_settings_when_the_database_fails(web,
 def test_console_is_closed_to_the_internet_by_default(web):
     assert Client(app_for(web), remote_addr="203.0.113.7").get("/admin/login").status == 403
     assert Client(app_for(web), remote_addr="192.168.1.20").get("/admin/login").status == 200
+
+
+def test_a_logo_must_be_an_https_url(web):
+    from webcrypt import errors, settings
+
+    with pytest.raises(errors.ConfigError, match="https://"):
+        settings.save_branding(web, {"logo_url": "data:image/png;base64,AAAA"}, actor="test")

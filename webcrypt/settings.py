@@ -120,9 +120,11 @@ def save_branding(home: Home, branding: dict, actor: str, client: str = "") -> d
 def _checked_branding(name: str, value: str) -> str:
     if name == "color" and not COLOR.match(value):
         raise ConfigError(f"colour must look like #1f4e79, not {value!r}")
-    if name == "logo_url" and not value.startswith(("https://", "data:image/")):
-        raise ConfigError("the logo must be an https:// URL or a data:image/ URL")
-    if len(value) > (200_000 if name == "logo_url" else 200):
+    # https only: the portal's pages (and their CSP) show nothing else, so a data: URL
+    # would be accepted here and silently dropped there.
+    if name == "logo_url" and value and not value.startswith("https://"):
+        raise ConfigError("the logo must be an https:// URL")
+    if len(value) > (2000 if name == "logo_url" else 200):
         raise ConfigError(f"{name} is too long")
     return value
 

@@ -8,7 +8,7 @@
 <div><label for="b-name">{{_("Product name")}}</label><input id="b-name" name="name" value="{{stored.get('name', '')}}" placeholder="{{effective['name']}}"></div>
 <div><label for="b-org">{{_("Organisation")}}</label><input id="b-org" name="organisation" value="{{stored.get('organisation', '')}}" placeholder="{{effective['organisation']}}"></div>
 <div><label for="b-color">{{_("Colour")}}</label><input id="b-color" name="color" value="{{stored.get('color', '')}}" placeholder="{{effective['color']}}" pattern="#[0-9a-fA-F]{6}"></div>
-<div><label for="b-logo">{{_("Logo (https:// or data:image/ URL)")}}</label><input id="b-logo" name="logo_url" value="{{stored.get('logo_url', '')}}" inputmode="url"></div>
+<div><label for="b-logo">{{_("Logo (https:// URL)")}}</label><input id="b-logo" name="logo_url" value="{{stored.get('logo_url', '')}}" inputmode="url"></div>
 </div>
 % if effective.get('logo_url'):
 <p><img src="{{effective['logo_url']}}" alt="{{effective['name']}}" height="48"></p>

@@ -53,6 +53,7 @@ def test_init_useradd_encrypt_open_round_trip(tmp_path, monkeypatch):
     result = run("init", "--home", str(home), "--portal-url", "https://secure.example.com")
     assert result.exit_code == 0 and "WEBCRYPT_CONFIG" in result.output
     assert oct((home / "master.key").stat().st_mode)[-3:] == "600"
+    assert oct((home / "webcrypt.db").stat().st_mode)[-3:] == "600"
     monkeypatch.setenv("WEBCRYPT_CONFIG", str(home / "webcrypt.toml"))
     result = run("useradd", "alice@example.org", "--password-stdin", input="s3cret passphrase\n")
     assert result.exit_code == 0 and "s3cret" not in result.output

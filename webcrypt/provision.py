@@ -169,10 +169,21 @@ def init_home(folder: Path, portal_url: str) -> Path:
         keys.create(key_path)
     else:
         home.keyring  # an existing key must at least be readable
+    _private_sqlite_file(home.config.database_url)
     home.connect(check_schema=False)
     try:
         store.migrate()
     finally:
         home.close()
     return path.resolve()
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (SQLite gives its -wal and -shm
+    files the same mode): password hashes and wrapped keys are nobody else's business."""
+    if url.startswith("sqlite:///"):
+        database = Path(url[len("sqlite:///"):])
+        if not database.exists():
+            database.touch(mode=0o600)
+
 

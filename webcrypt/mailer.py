@@ -167,7 +167,8 @@ class _Client:
 
     def command(self, line: str, timeout: float = FORWARD_REPLY_TIMEOUT) -> tuple[int, list[str]]:
         self.sock.settimeout(timeout)
-        self.sock.sendall(line.encode("utf-8") + b"\r\n")
+        # surrogateescape: an argument that was not UTF-8 goes out as the bytes it came as
+        self.sock.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
         return self.reply(timeout)
 
     def reply(self, timeout: float) -> tuple[int, list[str]]:

@@ -224,3 +224,17 @@ def test_every_corpus_file_is_encrypted_byte_exact_or_passed_unchanged(conf, sin
         raw = path.read_bytes()
         assert open_carrier(conf, carrier.data, "r@secure.example") == raw, path
         assert plain.data.rstrip(b"\r\n") == crlf(raw).rstrip(b"\r\n"), path
+
+
+def test_every_message_line_also_goes_to_the_mail_log(conf, sink, monkeypatch):
+    """Postfix drops a filter's output on success, so the line is sent to syslog too.
+    (No syslog daemon runs here: its send function is the one thing replaced.)"""
+    import syslog
+
+    lines = []
+    monkeypatch.setattr(syslog, "syslog", lambda priority, line: lines.append((priority, line)))
+    err = io.StringIO()
+    status = pipe.main(pipe_command(conf, SENDER, ["alice@example.org"])[3:], io.BytesIO(KEYWORD_MAIL), err)
+    assert status == 0
+    assert lines == [(syslog.LOG_INFO, err.getvalue().rstrip("\n"))]
+    assert "action=encrypt" in lines[0][1] and "Dear" not in lines[0][1]

@@ -249,6 +249,19 @@ class _Log:
             self.stream.flush()
         except Exception:  # noqa: BLE001 - a closed stderr must not change the exit status
             pass
+        _to_syslog(line)
+
+
+def _to_syslog(line: str) -> None:
+    """Postfix keeps a filter's output only when it defers or bounces the message, so the
+    line of every message also goes to syslog (facility mail, beside Postfix's own lines)."""
+    try:
+        import syslog
+
+        syslog.openlog("webcrypt", syslog.LOG_PID, syslog.LOG_MAIL)
+        syslog.syslog(syslog.LOG_INFO, line)
+    except Exception:  # noqa: BLE001 - no syslog: stderr has the line
+        pass
 
 
 def _classified(error: BaseException) -> tuple[int, str, str]:

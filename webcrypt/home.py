@@ -66,6 +66,10 @@ class Home:
         self.config = settings.effective(self.file_config)
         self._settings_read = now
 
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
     def close(self) -> None:
         store.close()
         self._connected = False

@@ -157,7 +157,7 @@ def _process(options: dict, raw: bytes, environ, whole_process: bool):
             events.count(home, events.PASSED)
         return outcome
     finally:
-        if home._connected:
+        if home.connected:
             home.close()
 
 
@@ -200,7 +200,7 @@ def _count_failure(home, error: BaseException) -> None:
     try:
         from . import events, failures
 
-        if home._connected:
+        if home.connected:
             permanent = failures.classify(error).permanent
             events.count(home, events.REFUSED if permanent else events.DEFERRED)
     except Exception:  # noqa: BLE001 - the message's own failure is what counts

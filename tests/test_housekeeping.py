@@ -168,3 +168,67 @@ def test_backup_refuses_a_folder_and_an_unwritable_place(config_env, tmp_path):
 def test_maintain_cli(config_env, home):
     result = CliRunner().invoke(cli.app, ["maintain"], catch_exceptions=False)
     assert result.exit_code == 0 and "message keys destroyed: 0" in result.stdout
+
+
+def test_backup_while_a_real_portal_serves_restores_to_a_working_system(home_dir, home, tmp_path, monkeypatch):
+    """`webcrypt serve` takes uploads and logins (database writes) while backups are taken."""
+    import base64
+    import http.client
+    import threading
+    import urllib.parse
+
+    from conftest import write_settings
+
+    port = 12791
+    config_path = home_dir / "webcrypt.toml"
+    write_settings(config_path, {"portal": {"secure_cookies": "false"}})
+    passwords = {}
+    old = encrypt_for(home, "alice@example.org", passwords)
+    body = urllib.parse.urlencode({"envelope": base64.encodebytes(mime.extract_envelope(old.data)).decode()})
+    server = subprocess.Popen([sys.executable, "-m", "webcrypt", "--config", str(config_path), "serve",
+                               "--listen", f"127.0.0.1:{port}", "--threads", "4"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    answers, stop = [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("POST", "/open", body, {"Content-Type": "application/x-www-form-urlencoded"})
+                answers.append(connection.getresponse().status)
+                connection.close()
+            except OSError:
+                time.sleep(0.05)  # not listening yet
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while answers.count(303) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.setenv("WEBCRYPT_CONFIG", str(config_path))
+        backups = []
+        for i in range(3):
+            target = tmp_path / f"portal-backup-{i}.db"
+            assert CliRunner().invoke(cli.app, ["backup", str(target)], catch_exceptions=False).exit_code == 0
+            backups.append(target)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=20)
+        server.terminate()
+        server.wait(timeout=20)
+    # uploads stored (never "database is locked": 503), some throttled per client
+    assert answers.count(303) >= 20 and set(answers) <= {303, 429}
+    for target in backups:
+        with sqlite3.connect(target) as copy:
+            assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert copy.execute("SELECT COUNT(*) FROM upload").fetchone()[0] > 0
+    restored = restore(backups[-1], home_dir, tmp_path / "restored")
+    try:
+        alice = accounts.authenticate(restored, "alice@example.org", passwords["alice@example.org"])
+        assert gateway.open_envelope(restored, mime.extract_envelope(old.data), alice).message == MESSAGE
+        encrypt_for(restored, "erin@example.org", passwords)
+    finally:
+        restored.close()

@@ -46,7 +46,7 @@ def ensure(home: Home, address: str, deliver: Callable[[NewAccount], None]) -> s
     if existing:
         return existing
     try:
-        with _write_lock():
+        with store.db.atomic():  # SQLite: IMMEDIATE, the write lock is taken before reading
             existing = store.Recipient.get_or_none(store.Recipient.address == address)
             if existing:
                 return existing
@@ -56,13 +56,6 @@ def ensure(home: Home, address: str, deliver: Callable[[NewAccount], None]) -> s
             return recipient
     except store.IntegrityError:  # another node won the race on PostgreSQL
         return store.Recipient.get(store.Recipient.address == address)
-
-
-def _write_lock():
-    database = store.db.obj
-    if hasattr(database, "pragma"):  # SQLite: take the write lock before reading
-        return database.atomic(lock_type="IMMEDIATE")
-    return database.atomic()
 
 
 def _insert(home: Home, address: str, password: str, must_change: bool) -> store.Recipient:

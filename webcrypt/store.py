@@ -23,6 +23,16 @@ SQLITE_PRAGMAS = {
 }
 
 
+class _SqliteDatabase(pw.SqliteDatabase):
+    """Transactions begin IMMEDIATE: they take the write lock first and wait on the busy
+    timeout. A deferred one that reads, then writes, fails at once with "database is
+    locked" when another process wrote in between (SQLite cannot wait there), and nearly
+    every transaction here writes."""
+
+    def begin(self, lock_type=None):
+        return super().begin(lock_type or "IMMEDIATE")
+
+
 class BytesField(pw.BlobField):
     """A blob that reads back as bytes on every backend (psycopg2 gives memoryviews of chars)."""
 
@@ -169,7 +179,7 @@ def connect(url: str) -> pw.Database:
     if url.startswith("sqlite:///"):
         # Directly, not through playhouse.db_url: that imports every backend's
         # extension, a cost each pipe process would pay.
-        database = pw.SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
+        database = _SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
     else:
         from playhouse.db_url import connect as connect_url
 

@@ -93,7 +93,9 @@ def _guarded(portal: web.Portal):
             except errors.WebcryptError as e:
                 return error_page(portal, e)
             except store.DatabaseError as e:
-                return error_page(portal, store.unavailable(e))
+                unavailable = store.unavailable(e)
+                print(f"webcrypt serve: {unavailable} in {bottle.request.path}", file=sys.stderr)
+                return error_page(portal, unavailable)
             except Exception as e:  # a bug: log its type only, never its text (may hold content)
                 print(f"webcrypt serve: error: {type(e).__name__} in {bottle.request.path}", file=sys.stderr)
                 return error_page(portal, None, 500)

@@ -105,7 +105,7 @@ def test_schema_1_database_is_migrated_and_refused_before(conf):
     before = runner.invoke(cli.app, ["--config", str(conf), "user", "list"])
     assert before.exit_code == 15 and "webcrypt migrate" in before.output
     result = runner.invoke(cli.app, ["--config", str(conf), "migrate"])
-    assert result.exit_code == 0 and "version 2" in result.output
+    assert result.exit_code == 0 and f"version {len(store.MIGRATIONS)}" in result.output  # and every later one
     home = home_of(conf)
-    assert store.schema_version() == 2 and accounts.get("a@example.org").disabled_reason is None
+    assert store.schema_version() == len(store.MIGRATIONS) and accounts.get("a@example.org").disabled_reason is None
     home.close()

@@ -78,6 +78,8 @@ SCHEMA: dict[str, dict[str, object]] = {
         # client networks (CIDR) allowed to reach /admin; empty: any. The default keeps
         # the console off the internet: loopback and the private ranges only.
         "networks": ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+        # true: an administrator without a second factor ('webcrypt admin totp NAME') cannot log in
+        "require_totp": False,
     },
     "relay": {
         "listen": "127.0.0.1:10025",

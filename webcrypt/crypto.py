@@ -85,6 +85,43 @@ def same(a: str | bytes, b: str | bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
+# RFC 6238 as authenticator apps implement it: HMAC-SHA-1, 6 digits, 30-second steps.
+TOTP_PERIOD, TOTP_DIGITS, TOTP_SECRET_BYTES = 30, 6, 20
+
+
+def totp_secret() -> bytes:
+    return secrets.token_bytes(TOTP_SECRET_BYTES)
+
+
+def totp(secret: bytes, step: int) -> str:
+    """The one-time code of time step *step* (RFC 4226 dynamic truncation)."""
+    digest = hmac.new(secret, step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = int.from_bytes(digest[offset:offset + 4], "big") & 0x7FFFFFFF
+    return str(number % 10**TOTP_DIGITS).zfill(TOTP_DIGITS)
+
+
+def totp_match(secret: bytes, code: str, step: int, window: int = 1) -> int | None:
+    """The step within *step* +- *window* whose code is *code*, or None; every candidate is compared
+    in constant time, so the time taken says nothing about which one matched."""
+    code = code.strip().replace(" ", "")
+    matched = None
+    for candidate in range(step - window, step + window + 1):
+        if hmac.compare_digest(totp(secret, candidate).encode(), code.encode()) and matched is None:
+            matched = candidate
+    return matched
+
+
+def base32(data: bytes) -> str:
+    """Unpadded upper-case base32, the form authenticator apps take."""
+    return base64.b32encode(data).decode().rstrip("=")
+
+
+def unbase32(text: str) -> bytes:
+    text = text.strip().replace(" ", "").upper()
+    return base64.b32decode(text + "=" * (-len(text) % 8))
+
+
 def fingerprint(data: bytes) -> str:
     """A one-way digest for values that are looked up but never shown (session ids)."""
     return hashlib.sha256(data).hexdigest()

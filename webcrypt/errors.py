@@ -126,6 +126,10 @@ class LoginFailed(WebcryptError):
     exit_status = ExitStatus.WRONG_PASSWORD
 
 
+class SecondFactorMissing(LoginFailed):
+    """[admin] require_totp is on and this administrator (right password) has no TOTP enrolled."""
+
+
 class Throttled(WebcryptError):
     """Too many failures or requests: wait before trying again."""
 

@@ -103,6 +103,9 @@ metrics_token = ""
 # default admits loopback and the private ranges, never the internet).
 # Behind a proxy, the client address comes from [portal] trusted_proxies.
 networks = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+# true: an administrator without a one-time-code app (enrolled with
+# 'webcrypt admin totp NAME' over SSH) cannot log in to the console.
+require_totp = false
 
 [relay]
 # 'webcrypt relay' (SMTP smarthost for Exchange/Domino or Postfix's advanced

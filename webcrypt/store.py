@@ -133,6 +133,11 @@ class Admin(BaseModel):
     created = pw.BigIntegerField()
     last_login = pw.BigIntegerField(null=True)
     disabled = pw.BooleanField(default=False)
+    # second factor (schema 3): the TOTP secret sealed under a master-key generation, and the
+    # last step whose code was accepted, so that no code is accepted twice
+    totp_secret = BytesField(null=True)
+    totp_generation = pw.IntegerField(null=True)
+    totp_last_step = pw.BigIntegerField(null=True)
 
 
 class Setting(BaseModel):
@@ -171,6 +176,8 @@ MIGRATIONS = [
     ),
     # 2: why an account is disabled, so that new mail renews an expired account but not a disabled one
     lambda: _add_columns(Recipient, "disabled_reason"),
+    # 3: an optional second factor (TOTP) for console administrators
+    lambda: _add_columns(Admin, "totp_secret", "totp_generation", "totp_last_step"),
 ]
 
 

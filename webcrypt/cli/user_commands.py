@@ -224,6 +224,28 @@ def admin_enable(ctx: typer.Context, name: str = typer.Argument(..., help="Admin
     typer.echo(f"Enabled administrator {admins.set_disabled(home, name, False, actor()).name}.")
 
 
+@admin_app.command("totp")
+@handled
+def admin_totp(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Administrator name."),
+    off: bool = typer.Option(False, "--off", help="Remove the second factor: the password alone logs in again."),
+):
+    """Enrol a second factor (TOTP app) for console logins; prints the secret once. Ends their sessions.
+
+    Example: webcrypt admin totp alice   (then: webcrypt admin totp alice --off)
+    """
+    home = open_home(ctx)
+    if off:
+        typer.echo(f"Second factor of administrator {admins.remove_totp(home, name, actor()).name} removed.")
+        return
+    secret, uri = admins.enrol_totp(home, name, actor())
+    typer.echo(f"Second factor enrolled for administrator {admins.get(name).name} (shown once).")
+    typer.echo(f"Secret (base32): {secret}")
+    typer.echo(f"URI: {uri}")
+    typer.echo("Add it to an authenticator app; the console then asks for its 6-digit code.")
+
+
 @admin_app.command("list")
 @handled
 def admin_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
@@ -236,7 +258,8 @@ def admin_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json",
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("name", "created", "last login", "status")
+    table = Table("name", "created", "last login", "status", "2nd factor")
     for row in rows:
-        table.add_row(row["name"], date_text(row["created"]), date_text(row["last_login"]), "disabled" if row["disabled"] else "active")
+        table.add_row(row["name"], date_text(row["created"]), date_text(row["last_login"]),
+                      "disabled" if row["disabled"] else "active", "totp" if row["totp"] else "-")
     table_console().print(table)

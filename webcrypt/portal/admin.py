@@ -18,8 +18,8 @@ import bottle
 
 from .. import accounts, admins, auditlog, messages, mime, monitor, netaccess, sessions, settings, store, users
 from ..errors import (
-    AccountDisabled, BadRequest, ConfigError, LoginFailed, MessageRevoked, Throttled, UnknownAccount,
-    UnknownMessage, WebcryptError,
+    AccountDisabled, BadRequest, ConfigError, LoginFailed, MessageRevoked, SecondFactorMissing, Throttled,
+    UnknownAccount, UnknownMessage, WebcryptError,
 )
 from ..home import Home
 from . import admin_text, pages, web
@@ -214,9 +214,14 @@ class Console:
         except BadRequest:
             return self.login_form(self.t("The form has expired. Please try again."), status=400)
         try:
-            token, _ = admins.login(self.home, self.form("name"), self.form("password"), self.client())
+            token, _ = admins.login(self.home, self.form("name"), self.form("password"), self.client(),
+                                    code=self.form("code"))
         except Throttled:
             return self.login_form(self.t("Too many attempts. Please wait a while."), status=429)
+        except SecondFactorMissing:
+            return self.login_form(self.t(
+                "A second factor is required. Enrol one over SSH with 'webcrypt admin totp NAME', then log in with its code."
+            ), status=403)
         except LoginFailed:
             return self.login_form(self.t("The name or the password is wrong."), status=403)
         sessions.end(web.session_token(self.home, COOKIE))  # a new id at every login; the old one ends

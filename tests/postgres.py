@@ -45,3 +45,21 @@ class Server:
             _as_postgres(BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def home_on(server: Server, home_dir: Path, clock):
+    """A migrated webcrypt home whose database is a fresh one on *server* (a fixture body)."""
+    import uuid
+
+    from conftest import write_settings
+    from webcrypt import config, store
+    from webcrypt.home import Home
+
+    url = server.create_database("wc_" + uuid.uuid4().hex[:12])
+    path = home_dir / "webcrypt.toml"
+    write_settings(path, {"database": {"url": f'"{url}"'}})
+    home = Home(config.load(path), clock=clock)
+    home.connect(check_schema=False)
+    store.migrate()
+    yield home
+    home.close()

@@ -1,14 +1,11 @@
 """Administration on a real PostgreSQL server: monitor, maintain, recall, settings; backup points to pg_dump."""
 
-import uuid
 
 import pytest
 
 import postgres
-from conftest import write_settings
-from webcrypt import accounts, config, events, gateway, housekeeping, messages, monitor, settings, store
+from webcrypt import accounts, events, gateway, housekeeping, messages, monitor, settings, store
 from webcrypt.errors import ConfigError
-from webcrypt.home import Home
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
 
@@ -24,13 +21,7 @@ def server():
 
 @pytest.fixture
 def pg_home(server, home_dir, clock):
-    url = server.create_database("wc_" + uuid.uuid4().hex[:12])
-    write_settings(home_dir / "webcrypt.toml", {"database": {"url": f'"{url}"'}})
-    home = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
-    home.connect(check_schema=False)
-    store.migrate()
-    yield home
-    home.close()
+    yield from postgres.home_on(server, home_dir, clock)
 
 
 def test_admin_use_cases_on_postgresql(pg_home, clock, tmp_path):

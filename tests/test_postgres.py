@@ -2,14 +2,11 @@
 
 import subprocess
 import sys
-import uuid
 
 import pytest
 
 import postgres
-from conftest import write_settings
-from webcrypt import accounts, config, gateway, mime, store
-from webcrypt.home import Home
+from webcrypt import accounts, gateway, mime, store
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
 
@@ -25,14 +22,7 @@ def server():
 
 @pytest.fixture
 def pg_home(server, home_dir, clock):
-    url = server.create_database("wc_" + uuid.uuid4().hex[:12])
-    path = home_dir / "webcrypt.toml"
-    write_settings(path, {"database": {"url": f'"{url}"'}})
-    home = Home(config.load(path), clock=clock)
-    home.connect(check_schema=False)
-    store.migrate()
-    yield home
-    home.close()
+    yield from postgres.home_on(server, home_dir, clock)
 
 
 def test_round_trip_reset_rotation_and_delete(pg_home):

@@ -1,8 +1,14 @@
-"""A tiny in-process WSGI client for the portal and console tests: cookies, forms, multipart."""
+"""A tiny in-process WSGI client for the portal and console tests: cookies, forms, multipart;
+the same over real HTTP to `webcrypt serve` nodes (``RoundRobin``, ``serving``)."""
 
+import contextlib
+import http.client
 import io
 import re
 import secrets
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
@@ -97,3 +103,60 @@ class Client:
                     self.cookies.pop(key, None)
                 else:
                     self.cookies[key] = morsel.value
+
+
+class RoundRobin(Client):
+    """A real HTTP client that sends each request to the next of *ports* (one port: always that node)."""
+
+    def __init__(self, ports):
+        super().__init__(app=None)
+        self.ports = list(ports)
+        self.turn = 0
+
+    def request(self, method, path, body=b"", headers=None, content_type=None) -> Response:
+        port = self.ports[self.turn % len(self.ports)]
+        self.turn += 1
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        sent = {"Accept-Language": "en", **(headers or {})}
+        if content_type:
+            sent["Content-Type"] = content_type
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        connection.request(method, path, body=body or None, headers=sent)
+        answer = connection.getresponse()
+        pairs = answer.getheaders()
+        data = answer.read()
+        connection.close()
+        self._remember(pairs)
+        return Response(answer.status, {k.lower(): v for k, v in pairs}, pairs, data)
+
+
+def wait_healthy(port: int, process) -> None:
+    for _ in range(100):
+        if process.poll() is not None:
+            raise RuntimeError(f"node on {port} exited: {process.stderr.read().decode()[-500:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"node on {port} did not become healthy")
+
+
+@contextlib.contextmanager
+def serving(config_path, ports, threads: int = 2):
+    """`webcrypt serve` nodes on *ports*, all with the configuration at *config_path*."""
+    nodes = [subprocess.Popen([sys.executable, "-m", "webcrypt", "--config", str(config_path), "serve",
+                               "--listen", f"127.0.0.1:{port}", "--threads", str(threads)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for port in ports]
+    try:
+        for port, node in zip(ports, nodes):
+            wait_healthy(port, node)
+        yield nodes
+    finally:
+        for node in nodes:
+            node.terminate()
+            node.wait(timeout=10)

@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 # System packages the tests drive for real. postfix is configured by the tests
 # themselves on loopback; "No configuration" keeps the package from touching /etc.
-# nginx, apache2, shellcheck, systemd (systemd-analyze) and openssl: the appliance tests;
+# nginx, apache2, shellcheck, systemd (systemd-analyze), openssl and iproute2 (a client from
+# outside, in a network namespace): the appliance tests;
 # binutils and libpython3-dev: PyInstaller (objdump, and the shared libpython it bundles).
-APT_PACKAGES="postfix chromium postgresql nginx apache2 shellcheck systemd openssl binutils libpython3-dev"
+APT_PACKAGES="postfix chromium postgresql nginx apache2 shellcheck systemd openssl binutils libpython3-dev iproute2"
 missing=$(for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

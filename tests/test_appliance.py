@@ -8,6 +8,7 @@ install.sh wrote, and a private Postfix instance wired by install.sh from applia
 Ports: 12800-12899.
 """
 
+import json
 import os
 import pwd
 import re
@@ -27,7 +28,9 @@ import pytest
 import unit_runner
 from appliance_support import ROOT, built, has_command
 from conftest import write_settings
+import outside as outside_module
 from gateway_support import Sink, without_crlf
+from outside import ADDRESSES as OUTSIDE_ADDRESSES, HOST_SIDE as OUTSIDE_HOST, Outside
 
 HTTPS_PORT = 12843
 HTTP_PORT = 12880
@@ -447,6 +450,44 @@ def test_portal_through_the_front_end_as_the_unit_runs_it(appliance, portal, fro
     with urllib.request.urlopen(f"https://127.0.0.1:{https}/healthz", context=context, timeout=30) as response:
         assert response.status == 200
         assert response.headers.get_all("Strict-Transport-Security") == ["max-age=63072000"]
+
+
+# --- who the client is, through the real front end -------------------------------------------
+
+@pytest.fixture(scope="module")
+def outside():
+    if not Outside.available():
+        pytest.skip("network namespaces need root and iproute2 (tests/run.sh installs it)")
+    with Outside() as namespace:
+        yield namespace
+
+
+@pytest.mark.parametrize("front_end, source", [("nginx", OUTSIDE_ADDRESSES[0]), ("apache", OUTSIDE_ADDRESSES[1])])
+def test_the_portal_sees_the_real_client_through_the_front_end(appliance, portal, outside, front_end, source, request):
+    """Behind the installed front end, the client from the internet (not the proxy's 127.0.0.1)
+    is what the console's and /metrics' networks, the throttles and the audit trail see."""
+    https, _ = request.getfixturevalue(front_end)
+    base, inside = f"https://{OUTSIDE_HOST}:{https}", f"https://127.0.0.1:{https}"
+    assert outside.run("status", source, base + "/admin/login") == 403
+    assert outside.run("status", source, base + "/metrics") == 403
+    assert outside_module.status("127.0.0.1", inside + "/admin/login") == 200
+    assert outside_module.status("127.0.0.1", inside + "/metrics") == 200
+    # forged from outside: the front end puts the real client last, and only the last hop counts
+    assert outside.run("forged", source, base + "/admin/login", "127.0.0.1") == 403
+
+    address, password = f"proxied-{front_end}@example.org", "a long enough password 7"
+    created = appliance.webcrypt("useradd", address, "--password-stdin", input=password.encode() + b"\n")
+    assert created.returncode == 0, created.stderr
+    per_client = 30  # [throttle] login_failures_per_client, as installed
+    attempts = outside.run("login", source, base, f"guess{{n}}-{front_end}@example.org", "wrong password!", per_client + 1)
+    assert attempts[:per_client] == [401] * per_client and attempts[-1] == 429
+    # the outsider is blocked; the customer logging in from elsewhere is not
+    assert outside_module.login("127.0.0.1", inside, address, password) == [303]
+
+    audit = appliance.webcrypt("audit", "--action", "login_failed", "--json")
+    assert audit.returncode == 0, audit.stderr
+    clients = {event["client"] for event in json.loads(audit.stdout) if front_end in event["subject"]}
+    assert clients == {source}
 
 
 # --- mail through Postfix, read in Chromium over HTTPS ----------------------------------------

@@ -5,17 +5,13 @@ throttles must live in the database, not in a node's memory.
 """
 
 import base64
-import http.client
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
 
 import postgres
 from conftest import write_settings
-from portal_client import Client, Response
+from portal_client import RoundRobin, serving
 from webcrypt import config, gateway, mime, store
 from webcrypt.home import Home
 
@@ -24,47 +20,6 @@ pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package
 NODES = (12971, 12972)
 MESSAGE = b"From: clerk@bank.example\nTo: alice@example.org\nSubject: Two nodes\n\nRead on either node.\n"
 NEW_PASSWORD = "violet tractor harbour"
-
-
-class RoundRobin(Client):
-    """A real HTTP client that sends each request to the next node."""
-
-    def __init__(self, ports):
-        super().__init__(app=None)
-        self.ports = list(ports)
-        self.turn = 0
-
-    def request(self, method, path, body=b"", headers=None, content_type=None) -> Response:
-        port = self.ports[self.turn % len(self.ports)]
-        self.turn += 1
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        sent = {"Accept-Language": "en", **(headers or {})}
-        if content_type:
-            sent["Content-Type"] = content_type
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        connection.request(method, path, body=body or None, headers=sent)
-        answer = connection.getresponse()
-        pairs = answer.getheaders()
-        data = answer.read()
-        connection.close()
-        self._remember(pairs)
-        return Response(answer.status, {k.lower(): v for k, v in pairs}, pairs, data)
-
-
-def wait_healthy(port: int, process) -> None:
-    for _ in range(100):
-        if process.poll() is not None:
-            raise RuntimeError(f"node on {port} exited: {process.stderr.read().decode()[-500:]}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"node on {port} did not become healthy")
 
 
 @pytest.fixture(scope="module")
@@ -82,17 +37,10 @@ def cluster(server, home_dir):
     home = Home(config.load(path))
     home.connect(check_schema=False)
     store.migrate()
-    nodes = [subprocess.Popen([sys.executable, "-m", "webcrypt", "--config", str(path), "serve",
-                               "--listen", f"127.0.0.1:{port}", "--threads", "2"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for port in NODES]
     try:
-        for port, node in zip(NODES, nodes):
-            wait_healthy(port, node)
-        yield home
+        with serving(path, NODES):
+            yield home
     finally:
-        for node in nodes:
-            node.terminate()
-            node.wait(timeout=10)
         home.close()
 
 

@@ -175,6 +175,8 @@ def _typed(section: str, key: str, value, path: Path):
     ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
     if expected is list:
         ok = ok and all(isinstance(item, str) for item in value)
+    if ok and key in NETWORK_LISTS.get(section, ()):
+        _check_networks(section, key, value, path)
     if not ok:
         raise ConfigError(
             f"{path}: '{section}.{key}' must be {_type_name(default)}, not {value!r}"
@@ -206,6 +208,21 @@ CHECKS = {
         "must be empty or HOST:PORT of a running 'webcrypt relay'",
     ),
 }
+
+
+# Lists of IP addresses or CIDR networks: a typo would silently trust or refuse the wrong clients.
+NETWORK_LISTS = {"portal": ("trusted_proxies",), "monitor": ("metrics_networks",), "admin": ("networks",),
+                 "relay": ("client_networks",)}
+
+
+def _check_networks(section: str, key: str, value: list[str], path) -> None:
+    import ipaddress
+
+    for item in value:
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{path}: '{section}.{key}' must list IP addresses or networks (CIDR), not {item!r}") from None
 
 
 def _type_name(default) -> str:

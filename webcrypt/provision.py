@@ -20,7 +20,8 @@ url = "{portal_url}"
 legacy_urls = []
 # Address and port 'webcrypt serve' listens on (put a TLS proxy in front).
 listen = "127.0.0.1:8080"
-# Proxies whose X-Forwarded-For/-Proto headers are trusted.
+# Proxies (addresses or networks) whose X-Forwarded-For/-Proto headers are trusted: the
+# client is the last X-Forwarded-For hop that is not one of them.
 trusted_proxies = []
 # Further portal settings (defaults shown; uncomment to change):
 # threads = 8                  # waitress worker threads

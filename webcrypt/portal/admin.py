@@ -140,9 +140,7 @@ class Console:
         request.environ["webcrypt.nonce"] = web.new_nonce()
         request.environ["webcrypt.lang"] = web.language(self.home)
         web.security_headers(request.environ["webcrypt.nonce"], extra_img="https:")
-        client = web.client_address(self.home)
-        request.environ["webcrypt.client"] = client
-        if not netaccess.admin_allowed(self.home.config, client):
+        if not netaccess.admin_allowed(self.home.config, web.client_address(self.home)):
             return self.error_page(403, self.t("The console is not available from your network."))
         session = web.current_session(self.home, KIND, COOKIE)
         request.environ["webcrypt.session"] = session
@@ -196,7 +194,7 @@ class Console:
         return f"admin:{bottle.request.environ['webcrypt.session'].principal}"
 
     def client(self) -> str:
-        return bottle.request.environ["webcrypt.client"]
+        return web.client_address(self.home)
 
     def form(self, name: str) -> str:
         return web.form(name)

@@ -28,6 +28,7 @@ def create_app(home: Home | Config | None = None, home_factory=None) -> bottle.B
     app = bottle.Bottle(catchall=True)
     bottle.BaseRequest.MEMFILE_MAX = body_limit(home)  # keep bodies in memory: replies hold plaintext
     app.install(_guarded(portal))
+    app.add_hook("before_request", web.client_resolver(home))  # first: every later step sees one client
     app.add_hook("before_request", _connect)
     for code in failures.TITLES:
         app.error(code)(lambda e, code=code: _http_error_page(portal, e))

@@ -1,8 +1,10 @@
 """Running the portal under waitress, with limits that keep plaintext off the disk.
 
-Behind a TLS reverse proxy: waitress is given no ``trusted_proxy``, so it never
-rewrites the peer address from headers; the app itself reads X-Forwarded-For
-only when the peer is listed in ``portal.trusted_proxies`` (web.client_address).
+Behind a TLS reverse proxy, the app alone decides who the client is
+(web.client_address, from ``portal.trusted_proxies``). waitress must neither rewrite
+the peer address from headers nor delete them first: waitress 3 clears "untrusted"
+proxy headers by default, which left the app seeing the proxy (127.0.0.1) as every
+client. ``waitress_options`` pins both settings.
 """
 
 import sys
@@ -46,10 +48,12 @@ def run(home: Home, listen: str | None = None, threads: int | None = None) -> No
     app = create_app(home)
     limit = body_limit(home)
     print(f"webcrypt serve: listening on http://{host}:{port}", file=sys.stderr, flush=True)
-    waitress.serve(
-        app,
-        host=host,
-        port=port,
+    waitress.serve(app, host=host, port=port, **waitress_options(home, threads, limit))
+    store.close()
+
+
+def waitress_options(home: Home, threads: int | None, limit: int) -> dict:
+    return dict(
         threads=threads or home.config["portal.threads"],
         max_request_body_size=limit,
         # Bodies and responses stay in memory: replies and downloads hold plaintext.
@@ -58,5 +62,8 @@ def run(home: Home, listen: str | None = None, threads: int | None = None) -> No
         ident="webcrypt",
         channel_timeout=120,
         expose_tracebacks=False,
+        # Proxy trust is the app's alone (web.client_address): waitress passes X-Forwarded-*
+        # through untouched and never takes a client address from them.
+        trusted_proxy=None,
+        clear_untrusted_proxy_headers=False,
     )
-    store.close()

@@ -14,7 +14,8 @@ Reusable pieces, all working on bottle's thread-local request and response:
 - ``security_headers(nonce, frame_ancestors="'none'", extra_img="")``: CSP with a
   nonce, HSTS, nosniff, Referrer-Policy; ``new_nonce()``.
 - ``client_address(home)``: the peer, or the forwarded address when the peer is a
-  trusted proxy.
+  trusted proxy; decided once per request (``client_resolver`` hook), the only place
+  that trusts a proxy.
 - ``language(home, recipient=None)``: ?lang, the stored choice, cookie, Accept-Language.
 - ``render(name, **values)``: a template from the package's templates folder.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import bottle
 
-from .. import crypto, sessions, store
+from .. import crypto, netaccess, sessions, store
 from ..errors import BadRequest
 from ..home import Home
 from . import i18n
@@ -122,15 +123,36 @@ def set_common_headers(policy: str) -> None:
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
 
 
+# Headers through which a proxy tells who the client is and how it connected.
+FORWARDING = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT",
+              "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+CLIENT = "webcrypt.client"
+
+
 def client_address(home: Home) -> str:
-    peer = bottle.request.environ.get("REMOTE_ADDR", "") or "unknown"
-    if peer in home.config["portal.trusted_proxies"]:
-        forwarded = bottle.request.environ.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        untrusted = [h for h in hops if h not in home.config["portal.trusted_proxies"]]
-        if untrusted:
-            return untrusted[-1][:64]
-    return peer[:64]
+    """The one address every throttle, network rule and audit line uses for this request.
+
+    This is the only place that trusts a proxy (``portal.trusted_proxies``): waitress is
+    told to leave the forwarding headers alone (server.waitress_options), and once the
+    client is known, X-Forwarded-For is removed and REMOTE_ADDR holds the client, so that
+    nothing later (bottle's ``request.remote_addr`` included) can read another answer.
+    From a peer that is no trusted proxy, every forwarding header is dropped unread.
+    """
+    environ = bottle.request.environ
+    if CLIENT not in environ:
+        peer = environ.get("REMOTE_ADDR", "")
+        proxies = home.config["portal.trusted_proxies"]
+        client = netaccess.client_behind(peer, environ.get("HTTP_X_FORWARDED_FOR", ""), proxies)
+        trusted = netaccess.in_networks(peer, proxies)
+        for header in ("HTTP_X_FORWARDED_FOR",) if trusted else FORWARDING:
+            environ.pop(header, None)
+        environ["webcrypt.peer"], environ["REMOTE_ADDR"], environ[CLIENT] = peer, client, client
+    return environ[CLIENT]
+
+
+def client_resolver(home: Home):
+    """A before_request hook deciding the client first, before any route or hook reads a header."""
+    return lambda: client_address(home)
 
 
 def language(home: Home, recipient: store.Recipient | None = None) -> str:

@@ -8,6 +8,7 @@ import re
 from urllib.parse import quote, urlencode
 
 from . import crypto, events, sessions, store, throttle
+from .login import HASHING  # one limit on concurrent hashing for every kind of login
 from .errors import (
     AccountDisabled,
     AlreadyExists,
@@ -87,27 +88,29 @@ def login(home: Home, name: str, password: str, client: str, code: str = "") -> 
     name = name.strip().lower()[:64]
     # the name as a MAC: what was typed may be a password in the wrong field, never to be stored
     name_key = crypto.mac(home.keyring.mac_key(), f"admin-name\0{name}".encode())[:32]
-    keys = [f"admin-account:{name_key}", f"admin-client:{throttle.client_bucket(client)}"]
+    limits = [(f"admin-account:{name_key}", throttle.login_account(home)),
+              (f"admin-client:{throttle.client_bucket(client)}", throttle.login_client(home))]
     try:
-        throttle.check(home, *keys)
+        counts = throttle.reserve(home, *limits)  # before any hash: parallel guesses cannot pass the limit
     except Throttled:
         events.count(home, events.LOGIN_THROTTLED)
         raise
     try:
-        admin = _verified(home, name, password[:200])
+        with HASHING:
+            admin = _verified(home, name, password[:200])
         _check_second_factor(home, admin, code[:20])
     except (WrongPassword, AccountDisabled, SecondFactorMissing) as error:
         events.count(home, events.LOGIN_FAILED)
         shown = name if store.Admin.get_or_none(store.Admin.name == name) else "(unknown name)"
         detail = str(error) if isinstance(error, (SecondFactorMissing, _WrongCode)) else ""
         events.audit(home, f"admin:{shown}", "admin_login_failed", shown, detail, client=client)
-        for key, rule in zip(keys, (throttle.login_account(home), throttle.login_client(home))):
-            throttle.record(home, key, rule)
+        throttle.failed(home, limits, counts)
         if isinstance(error, SecondFactorMissing):
             raise
         raise LoginFailed("the name or the password is wrong") from None
     _note_login(home, admin)
-    throttle.clear(keys[0])
+    throttle.clear(limits[0][0])
+    throttle.succeeded(limits[1][0])
     if crypto.scrypt_cost(admin.password_hash) < home.config["accounts.scrypt_log_n"]:  # the cost was raised since
         store.Admin.update(password_hash=crypto.hash_password(password[:200], home.config["accounts.scrypt_log_n"])).where(
             store.Admin.id == admin.id).execute()

@@ -34,19 +34,16 @@ def _client_key(client: str) -> str:
 def login(home: Home, address: str, password: str, client: str) -> store.Recipient:
     """The recipient, when address and password are right; LoginFailed/Throttled otherwise."""
     address = _normalised(address)
-    keys = [_account_key(address), _client_key(client)]
-    try:
-        throttle.check(home, *keys)
-    except Throttled:
-        events.count(home, events.LOGIN_THROTTLED)
-        raise
+    limits = _login_limits(home, address, client)
+    counts = _reserved(home, limits)
     try:
         with HASHING:
             recipient = _authenticate(home, address, password)
     except (UnknownAccount, WrongPassword, AccountDisabled, BadAddress):
-        _failed(home, address, client)
+        _failed(home, address, client, limits, counts)
         raise LoginFailed("the address or the password is wrong") from None
     throttle.clear(_account_key(address))
+    throttle.succeeded(_client_key(client))
     if crypto.scrypt_cost(recipient.password_hash) < home.config["accounts.scrypt_log_n"]:  # the cost was raised since
         with HASHING:
             recipient.password_hash = accounts.hash_password(home, password)
@@ -56,6 +53,19 @@ def login(home: Home, address: str, password: str, client: str) -> store.Recipie
     recipient.save()
     events.audit(home, address, "login", address, client=client)
     return recipient
+
+
+def _login_limits(home: Home, address: str, client: str) -> list[tuple[str, throttle.Rule]]:
+    return [(_account_key(address), throttle.login_account(home)), (_client_key(client), throttle.login_client(home))]
+
+
+def _reserved(home: Home, limits) -> list[int]:
+    """The attempt counted before any hash is computed (see throttle.reserve)."""
+    try:
+        return throttle.reserve(home, *limits)
+    except Throttled:
+        events.count(home, events.LOGIN_THROTTLED)
+        raise
 
 
 NOT_AN_ADDRESS = "(not a mail address)"
@@ -84,12 +94,11 @@ def _decoy_hash(log_n: int) -> str:
     return crypto.hash_password(crypto.generate_password(), log_n)
 
 
-def _failed(home: Home, address: str, client: str) -> None:
+def _failed(home: Home, address: str, client: str, limits, counts: list[int]) -> None:
     events.count(home, events.LOGIN_FAILED)
     events.audit(home, address, "login_failed", address, client=client)
-    if throttle.record(home, _account_key(address), throttle.login_account(home)):
+    if throttle.failed(home, limits, counts)[0]:
         _lock(home, address, client)
-    throttle.record(home, _client_key(client), throttle.login_client(home))
 
 
 def _lock(home: Home, address: str, client: str) -> None:
@@ -140,12 +149,14 @@ def change_password(home: Home, recipient: store.Recipient, current: str, new: s
 def _check_current(home: Home, recipient: store.Recipient, password: str, client: str) -> None:
     """The current password, asked again with a session: wrong ones count like failed logins,
     so that whoever holds a session cannot guess the password without limit."""
-    throttle.check(home, _account_key(recipient.address))
+    limits = _login_limits(home, recipient.address, client)[:1]
+    counts = _reserved(home, limits)
     with HASHING:
         right = crypto.verify_password(password[:MAX_LENGTH], recipient.password_hash)
     if not right:
-        _failed(home, recipient.address, client)
+        _failed(home, recipient.address, client, limits, counts)
         raise PasswordRejected("the current password is wrong")
+    throttle.succeeded(*(key for key, _ in limits))
 
 
 # The confidential question
@@ -210,10 +221,11 @@ def question_for(home: Home, address: str) -> str | None:
 def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewAccount:
     """A new generated password when the answer is right; guesses are throttled."""
     address = _normalised(address)
-    keys = [f"answer-account:{address}", f"answer-client:{throttle.client_bucket(client)}"]
+    limits = [(f"answer-account:{address}", throttle.answer_account(home)),
+              (f"answer-client:{throttle.client_bucket(client)}", throttle.answer_client(home))]
     if not home.config["portal.password_questions"]:
         raise LoginFailed("no confidential question is set for this address")
-    throttle.check(home, *keys)
+    counts = throttle.reserve(home, *limits)
     recipient = store.Recipient.get_or_none(store.Recipient.address == address)
     own = recipient is not None and question_for(home, address) is not None
     expected = recipient.answer_hash if own else _decoy_hash(home.config["accounts.scrypt_log_n"])
@@ -221,12 +233,12 @@ def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewA
         matches = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], expected)
     right = own and matches
     if not right:
-        throttle.record(home, keys[0], throttle.answer_account(home))
-        throttle.record(home, keys[1], throttle.answer_client(home))
+        throttle.failed(home, limits, counts)
         events.audit(home, address, "question_failed", address, client=client)
         raise LoginFailed("the answer is wrong")
+    throttle.succeeded(limits[1][0])
     new = accounts.reset(home, address)
-    throttle.clear(keys[0])
+    throttle.clear(limits[0][0])
     throttle.clear(_account_key(address))
     events.audit(home, address, "password_recovered", address, client=client)
     notices.password_changed(home, address)

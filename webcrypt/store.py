@@ -14,6 +14,7 @@ OperationalError = pw.OperationalError
 DatabaseError = pw.DatabaseError
 DoesNotExist = pw.DoesNotExist
 fn = pw.fn
+Case = pw.Case
 
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",

@@ -61,37 +61,84 @@ def blocked(home: Home, key: str) -> bool:
     return bool(row and row.blocked_until and row.blocked_until > home.now())
 
 
+def reserve(home: Home, *limits: tuple[str, Rule]) -> list[int]:
+    """Count one attempt on each (key, rule) before it is made; raise Throttled when a key is
+    blocked or the attempt would pass its limit. The count is one atomic statement, so parallel
+    requests (on any number of portal nodes) can never make more attempts than the limit
+    allows. The returned counts go to ``failed`` (the attempt failed: it stays counted) or
+    ``succeeded`` (it is given back)."""
+    counts: list[int] = []
+    for key, rule in limits:
+        count, blocked_until = _count_attempt(home, key, rule)
+        # Over the limit while attempts are still being checked: refused, not blocked, since
+        # those may yet succeed (an office behind one address logging in at once).
+        if (blocked_until and blocked_until > home.now()) or count > rule.limit:
+            for done, _ in limits[:len(counts) + 1]:
+                _give_back(done)
+            raise Throttled("too many attempts: please wait a while and try again")
+        counts.append(count)
+    return counts
+
+
+def failed(home: Home, limits: list[tuple[str, Rule]], counts: list[int]) -> list[bool]:
+    """The reserved attempts failed (they stay counted): block each key whose limit is reached.
+    For each key, whether this failure is the one that reached its limit."""
+    for (key, rule), count in zip(limits, counts):
+        if count >= rule.limit:
+            _block(home, key, rule)
+    return [count == rule.limit for (_, rule), count in zip(limits, counts)]
+
+
+def succeeded(*keys: str) -> None:
+    """The reserved attempts succeeded: they are not failures."""
+    for key in keys:
+        _give_back(key)
+
+
+def _count_attempt(home: Home, key: str, rule: Rule) -> tuple[int, int | None]:
+    """Add one to the key's count in a single INSERT ... ON CONFLICT DO UPDATE ... RETURNING;
+    a window that has passed (and is not blocked) starts again at one."""
+    T, now = store.Throttle, home.now()
+    stale = (T.window_start <= now - rule.window) & (T.blocked_until.is_null() | (T.blocked_until <= now))
+    query = (T.insert(key=key[:200], failures=1, window_start=now, blocked_until=None)
+             .on_conflict(conflict_target=[T.key], update={
+                 T.failures: store.Case(None, [(stale, 1)], T.failures + 1),
+                 T.window_start: store.Case(None, [(stale, now)], T.window_start),
+                 T.blocked_until: store.Case(None, [(stale, None)], T.blocked_until)})
+             .returning(T.failures, T.blocked_until))
+    with store.db.atomic():
+        row = next(iter(query.execute()))
+    return row.failures, row.blocked_until
+
+
+def _block(home: Home, key: str, rule: Rule) -> bool:
+    """Block the key for the rule's block time unless it is blocked already; True when this call blocked it."""
+    T, now = store.Throttle, home.now()
+    with store.db.atomic():
+        changed = (T.update(blocked_until=now + rule.block)
+                   .where((T.key == key[:200]) & (T.blocked_until.is_null() | (T.blocked_until <= now))).execute())
+    return changed > 0
+
+
+def _give_back(key: str) -> None:
+    T = store.Throttle
+    with store.db.atomic():
+        T.update(failures=T.failures - 1).where((T.key == key[:200]) & (T.failures > 0)).execute()
+
+
 def check(home: Home, *keys: str) -> None:
-    """Raise Throttled when any of *keys* is blocked."""
+    """Raise Throttled when any of *keys* is blocked (a look only: attempts use ``reserve``)."""
     if any(blocked(home, key) for key in keys):
         raise Throttled("too many attempts: please wait a while and try again")
 
 
-def record(home: Home, key: str, rule: Rule) -> bool:
-    """Count one failure (or request); True when the key is now blocked."""
-    now = home.now()
-    with store.db.atomic():
-        row = store.Throttle.get_or_none(store.Throttle.key == key[:200])
-        if row is None:
-            row = store.Throttle(key=key[:200], failures=0, window_start=now)
-            row.save(force_insert=True)
-        if now - row.window_start >= rule.window:
-            row.failures, row.window_start, row.blocked_until = 0, now, None
-        row.failures += 1
-        newly_blocked = row.failures >= rule.limit and not (row.blocked_until and row.blocked_until > now)
-        if row.failures >= rule.limit:
-            row.blocked_until = now + rule.block
-        row.save()
-    return newly_blocked
-
-
 def take(home: Home, key: str, rule: Rule) -> None:
     """Use one of the rule's allowance of requests (e.g. replies an hour); raise when none is left."""
-    row = store.Throttle.get_or_none(store.Throttle.key == key[:200])
-    now = home.now()
-    if row and now - row.window_start < rule.window and row.failures >= rule.limit:
-        raise Throttled("the limit for this action is reached: please try again later")
-    record(home, key, rule)
+    try:
+        count = reserve(home, (key, rule))[0]
+    except Throttled:
+        raise Throttled("the limit for this action is reached: please try again later") from None
+    failed(home, [(key, rule)], [count])  # every request counts: the last allowed one blocks the rest
 
 
 def clear(key: str) -> None:

@@ -1,0 +1,109 @@
+"""The login throttles under parallel guesses, through real `webcrypt serve` nodes.
+
+Every attempt is counted before its hash is computed, in one atomic statement, so that
+parallel requests (on one node's threads or on several nodes sharing a database) get
+exactly as many password checks as the limit allows: on SQLite and on PostgreSQL.
+"""
+
+import threading
+import uuid
+
+import pytest
+
+import postgres
+from conftest import write_settings
+from portal_client import RoundRobin, serving
+from webcrypt import accounts, admins, config, store
+from webcrypt.home import Home
+
+NODES = (12975, 12976)
+PG_PORT = 12974
+GUESSES = 16
+LIMIT = 5  # [throttle] login_failures_per_account, the default
+WRONG = 401  # a wrong password: checked, and refused
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    if not postgres.available():
+        pytest.skip("Debian package postgresql-15 is not installed")
+    server = postgres.Server(PG_PORT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def nodes(request, home_dir):
+    """Two portal nodes on one database, as behind a load balancer."""
+    path = home_dir / "webcrypt.toml"
+    settings = {"portal": {"secure_cookies": "false"}}
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_server").create_database("wc_" + uuid.uuid4().hex[:12])
+        settings["database"] = {"url": f'"{url}"'}
+    write_settings(path, settings)
+    home = Home(config.load(path))
+    home.connect(check_schema=False)
+    store.migrate()
+    try:
+        with serving(path, NODES, threads=8):
+            yield home
+    finally:
+        home.close()
+
+
+def parallel_posts(path: str, login_page: str, form: dict) -> list[int]:
+    """GUESSES clients, half on each node, each with its own form, post at the same moment."""
+    clients = [RoundRobin([NODES[n % 2]]) for n in range(GUESSES)]
+    forms = [{**form, "csrf": client.get(login_page).field("csrf")} for client in clients]
+    start, statuses = threading.Barrier(GUESSES), [0] * GUESSES
+
+    def guess(n: int) -> None:
+        start.wait()
+        statuses[n] = clients[n].post(path, forms[n]).status
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(GUESSES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+def audited(action: str) -> int:
+    return store.AuditEvent.select().where(store.AuditEvent.action == action).count()
+
+
+def test_parallel_wrong_passwords_get_exactly_the_limit_of_checks(nodes):
+    account = accounts.create(nodes, "target@example.org")
+    statuses = parallel_posts("/login", "/login", {"address": "target@example.org", "password": "not the password"})
+    # 401: the password was checked and was wrong; 429: refused before any hash
+    assert sorted(statuses) == [WRONG] * LIMIT + [429] * (GUESSES - LIMIT), statuses
+    assert audited("login_failed") == LIMIT
+    assert store.Recipient.get(store.Recipient.address == "target@example.org").locked_until is not None
+    # the right password is refused too while the account is blocked
+    client = RoundRobin([NODES[0]])
+    page = client.get("/login")
+    answer = client.post("/login", {"csrf": page.field("csrf"), "address": "target@example.org",
+                                    "password": account.password})
+    assert answer.status == 429
+
+
+def test_parallel_wrong_admin_passwords_get_exactly_the_limit_of_checks(nodes):
+    admins.add(nodes, "ops", "a long admin password 1")
+    statuses = parallel_posts("/admin/login", "/admin/login", {"name": "ops", "password": "not the password"})
+    assert sorted(statuses) == [403] * LIMIT + [429] * (GUESSES - LIMIT), statuses
+    assert audited("admin_login_failed") == LIMIT
+
+
+def test_successful_logins_do_not_use_up_the_clients_allowance(nodes):
+    """A successful attempt gives its reservation back: a busy office behind one address
+    is not blocked by its own good logins."""
+    accounts_made = [accounts.create(nodes, f"staff{n}@example.org") for n in range(8)]
+    for made in accounts_made * 5:  # 40 good logins from one client, more than its limit of 30
+        client = RoundRobin([NODES[0]])
+        page = client.get("/login")
+        answer = client.post("/login", {"csrf": page.field("csrf"), "address": made.address,
+                                        "password": made.password})
+        assert answer.status == 303, answer.text
+    row = store.Throttle.get_or_none(store.Throttle.key == "login-client:127.0.0.1")
+    assert row is None or row.failures == 0

@@ -79,9 +79,15 @@ def data(row: store.Session) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def save_data(row: store.Session, value: dict) -> None:
-    row.data = json.dumps(value)
-    store.Session.update(data=row.data).where(store.Session.id_hash == row.id_hash).execute()
+def change_data(row: store.Session, change) -> dict:
+    """Apply *change* (dict -> dict) to the session's data as it is now in the database, under a
+    row lock: two requests of one session on two nodes (two secure.htm opened at once) must
+    not overwrite each other's change."""
+    with store.db.atomic():
+        current = store.locked(store.Session.select(store.Session.data).where(store.Session.id_hash == row.id_hash)).first()
+        row.data = json.dumps(change(data(current) if current else {}))
+        store.Session.update(data=row.data).where(store.Session.id_hash == row.id_hash).execute()
+    return data(row)
 
 
 def end(token: str | None) -> None:

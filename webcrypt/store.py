@@ -45,6 +45,10 @@ class BaseModel(pw.Model):
     class Meta:
         database = db
         legacy_table_names = False
+        # save() writes only the columns this process changed: a full-row save of a row read
+        # earlier would undo what another node wrote meanwhile (a login saving its last_login
+        # must not re-enable an account an administrator has just disabled).
+        only_save_dirty = True
 
 
 class Meta(BaseModel):
@@ -234,6 +238,12 @@ def _unavailable(error: Exception):
 def unavailable(error: Exception):
     """Translate a driver error into StoreUnavailable (temporary)."""
     return _unavailable(error)
+
+
+def locked(query):
+    """*query* reading rows to change them: FOR UPDATE where the database has row locks (PostgreSQL,
+    several portal nodes); SQLite's transactions begin IMMEDIATE and hold its one write lock already."""
+    return query if is_sqlite() else query.for_update()
 
 
 def is_sqlite() -> bool:

@@ -214,9 +214,10 @@ class Pages:
         )
 
     def attach(self, session, upload: str) -> None:
-        data = sessions.data(session)
-        data["uploads"] = ([u for u in data.get("uploads", []) if u != upload] + [upload])[-20:]
-        sessions.save_data(session, data)
+        def with_upload(data: dict) -> dict:
+            return {**data, "uploads": ([u for u in data.get("uploads", []) if u != upload] + [upload])[-20:]}
+
+        sessions.change_data(session, with_upload)
 
     def login(self):
         web.require_pre_csrf(self.home)

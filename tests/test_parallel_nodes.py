@@ -1,10 +1,13 @@
-"""The login throttles under parallel guesses, through real `webcrypt serve` nodes.
+"""Shared state under parallel requests, through real `webcrypt serve` nodes on one database
+(SQLite, and PostgreSQL as several nodes behind a balancer use it).
 
-Every attempt is counted before its hash is computed, in one atomic statement, so that
-parallel requests (on one node's threads or on several nodes sharing a database) get
-exactly as many password checks as the limit allows: on SQLite and on PostgreSQL.
+Every login attempt is counted before its hash is computed, in one atomic statement, so
+that parallel requests get exactly as many password checks as the limit allows; a
+session's data (the uploads it may read) is changed under a row lock.
 """
 
+import json
+import secrets
 import threading
 import uuid
 
@@ -107,3 +110,28 @@ def test_successful_logins_do_not_use_up_the_clients_allowance(nodes):
         assert answer.status == 303, answer.text
     row = store.Throttle.get_or_none(store.Throttle.key == "login-client:127.0.0.1")
     assert row is None or row.failures == 0
+
+
+def test_parallel_uploads_attached_to_one_session_are_all_kept(nodes):
+    """Ten secure.htm opened at once in one logged-in browser, on both nodes: none is lost."""
+    made = accounts.create(nodes, "reader@example.org")
+    browser = RoundRobin(NODES)
+    page = browser.get("/login")
+    assert browser.post("/login", {"csrf": page.field("csrf"), "address": made.address,
+                                   "password": made.password}).status == 303
+    uploads = [secrets.token_hex(16) for _ in range(10)]
+    start = threading.Barrier(len(uploads))
+
+    def attach(n: int) -> None:
+        tab = RoundRobin([NODES[n % 2]])
+        tab.cookies = dict(browser.cookies)
+        start.wait()
+        assert tab.get(f"/login?upload={uploads[n]}").status == 303
+
+    threads = [threading.Thread(target=attach, args=(n,)) for n in range(len(uploads))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    (session,) = store.Session.select().where(store.Session.principal == made.address)
+    assert sorted(json.loads(session.data)["uploads"]) == sorted(uploads)

@@ -419,9 +419,11 @@ class Pages:
 
 
 def attached_files() -> list[reply.Attached]:
+    """The uploaded files with their names as sent (reply.compose refuses control characters in
+    them and keeps only a safe file name)."""
     result = []
     for item in bottle.request.files.getall("attachment")[:20]:
-        name = reading.safe_filename(item.raw_filename if isinstance(item.raw_filename, str) else "")
+        name = item.raw_filename if isinstance(item.raw_filename, str) else ""
         data = item.file.read()
         if data or name:
             result.append(reply.Attached(name or "attachment.bin", data))

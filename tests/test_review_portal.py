@@ -9,14 +9,15 @@ import email
 import email.policy
 import html
 import re
+import threading
 
 import pytest
 
 from conftest import write_settings
 from gateway_support import Sink
 from portal_client import Client
-from test_portal import PLAIN, encrypt, free_port, ready
-from webcrypt import config, errors, settings
+from test_portal import NEW_PASSWORD, PLAIN, encrypt, free_port, ready
+from webcrypt import config, errors, login, notices, settings, store
 from webcrypt.home import Home
 from webcrypt.portal.app import create_app
 
@@ -244,3 +245,158 @@ def test_branding_names_with_control_characters_are_refused(portal_home, name):
         settings.save_branding(portal_home, {"name": name}, "admin")
     with pytest.raises(errors.ConfigError):
         config.with_overrides(portal_home.config, {"branding.name": name})
+
+
+# Item 3: the forgotten-password pages never tell whether an address has an account
+
+def with_question(app, portal_home, question="Name of my first pet?", answer="Rex the dog"):
+    client = Client(app)
+    ready(client, portal_home)
+    page = client.get("/profile")
+    r = client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
+                                          "question": question, "answer": answer})
+    assert r.status == 200 and "is saved" in r.text
+    return client
+
+
+def ask(app, address: str, remote: str):
+    client = Client(app, remote_addr=remote)
+    form = client.get("/forgot")
+    return client, client.post("/forgot", {"csrf": form.field("csrf"), "address": address})
+
+
+def attackers_view(response, address: str) -> tuple:
+    """All a stranger sees of the answer, with per-request random values and the address taken out."""
+    def plain(text: str) -> str:
+        text = text.replace(address, "ADDRESS")
+        return re.sub(r"nonce-[\w-]+|nonce=\"[^\"]*\"|value=\"[^\"]*\"", "RANDOM", text)
+    headers = sorted((name.lower(), plain(value) if name.lower() != "set-cookie" else value.split("=", 1)[0] + "; "
+                      + value.split(";", 1)[-1]) for name, value in response.header_list)
+    return response.status, plain(response.text), headers
+
+
+def recovery_mails(sink) -> list:
+    notices.wait_sent()
+    return [m for m in sink.messages if "forgotten password" in subject_of(m)]
+
+
+def subject_of(mail) -> str:
+    return email.message_from_bytes(mail.data, policy=email.policy.default)["Subject"]
+
+
+def token_of(mail) -> str:
+    text = email.message_from_bytes(mail.data, policy=email.policy.default).get_content()
+    return re.search(r"https://portal\.example\.com/forgot/answer\?token=([\w-]+)\s", text).group(1)
+
+
+def test_asking_for_a_link_looks_alike_for_every_address(app, portal_home, sink):
+    with_question(app, portal_home)
+    encrypt(portal_home, to="bob@example.org")  # an account without a question
+    views = []
+    for n, address in enumerate(["alice@example.org", "bob@example.org", "nobody@example.org", "Alice@Example.org"]):
+        _client, r = ask(app, address, f"192.0.2.{100 + n}")
+        assert r.status == 200
+        views.append(attackers_view(r, address))
+    assert all(view == views[0] for view in views)
+    assert "pet" not in views[0][1].lower()
+    mails = recovery_mails(sink)
+    assert [(m.sender, m.recipients) for m in mails] == [("webcrypt@bank.example", ["alice@example.org"])] * 2
+
+
+def test_the_per_address_limit_looks_alike_too(app, portal_home, sink):
+    with_question(app, portal_home)
+    statuses = {}
+    for address in ("alice@example.org", "nobody@example.org"):
+        statuses[address] = [ask(app, address, f"192.0.2.{110 + n}")[1].status for n in range(4)]
+    assert statuses == {"alice@example.org": [200, 200, 200, 429], "nobody@example.org": [200, 200, 200, 429]}
+    assert len(recovery_mails(sink)) == 3
+
+
+def test_the_whole_recovery_through_the_mailed_link(app, portal_home, sink):
+    with_question(app, portal_home)
+    stranger, _ = ask(app, "alice@example.org", "192.0.2.120")
+    (mail,) = recovery_mails(sink)
+    token = token_of(mail)
+    page = stranger.get(f"/forgot/answer?token={token}")
+    assert page.status == 200 and "Name of my first pet?" in page.text
+    wrong = stranger.post("/forgot/answer", {"csrf": page.field("csrf"), "token": token, "answer": "cat"})
+    assert wrong.status == 401 and "answer is wrong" in wrong.text and "Name of my first pet?" in wrong.text
+    done = stranger.post("/forgot/answer", {"csrf": page.field("csrf"), "token": token, "answer": " rex THE dog "})
+    assert done.status == 200
+    new_password = re.search(r'id="new-password">([^<]+)<', done.text).group(1)
+    assert login.login(portal_home, "alice@example.org", new_password, "192.0.2.121").must_change_password
+    notices.wait_sent()
+    assert any("password was changed" in subject_of(m) and m.recipients == ["alice@example.org"] for m in sink.messages)
+
+
+@pytest.mark.parametrize("token", ["", "x", "A" * 43, "A" * 5000])
+def test_no_question_without_a_live_link(app, portal_home, token):
+    with_question(app, portal_home)
+    page = Client(app).get(f"/forgot/answer?token={token}")
+    assert page.status == 400 and "link is not valid" in page.text and "pet" not in page.text
+    client = Client(app)
+    form = client.get("/forgot")
+    r = client.post("/forgot/answer", {"token": token, "answer": "rex the dog", "csrf": form.field("csrf")})
+    assert r.status == 400 and "link is not valid" in r.text and "new-password" not in r.text
+
+
+def test_the_link_works_once_and_ends_the_others(app, portal_home, sink):
+    with_question(app, portal_home)
+    ask(app, "alice@example.org", "192.0.2.130")
+    stranger, _ = ask(app, "alice@example.org", "192.0.2.131")
+    first, second = (token_of(m) for m in recovery_mails(sink))
+    page = stranger.get(f"/forgot/answer?token={second}")
+    assert stranger.post("/forgot/answer", {"csrf": page.field("csrf"), "token": second, "answer": "rex the dog"}).status == 200
+    for token in (second, first):
+        assert stranger.get(f"/forgot/answer?token={token}").status == 400
+        again = stranger.post("/forgot/answer", {"csrf": page.field("csrf"), "token": token, "answer": "rex the dog"})
+        assert again.status == 400 and "new-password" not in again.text
+
+
+def test_the_link_expires(app, portal_home, sink, clock):
+    with_question(app, portal_home)
+    stranger, _ = ask(app, "alice@example.org", "192.0.2.140")
+    token = token_of(recovery_mails(sink)[0])
+    page = stranger.get(f"/forgot/answer?token={token}")
+    clock.advance(login.RECOVERY_MINUTES * 60 + 1)
+    assert stranger.get(f"/forgot/answer?token={token}").status == 400
+    r = stranger.post("/forgot/answer", {"csrf": page.field("csrf"), "token": token, "answer": "rex the dog"})
+    assert r.status == 400
+    assert login.login(portal_home, "alice@example.org", NEW_PASSWORD, "192.0.2.141")  # unchanged
+
+
+def test_the_link_is_stored_only_as_a_fingerprint(app, portal_home, sink):
+    with_question(app, portal_home)
+    ask(app, "alice@example.org", "192.0.2.150")
+    token = token_of(recovery_mails(sink)[0])
+    (row,) = store.RecoveryLink.select()
+    assert row.address == "alice@example.org" and token not in row.token_hash and len(row.token_hash) == 64
+    store.close()  # everything written to the file
+    folder = portal_home.config.home
+    stored = b"".join(p.read_bytes() for p in folder.glob("webcrypt.db*"))
+    assert token.encode() not in stored and row.token_hash.encode() in stored
+
+
+def test_two_portal_nodes_answering_one_link_at_once_give_one_password(portal_home, sink):
+    app = create_app(portal_home)
+    with_question(app, portal_home)
+    ask(app, "alice@example.org", "192.0.2.160")
+    token = token_of(recovery_mails(sink)[0])
+    nodes = [create_app(portal_home), create_app(portal_home)]
+    clients = [Client(node, remote_addr=f"192.0.2.{161 + n}") for n, node in enumerate(nodes)]
+    pages = [c.get(f"/forgot/answer?token={token}") for c in clients]
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def answer(n):
+        barrier.wait()
+        results[n] = clients[n].post("/forgot/answer", {"csrf": pages[n].field("csrf"), "token": token,
+                                                        "answer": "rex the dog"})
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results) == [200, 400]
+    assert sum("new-password" in r.text for r in results) == 1

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from conftest import CORPUS, write_settings
 from portal_client import Client
-from webcrypt import config, crypto, errors, events, gateway, login, mime, reading, store
+from webcrypt import config, crypto, errors, events, gateway, login, mime, notices, reading, store
 from webcrypt.home import Home
 from webcrypt.portal.app import create_app
 
@@ -422,47 +422,70 @@ def test_browser_language_default(app, portal_home):
 # Forgotten password
 
 
-def test_forgotten_password_with_question(app, portal_home):
-    client = Client(app)
-    ready(client, portal_home)
+def set_question(client, question="First pet?", answer="  Rex  the Dog "):
     page = client.get("/profile")
     r = client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
-                                          "question": "First pet?", "answer": "  Rex  the Dog "})
-    assert r.status == 200 and "is saved" in r.text
+                                          "question": question, "answer": answer})
+    assert r.status == 200 and "is saved" in r.text, r.text[-800:]
+
+
+def ask_for_link(app, address, remote="192.0.2.50"):
+    stranger = Client(app, remote_addr=remote)
+    form = stranger.get("/forgot")
+    return stranger, stranger.post("/forgot", {"csrf": form.field("csrf"), "address": address})
+
+
+def recovery_links(sink, address) -> list[str]:
+    """The tokens of the recovery links mailed to *address* (sent in the background)."""
+    notices.wait_sent()
+    found = []
+    for item in sink.messages:
+        mail = email.message_from_bytes(item.content, policy=email.policy.default)
+        if item.rcpt_tos == [address] and "forgotten password" in mail["Subject"]:
+            found.append(re.search(r"/forgot/answer\?token=([\w-]+)", mail.get_content()).group(1))
+    return found
+
+
+def answer(client, token, text):
+    form = client.get(f"/forgot/answer?token={token}")
+    return client.post("/forgot/answer", {"csrf": form.field("csrf"), "token": token, "answer": text})
+
+
+def test_forgotten_password_with_question(app, portal_home, sink):
+    client = Client(app)
+    ready(client, portal_home)
+    set_question(client)
     recipient = store.Recipient.get()
     assert recipient.answer_hash.startswith("$scrypt$") and "rex" not in recipient.answer_hash.lower()
-    stranger = Client(app, remote_addr="192.0.2.50")
-    form = stranger.get("/forgot")
-    r = stranger.post("/forgot", {"csrf": form.field("csrf"), "address": "alice@example.org"})
-    assert "First pet?" in r.text
-    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org", "answer": "cat"})
+    stranger, r = ask_for_link(app, "alice@example.org")
+    assert r.status == 200 and "we have sent a link" in r.text and "First pet?" not in r.text
+    (token,) = recovery_links(sink, "alice@example.org")
+    page = stranger.get(f"/forgot/answer?token={token}")
+    assert page.status == 200 and "First pet?" in page.text
+    r = answer(stranger, token, "cat")
     assert r.status == 401 and "answer is wrong" in r.text
-    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org",
-                                         "answer": "rex THE dog"})
+    r = answer(stranger, token, "rex THE dog")
     new_password = re.search(r'id="new-password">([^<]+)<', r.text).group(1)
     assert login.login(portal_home, "alice@example.org", new_password, "t").must_change_password
 
 
-def test_forgotten_password_guesses_are_throttled(app, portal_home):
+def test_forgotten_password_guesses_are_throttled(app, portal_home, sink):
     client = Client(app)
     ready(client, portal_home)
-    page = client.get("/profile")
-    client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD, "question": "Q?",
-                                      "answer": "right answer"})
-    stranger = Client(app)
-    form = stranger.get("/forgot")
+    set_question(client, "Q?", "right answer")
+    stranger, _ = ask_for_link(app, "alice@example.org")
+    (token,) = recovery_links(sink, "alice@example.org")
     for _ in range(3):
-        stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org", "answer": "x"})
-    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org",
-                                         "answer": "right answer"})
-    assert r.status == 429
+        answer(stranger, token, "x")
+    assert answer(stranger, token, "right answer").status == 429
 
 
-def test_forgotten_password_without_question_or_switched_off(app, portal_home):
-    stranger = Client(app)
-    form = stranger.get("/forgot")
-    r = stranger.post("/forgot", {"csrf": form.field("csrf"), "address": "nobody@example.org"})
-    assert r.status == 200 and "ask the sender" in r.text
+def test_forgotten_password_without_question_or_switched_off(app, portal_home, sink):
+    client = Client(app)
+    ready(client, portal_home)  # alice has no question
+    _, r = ask_for_link(app, "alice@example.org")
+    assert r.status == 200 and "If no mail arrives, please ask the sender" in r.text
+    assert recovery_links(sink, "alice@example.org") == []
     portal_home.config.values["portal"]["password_questions"] = False
     assert "ask the sender of the message or the administrator" in Client(app).get("/forgot").text
 
@@ -798,15 +821,10 @@ def test_a_password_change_is_notified_but_not_the_forced_first_one(app, portal_
 def test_a_recovered_password_is_notified(app, portal_home, sink):
     client = Client(app)
     ready(client, portal_home)
-    page = client.get("/profile")
-    saved = client.post("/profile/question", {"csrf": page.field("csrf"), "password": NEW_PASSWORD,
-                                              "question": "First pet?", "answer": "Rex the dog"})
-    assert saved.status == 200 and "is saved" in saved.text, saved.text[-800:]
-    stranger = Client(app, remote_addr="192.0.2.51")
-    form = stranger.get("/forgot")
-    stranger.post("/forgot", {"csrf": form.field("csrf"), "address": "alice@example.org"})
-    r = stranger.post("/forgot/answer", {"csrf": form.field("csrf"), "address": "alice@example.org",
-                                         "answer": "rex the dog"})
+    set_question(client, "First pet?", "Rex the dog")
+    stranger, _ = ask_for_link(app, "alice@example.org", "192.0.2.51")
+    (token,) = recovery_links(sink, "alice@example.org")
+    r = answer(stranger, token, "rex the dog")
     assert r.status == 200
     new_password = re.search(r'id="new-password">([^<]+)<', r.text).group(1)
     (notice,) = notices_to(sink, "alice@example.org")

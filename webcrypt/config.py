@@ -6,6 +6,7 @@ folder that holds it (the *home*).
 """
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +190,8 @@ def _typed(section: str, key: str, value, path: Path):
     return value
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
 # Values whose form matters, checked at load so a typo never surfaces mid-message.
 CHECKS = {
     "mail.reinject": (
@@ -202,6 +205,9 @@ CHECKS = {
     "accounts.scrypt_log_n": (lambda v: 12 <= v <= 22, "must be between 12 and 22"),
     "portal.url": (lambda v: v.startswith(("http://", "https://")), "must start with http:// or https://"),
     "policy.keyword": (lambda v: v.strip() != "", "must not be empty"),
+    # the display name and subject of every mail webcrypt writes: plain text
+    "branding.name": (lambda v: not _CONTROL.search(v), "must not contain control characters or line breaks"),
+    "branding.organisation": (lambda v: not _CONTROL.search(v), "must not contain control characters or line breaks"),
     "pipe.relay": (
         lambda v: v == "" or (v.rpartition(":")[0].strip("[]") != "" and v.rpartition(":")[2].isdigit()
                               and 0 < int(v.rpartition(":")[2]) < 65536),

@@ -1,4 +1,4 @@
-"""Recipient log-in, password changes and the confidential question; no HTTP here.
+"""Recipient log-in, password changes, the confidential question and recovery links; no HTTP here.
 
 Failures are counted per account and per client address (see throttle.py) and
 always answered alike, so that nobody learns whether an address has an
@@ -8,13 +8,14 @@ account. scrypt runs under a small semaphore: at full strength each hash takes
 
 import functools
 import re
+import secrets
 import threading
 import unicodedata
 from importlib import resources
 
 from . import accounts, crypto, events, notices, sessions, store, throttle
 from .addresses import normalise
-from .errors import AccountDisabled, BadAddress, LoginFailed, PasswordRejected, Throttled, UnknownAccount, WrongPassword
+from .errors import AccountDisabled, BadAddress, BadRequest, LoginFailed, PasswordRejected, Throttled, UnknownAccount, WrongPassword
 from .home import Home
 
 HASHING = threading.BoundedSemaphore(2)
@@ -182,30 +183,11 @@ def set_question(home: Home, recipient: store.Recipient, password: str, question
     events.audit(home, recipient.address, "question_set", recipient.address, client=client)
 
 
-# Shown for an address without a question of its own (an unknown one included), so that the
-# forgotten-password pages never tell whether an address has an account; answers to it always
-# fail, after the same scrypt and with the same throttling as a wrong answer.
-DECOY_QUESTIONS = (
-    "What was the name of your first pet?",
-    "In which town was your mother born?",
-    "What was the name of your first school?",
-    "What was your childhood nickname?",
-    "What was the first name of your favourite teacher?",
-)
-
-
-def question_shown(home: Home, address: str) -> str | None:
-    """The question the forgotten-password page asks: the account's own or, looking alike, a decoy
-    (the same every time for an address); None only when the feature is off."""
-    if not home.config["portal.password_questions"]:
-        return None
-    return question_for(home, address) or _decoy_question(home, address)
-
-
-def _decoy_question(home: Home, address: str) -> str:
-    first = min(home.keyring.secrets)  # not the newest: a decoy that changed with a key rotation would give itself away
-    digest = crypto.mac(home.keyring.mac_key(first), f"decoy-question\0{_normalised(address)}".encode())
-    return DECOY_QUESTIONS[int(digest[:8], 16) % len(DECOY_QUESTIONS)]
+# Forgotten password: the question is shown only to whoever opens a one-time link mailed to the
+# address. Asking for the link answers alike for every address (no mail for one without an
+# account that can use it), so these pages never tell whether an address has an account.
+RECOVERY_MINUTES = 30
+LINKS_PER_ADDRESS = throttle.Rule(limit=3, window=3600, block=3600)  # mails a stranger can cause an address
 
 
 def question_for(home: Home, address: str) -> str | None:
@@ -218,25 +200,61 @@ def question_for(home: Home, address: str) -> str | None:
     return recipient.question
 
 
-def recover(home: Home, address: str, answer: str, client: str) -> accounts.NewAccount:
-    """A new generated password when the answer is right; guesses are throttled."""
+def request_recovery(home: Home, address: str, client: str) -> None:
+    """Mail a one-time link to the question page when *address* has an account with a question.
+    Returns alike in every case; the mail leaves in the background, so even the time taken
+    does not tell whether one was sent."""
     address = _normalised(address)
+    throttle.take(home, f"forgot-account:{address}", LINKS_PER_ADDRESS)
+    now = home.now()
+    store.RecoveryLink.delete().where(store.RecoveryLink.expires < now).execute()
+    if question_for(home, address) is None:
+        events.audit(home, address, "recovery_requested", address, detail="no link: no account with a question", client=client)
+        return
+    token = secrets.token_urlsafe(32)
+    store.RecoveryLink.create(token_hash=_link_hash(token), address=address, created=now,
+                              expires=now + RECOVERY_MINUTES * 60)
+    events.audit(home, address, "recovery_requested", address, detail="link mailed", client=client)
+    notices.recovery_link(home, address, token, RECOVERY_MINUTES)
+
+
+def _link_hash(token: str) -> str:
+    return crypto.fingerprint(b"recovery\0" + token.encode("ascii", "replace"))
+
+
+def _live_link(home: Home, token: str) -> store.RecoveryLink:
+    row = None
+    if token and len(token) <= 100 and home.config["portal.password_questions"]:
+        row = store.RecoveryLink.get_or_none(store.RecoveryLink.token_hash == _link_hash(token))
+    if row is None or row.expires < home.now() or question_for(home, row.address) is None:
+        raise BadRequest("this link is not valid: it was used already or is too old. Please ask for a new one")
+    return row
+
+
+def recovery_question(home: Home, token: str) -> str:
+    """The question of the account a live recovery link belongs to; BadRequest otherwise."""
+    return question_for(home, _live_link(home, token).address)
+
+
+def recover(home: Home, token: str, answer: str, client: str) -> accounts.NewAccount:
+    """A new generated password for the right answer to the question of a live link, which it
+    uses up (once, on every portal node); guesses are throttled."""
+    link = _live_link(home, token)
+    address = link.address
     limits = [(f"answer-account:{address}", throttle.answer_account(home)),
               (f"answer-client:{throttle.client_bucket(client)}", throttle.answer_client(home))]
-    if not home.config["portal.password_questions"]:
-        raise LoginFailed("no confidential question is set for this address")
-    counts = throttle.reserve(home, *limits)
-    recipient = store.Recipient.get_or_none(store.Recipient.address == address)
-    own = recipient is not None and question_for(home, address) is not None
-    expected = recipient.answer_hash if own else _decoy_hash(home.config["accounts.scrypt_log_n"])
-    with HASHING:  # the decoy's hash too, so that an unknown address takes as long as a known one
-        matches = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], expected)
-    right = own and matches
+    counts = throttle.reserve(home, *limits)  # before the hash: parallel guesses cannot pass the limit
+    recipient = store.Recipient.get(store.Recipient.address == address)
+    with HASHING:
+        right = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], recipient.answer_hash)
     if not right:
         throttle.failed(home, limits, counts)
         events.audit(home, address, "question_failed", address, client=client)
         raise LoginFailed("the answer is wrong")
     throttle.succeeded(limits[1][0])
+    if store.RecoveryLink.delete().where(store.RecoveryLink.token_hash == link.token_hash).execute() != 1:
+        raise BadRequest("this link is not valid: it was used already or is too old. Please ask for a new one")
+    store.RecoveryLink.delete().where(store.RecoveryLink.address == address).execute()  # and every other link
     new = accounts.reset(home, address)
     throttle.clear(limits[0][0])
     throttle.clear(_account_key(address))

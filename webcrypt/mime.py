@@ -7,6 +7,8 @@ header block, tolerating any defect, and carrier mails copy raw header lines.
 import base64
 import binascii
 import email.header
+import email.headerregistry
+import email.policy
 import html
 import quopri
 import re
@@ -97,6 +99,77 @@ def _word_text(data, charset: str | None) -> str:
         return data.decode(charset or "ascii")
     except (LookupError, UnicodeError):
         return data.decode("utf-8", "replace")
+
+
+# Header values webcrypt writes from what a person typed or a mail said (reply subject, file
+# names, addresses, message ids) are plain text. Refused in them: C0 controls (TAB and NUL
+# included), DEL, C1 (U+0085 among them), the Unicode line and paragraph separators, and the
+# bidi controls that make a name read otherwise than it is (CVE-2021-42574).
+UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_DECODING_ROUNDS = 4  # an encoded word inside an encoded word inside ...: readers differ in how deep they go
+
+
+def unsafe_header_text(value: str) -> bool:
+    """Whether *value*, or anything a reader makes of it by decoding RFC 2047 words (once or
+    again, by either of the email package's decoders), holds a character refused above."""
+    seen = frontier = {value}
+    for _ in range(_DECODING_ROUNDS):
+        if any(UNSAFE_TEXT.search(text) for text in frontier):
+            return True
+        frontier = {once for text in frontier for once in _decodings(text)} - seen
+        if not frontier:
+            return False
+        seen = seen | frontier
+    return True  # still decoding after that many rounds: nobody types that
+
+
+def _decodings(value: str) -> set[str]:
+    return {decoded(value.encode("utf-8", "surrogateescape")), _registry_decoded(value)}
+
+
+def _registry_decoded(value: str) -> str:
+    try:
+        return str(email.headerregistry.UnstructuredHeader.value_parser(value))
+    except (ValueError, LookupError, UnicodeError, email.errors.HeaderParseError):
+        return value
+
+
+class _LiteralText(email.headerregistry.UnstructuredHeader):
+    """An unstructured header value kept exactly as given. The email package would decode
+    RFC 2047 look-alikes in it when it is set (turning an encoded CR LF into a real one); here
+    they stay text, and a value holding one is written entirely as encoded words, so that
+    readers show it as typed instead of decoding it."""
+
+    @classmethod
+    def parse(cls, value, kwds):
+        super().parse(value, kwds)
+        kwds["decoded"] = value
+
+    def fold(self, *, policy):
+        if "=?" not in self:  # nothing a reader would decode: the package's folding is right
+            return super().fold(policy=policy)
+        words = email.header.Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {words}{policy.linesep}"
+
+
+def _literal_registry() -> email.headerregistry.HeaderRegistry:
+    registry = email.headerregistry.HeaderRegistry(default_class=_LiteralText)
+    registry.map_to_type("subject", _LiteralText)
+    return registry
+
+
+# For mails webcrypt composes with the email package (the secure reply): SMTP line ends are
+# written by the mailer, so LF here.
+COMPOSING = email.policy.SMTP.clone(linesep="\n", header_factory=_literal_registry())
+
+
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
+
+
+def message_ids(value: str) -> list[str]:
+    """The well-formed message ids in an In-Reply-To or References value; anything else (text,
+    RFC 2047 look-alikes, control characters) is left out: it can only break the thread."""
+    return [token for token in value.split() if _MESSAGE_ID.fullmatch(token) and "=?" not in token]
 
 
 @dataclass(frozen=True)

@@ -2,20 +2,21 @@
 
 The reply goes to the original sender as recorded in the database (never an
 address from the form), optionally with copies to the original recipients in
-internal domains. The envelope sender is always ``mail.from``; any CR or LF in
-a header value is refused. The reply's Message-ID is remembered as part of an
-encrypted thread, so the sender's answer is encrypted again.
+internal domains. The envelope sender is always ``mail.from``. Every header
+value is plain text: control characters and line breaks are refused, also where
+they hide in RFC 2047 encoded words, and headers are written so that no value
+can start a new field (mime.COMPOSING). The reply's Message-ID is remembered as
+part of an encrypted thread, so the sender's answer is encrypted again.
 """
 
 import email.message
-import email.policy
 import email.utils
 import html
 import mimetypes
 import re
 from dataclasses import dataclass
 
-from . import events, gateway, mailer, reading, store, throttle
+from . import events, gateway, mailer, mime, reading, store, throttle
 from .addresses import domain_of, normalise
 from .errors import BadAddress, BadRequest, MessageTooLarge
 from .home import Home
@@ -39,8 +40,20 @@ class Draft:
 
 
 def subject_for(original: str) -> str:
-    original = " ".join(original.split())
+    """The suggested subject: the original's as a reader sees it, as plain text (a hostile one's
+    control characters become blanks, and encoded words hidden in it are decoded first)."""
+    original = " ".join(_shown_plainly(original).split())
     return original if original.lower().startswith(("re:", "aw:")) else f"Re: {original}".strip()
+
+
+def _shown_plainly(text: str) -> str:
+    for _ in range(4):  # an encoded word inside an encoded word ...
+        once = mime.decoded(text.encode("utf-8", "surrogateescape"))
+        if once == text:
+            break
+        text = once
+    text = mime.UNSAFE_TEXT.sub(" ", text)
+    return text if not mime.unsafe_header_text(text) else text.replace("=?", "= ?")
 
 
 def quoted(view: reading.View, intro: str = "{sender} wrote on {date}:") -> str:
@@ -70,15 +83,15 @@ def internal_copies(home: Home, view: reading.View, record: store.Message, recip
     return result
 
 
-def check_headers(*values: str) -> None:
-    # every character that str.splitlines() breaks at (\v, \f, \x1c-\x1e, \x85, \u2028, ...): the
-    # email package refuses them all in header values, and that must be a clear answer, not a 500
-    if any(len((v + "x").splitlines()) > 1 for v in values):
-        raise BadRequest("line breaks are not allowed in the subject or addresses")
+def check_headers(texts: list[str], addresses: list[str]) -> None:
+    """Refuse, never strip: the user sees what was wrong and nothing is sent. Addresses are
+    never encoded words (the email package would decode one in an address header)."""
+    if any(mime.unsafe_header_text(v) for v in texts) or any(mime.unsafe_header_text(a) or "=?" in a for a in addresses):
+        raise BadRequest("line breaks and control characters are not allowed in the subject, file names or addresses")
 
 
 def compose(home: Home, recipient: str, record: store.Message, view: reading.View, draft: Draft) -> email.message.EmailMessage:
-    check_headers(draft.subject, *draft.cc)
+    check_headers([draft.subject, *(a.filename for a in draft.attachments)], [recipient, record.sender, *draft.cc])
     allowed = internal_copies(home, view, record, recipient)
     for address in draft.cc:
         if address not in allowed:
@@ -86,7 +99,7 @@ def compose(home: Home, recipient: str, record: store.Message, view: reading.Vie
     size = len(draft.text.encode("utf-8")) + sum(len(a.data) for a in draft.attachments)
     if size > home.config["portal.reply_max_size"]:
         raise MessageTooLarge("the reply is too large")
-    message = email.message.EmailMessage(policy=email.policy.SMTP.clone(linesep="\n"))
+    message = email.message.EmailMessage(policy=mime.COMPOSING)
     message["From"] = recipient
     message["To"] = record.sender
     if draft.cc:
@@ -97,17 +110,18 @@ def compose(home: Home, recipient: str, record: store.Message, view: reading.Vie
     _thread_headers(message, view)
     message.set_content(draft.text)
     for item in draft.attachments:
-        kind = (mimetypes.guess_type(item.filename)[0] or "application/octet-stream").split("/", 1)
-        message.add_attachment(item.data, maintype=kind[0], subtype=kind[1], filename=item.filename)
+        name = reading.safe_filename(item.filename) or "attachment.bin"  # no path, nothing but word characters
+        kind = (mimetypes.guess_type(name)[0] or "application/octet-stream").split("/", 1)
+        message.add_attachment(item.data, maintype=kind[0], subtype=kind[1], filename=name)
     return message
 
 
 def _thread_headers(message, view: reading.View) -> None:
-    original = " ".join(view.message_id.split())
-    if original.startswith("<") and original.endswith(">") and "\n" not in original:
-        message["In-Reply-To"] = original
-        refs = " ".join(view.references.split()[-20:] + [original])
-        message["References"] = refs
+    """In-Reply-To and References from the original's ids: well-formed ids only (mail data)."""
+    original = mime.message_ids(view.message_id)
+    if len(original) == 1:
+        message["In-Reply-To"] = original[0]
+        message["References"] = " ".join(mime.message_ids(view.references)[-20:] + original)
 
 
 def send(home: Home, recipient: str, record: store.Message, view: reading.View, draft: Draft, client: str) -> str:

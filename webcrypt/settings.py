@@ -18,7 +18,7 @@ Two rows of store.Setting, JSON values:
 import json
 import re
 
-from . import config, events, store
+from . import config, events, mime, store
 from .errors import ConfigError
 from .home import Home
 
@@ -126,6 +126,8 @@ def _checked_branding(name: str, value: str) -> str:
         raise ConfigError("the logo must be an https:// URL")
     if len(value) > (2000 if name == "logo_url" else 200):
         raise ConfigError(f"{name} is too long")
+    if mime.unsafe_header_text(value):  # the name is the display name of every mail webcrypt writes
+        raise ConfigError(f"{name} must not contain control characters or line breaks")
     return value
 
 

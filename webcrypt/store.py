@@ -145,6 +145,16 @@ class Admin(BaseModel):
     totp_last_step = pw.BigIntegerField(null=True)
 
 
+class RecoveryLink(BaseModel):
+    """A one-time link to the confidential question, mailed to the account's address (schema 4).
+    Only the SHA-256 fingerprint of its token is kept; used once, or expired, it is gone."""
+
+    token_hash = pw.CharField(primary_key=True, max_length=64)
+    address = pw.CharField(index=True, max_length=320)
+    created = pw.BigIntegerField()
+    expires = pw.BigIntegerField(index=True)
+
+
 class Setting(BaseModel):
     """Settings every portal node must see alike (branding, texts): JSON values."""
 
@@ -183,6 +193,8 @@ MIGRATIONS = [
     lambda: _add_columns(Recipient, "disabled_reason"),
     # 3: an optional second factor (TOTP) for console administrators
     lambda: _add_columns(Admin, "totp_secret", "totp_generation", "totp_last_step"),
+    # 4: forgotten password: the question is reached only through a link mailed to the address
+    lambda: db.create_tables([RecoveryLink]),
 ]
 
 

@@ -131,6 +131,29 @@ Sie sich bitte sofort beim Absender Ihrer Nachrichten oder bei {organisation}:
 dann kennt womöglich jemand anderes Ihr Passwort.
 """
 
+RECOVERY_LINK_SUBJECT = "{name}: your forgotten password / Ihr vergessenes Passwort"
+
+RECOVERY_LINK_BODY = """\
+Someone, probably you, asked for a new password for your {name} account
+{address}. To get one, open this link within {minutes} minutes and answer
+your confidential question:
+
+{link}
+
+The link works once. If you did not ask for it, you need not do anything:
+without the answer to your question, nobody can change your password.
+
+--
+Jemand, wahrscheinlich Sie selbst, hat ein neues Passwort für Ihr
+{name}-Konto {address} angefordert. Öffnen Sie dazu innerhalb von
+{minutes} Minuten diesen Link und beantworten Sie Ihre vertrauliche Frage:
+
+{link}
+
+Der Link gilt einmal. Wenn Sie ihn nicht angefordert haben, ist nichts zu
+tun: ohne die Antwort auf Ihre Frage kann niemand Ihr Passwort ändern.
+"""
+
 NOT_DELIVERED_SUBJECT = "{name}: not delivered to every recipient / nicht an alle Empfänger zugestellt"
 
 NOT_DELIVERED_BODY = """\

@@ -49,6 +49,7 @@ def install(app: bottle.Bottle, portal: web.Portal) -> None:
         ("/password", "POST", p.change_password),
         ("/forgot", "GET", p.forgot_form),
         ("/forgot", "POST", p.forgot),
+        ("/forgot/answer", "GET", p.forgot_link),
         ("/forgot/answer", "POST", p.forgot_answer),
     ]
     for path, method, handler in routes:
@@ -394,35 +395,41 @@ class Pages:
         return self.page("forgot", pre_csrf=web.pre_csrf(self.home), enabled=self.home.config["portal.password_questions"])
 
     def forgot(self):
+        """Step 1: the same answer for every address; a link goes to an account's own address."""
         web.require_pre_csrf(self.home)
+        if not self.home.config["portal.password_questions"]:
+            return self.forgot_form()
         client = web.client_address(self.home)
         throttle.take(self.home, f"forgot-client:{throttle.client_bucket(client)}", FORGOT_CLIENT)
-        address = web.form("address", 320).strip()
-        question = login.question_shown(self.home, address)  # a decoy for unknown addresses
-        if question is None:
-            return self.page("forgot_none")
-        return self.page("forgot_answer", address=address, question=question, error="", pre_csrf=web.pre_csrf(self.home))
+        login.request_recovery(self.home, web.form("address", 320).strip(), client)
+        return self.page("forgot_sent", minutes=login.RECOVERY_MINUTES)
+
+    def forgot_link(self):
+        """Step 2, from the mailed link: the question."""
+        token = (bottle.request.query.get("token") or "")[:100]
+        question = login.recovery_question(self.home, token)
+        return self.page("forgot_answer", token=token, question=question, error="", pre_csrf=web.pre_csrf(self.home))
 
     def forgot_answer(self):
+        """Step 3: a right answer gives a new generated password, shown once."""
         web.require_pre_csrf(self.home)
-        address = web.form("address", 320).strip()
+        token = web.form("token", 100)
         _ = i18n.translator(web.language(self.home))
         try:
-            new = login.recover(self.home, address, web.form("answer", 1000), web.client_address(self.home))
+            new = login.recover(self.home, token, web.form("answer", 1000), web.client_address(self.home))
         except LoginFailed as e:
-            question = login.question_shown(self.home, address)
-            if question is None:
-                return self.page("forgot_none")
             bottle.response.status = 401
-            return self.page("forgot_answer", address=address, question=question, error=_(str(e)),
-                             pre_csrf=web.pre_csrf(self.home))
+            return self.page("forgot_answer", token=token, question=login.recovery_question(self.home, token),
+                             error=_(str(e)), pre_csrf=web.pre_csrf(self.home))
         return self.page("forgot_done", password=new.password, address=new.address)
 
 
 def attached_files() -> list[reply.Attached]:
+    """The uploaded files with their names as sent (reply.compose refuses control characters in
+    them and keeps only a safe file name)."""
     result = []
     for item in bottle.request.files.getall("attachment")[:20]:
-        name = reading.safe_filename(item.raw_filename if isinstance(item.raw_filename, str) else "")
+        name = item.raw_filename if isinstance(item.raw_filename, str) else ""
         data = item.file.read()
         if data or name:
             result.append(reply.Attached(name or "attachment.bin", data))

@@ -77,7 +77,10 @@ def current_session(home: Home, kind: str, name: str = SESSION) -> store.Session
 
 def form(name: str, limit: int = 10_000) -> str:
     """A form field as text ('' when missing), decoded as UTF-8."""
-    value = bottle.request.forms.getunicode(name, default="") or ""
+    try:
+        value = bottle.request.forms.getunicode(name, default="") or ""
+    except ValueError:  # bottle refuses e.g. a control character in a multipart header (a file name)
+        raise BadRequest("the form could not be read: check the names of attached files") from None
     return value[:limit]
 
 

@@ -114,7 +114,7 @@ class Carrier:
     subject: bytes  # raw Subject field to use, b"" for none
 
 
-def carrier_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
+def carrier_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
     """The whole carrier mail as byte strings, made as they are written (no copy of it all)."""
     boundary = f"=_webcrypt_{carrier.message_id}"
     head = _carrier_head(carrier, boundary)
@@ -181,7 +181,8 @@ def _own_html(branding: dict, key: str) -> str:
     )
 
 
-def secure_htm_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
+def secure_htm_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
+    """secure.htm around *sealed*: the envelope in one buffer or in pieces (see base64_lines)."""
     values = {k: _ascii_html(str(v)) for k, v in carrier.branding.items()}
     values.update(
         sender=_ascii_html(carrier.sender),
@@ -200,10 +201,27 @@ def secure_htm_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
 _BASE64_BLOCK = 57 * 16384
 
 
-def base64_lines(data: bytes) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(view), _BASE64_BLOCK):
-        yield base64.encodebytes(view[start : start + _BASE64_BLOCK])
+def base64_lines(data) -> Iterator[bytes]:
+    """76-character base64 lines of *data*: one buffer, or an iterable of byte pieces of any
+    size (an envelope made as it is read), regrouped into blocks of whole lines."""
+    pieces = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+    pending = bytearray()
+    for piece in pieces:
+        view = memoryview(piece).cast("B")
+        start = 0
+        if pending:
+            start = min(len(view), _BASE64_BLOCK - len(pending))
+            pending += view[:start]
+            if len(pending) < _BASE64_BLOCK:
+                continue
+            yield base64.encodebytes(pending)
+            pending = bytearray()
+        whole = start + (len(view) - start) // _BASE64_BLOCK * _BASE64_BLOCK
+        for block in range(start, whole, _BASE64_BLOCK):
+            yield base64.encodebytes(view[block:block + _BASE64_BLOCK])
+        pending += view[whole:]
+    if pending:
+        yield base64.encodebytes(pending)
 
 
 def _ascii_html(text: str) -> str:

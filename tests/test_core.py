@@ -33,7 +33,7 @@ def envelope_of(sealed) -> bytes:
 
 
 def open_as(home, sealed_or_env, address="alice@example.org"):
-    data = sealed_or_env if isinstance(sealed_or_env, bytes) else envelope_of(sealed_or_env)
+    data = sealed_or_env if isinstance(sealed_or_env, (bytes, bytearray)) else envelope_of(sealed_or_env)
     return gateway.open_envelope(home, data, accounts.get(address)).message
 
 

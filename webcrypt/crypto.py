@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from typing import Iterator
 
 from Crypto.Cipher import AES
 from Crypto.Hash import SHA256
@@ -54,27 +55,52 @@ def sealed_size(plaintext_size: int) -> int:
     return NONCE_BYTES + plaintext_size + TAG_BYTES
 
 
-def seal_into(key: bytes, plaintext, aad: bytes, out: memoryview) -> None:
-    """Write nonce || ciphertext || tag into *out* (exactly sealed_size long): big bodies are not copied."""
-    nonce = secrets.token_bytes(NONCE_BYTES)
+PIECE = 1 << 20  # big bodies are sealed and opened in pieces of this size, never copied whole
+
+
+def new_nonce() -> bytes:
+    return secrets.token_bytes(NONCE_BYTES)
+
+
+def seal_pieces(key: bytes, nonce: bytes, plaintext, aad: bytes) -> Iterator[bytes]:
+    """nonce || ciphertext || tag, in pieces, made as they are read: a big body is never held sealed.
+
+    The same key, nonce and plaintext give the same bytes each time (a carrier is read
+    twice: once for its loop marker, once to send it); the nonce is never used for
+    other plaintext.
+    """
     cipher = AES.new(key, AES.MODE_GCM, nonce=nonce)
     cipher.update(aad)
-    out[:NONCE_BYTES] = nonce
-    cipher.encrypt(plaintext, output=out[NONCE_BYTES:-TAG_BYTES])
-    out[-TAG_BYTES:] = cipher.digest()
+    yield nonce
+    view = memoryview(plaintext).cast("B")
+    for start in range(0, len(view), PIECE):
+        yield cipher.encrypt(view[start:start + PIECE])
+    yield cipher.digest()
 
 
 def unseal(key: bytes, sealed, aad: bytes) -> bytes:
-    sealed = memoryview(sealed)
+    """The plaintext of a small sealed value (keys, secrets)."""
+    return bytes(unseal_buffer(key, sealed, aad))
+
+
+def unseal_buffer(key: bytes, sealed, aad: bytes) -> bytearray:
+    """The plaintext, decrypted piece by piece into one buffer; nothing of it leaves unless the tag verified."""
+    sealed = memoryview(sealed).cast("B")
     if len(sealed) < NONCE_BYTES + TAG_BYTES:
         raise EnvelopeError("sealed data is truncated")
     nonce, body, tag = sealed[:NONCE_BYTES], sealed[NONCE_BYTES:-TAG_BYTES], sealed[-TAG_BYTES:]
     cipher = AES.new(key, AES.MODE_GCM, nonce=bytes(nonce))
     cipher.update(aad)
+    plaintext = bytearray(len(body))
+    out = memoryview(plaintext)
+    for start in range(0, len(body), PIECE):
+        cipher.decrypt(body[start:start + PIECE], output=out[start:start + PIECE])
+    out.release()
     try:
-        return cipher.decrypt_and_verify(body, tag)
+        cipher.verify(tag)
     except ValueError:
         raise EnvelopeError("authentication failed: the data was altered or belongs to another key") from None
+    return plaintext
 
 
 def mac(key: bytes, data: bytes) -> str:

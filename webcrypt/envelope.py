@@ -12,6 +12,7 @@ the body is parsed before the tag has verified.
 import json
 import zlib
 from dataclasses import asdict, dataclass
+from typing import Iterator
 
 from . import crypto
 from .errors import EnvelopeError
@@ -39,21 +40,50 @@ class Header:
     version: int = VERSION
 
 
-def compress(body: bytes) -> tuple[bytes, str]:
-    """Compress *body* when a sample says it is worth it; return (data, method)."""
+def compress(body) -> tuple[bytes | bytearray, str]:
+    """Compress *body* when a sample says it is worth it; return (data, method).
+
+    In pieces into one growing buffer: zlib.compress would hold its output twice
+    (its blocks, then their join) beside the whole body.
+    """
     sample = body[:_SAMPLE]
-    if sample and len(zlib.compress(sample, 1)) / len(sample) < _WORTH_COMPRESSING:
-        return zlib.compress(body, 6), "zlib"
-    return body, "none"
+    if not sample or len(zlib.compress(sample, 1)) / len(sample) >= _WORTH_COMPRESSING:
+        return body, "none"
+    view = memoryview(body).cast("B")
+    compressor = zlib.compressobj(6)
+    out = bytearray()
+    for start in range(0, len(view), crypto.PIECE):
+        out += compressor.compress(view[start:start + crypto.PIECE])
+    out += compressor.flush()
+    return out, "zlib"
 
 
-def seal(header: Header, data_key: bytes, payload) -> bytearray:
-    """The envelope in one buffer (payload already compressed per header.compression)."""
-    prefix = _prefix(header)
-    out = bytearray(len(prefix) + crypto.sealed_size(len(payload)))
-    out[: len(prefix)] = prefix
-    crypto.seal_into(data_key, payload, prefix, memoryview(out)[len(prefix):])
-    return out
+@dataclass(frozen=True)
+class Sealing:
+    """An envelope made as it is read (``pieces``): the payload is kept once, never sealed whole,
+    so a message costs no more memory for each recipient it is sealed for."""
+
+    prefix: bytes  # magic, version, header: the associated data
+    data_key: bytes
+    nonce: bytes
+    payload: bytes | bytearray  # compressed per the header
+
+    def pieces(self) -> Iterator[bytes]:
+        yield self.prefix
+        yield from crypto.seal_pieces(self.data_key, self.nonce, self.payload, self.prefix)
+
+    def __len__(self) -> int:
+        return len(self.prefix) + crypto.sealed_size(len(self.payload))
+
+
+def sealing(header: Header, data_key: bytes, payload) -> Sealing:
+    """The envelope of *payload* (already compressed per header.compression), with a fresh nonce."""
+    return Sealing(_prefix(header), data_key, crypto.new_nonce(), payload)
+
+
+def seal(header: Header, data_key: bytes, payload) -> bytes:
+    """The envelope in one buffer."""
+    return b"".join(sealing(header, data_key, payload).pieces())
 
 
 def read_header(envelope) -> Header:
@@ -76,18 +106,35 @@ def read_header(envelope) -> Header:
     return header
 
 
-def open_(envelope, data_key: bytes) -> tuple[Header, bytes]:
-    """Verify and decrypt; return the header and the original message bytes."""
+def open_(envelope, data_key: bytes) -> tuple[Header, bytearray]:
+    """Verify and decrypt; return the header and the original message bytes.
+
+    Decrypted into one buffer and, only after its tag verified, decompressed in pieces
+    into another: never a copy of the whole beside them.
+    """
     header = read_header(envelope)
     envelope = memoryview(envelope).cast("B")
     end = _PREFIX + int.from_bytes(envelope[4:6], "big")
-    payload = crypto.unseal(data_key, envelope[end:], bytes(envelope[:end]))
+    payload = crypto.unseal_buffer(data_key, envelope[end:], bytes(envelope[:end]))
     if header.compression == "zlib":
         try:
-            payload = zlib.decompress(payload)
+            payload = _decompress(payload)
         except zlib.error:
             raise EnvelopeError("the envelope body is damaged") from None
     return header, payload
+
+
+def _decompress(data: bytearray) -> bytearray:
+    """zlib.decompress into one growing buffer (zlib.decompress would hold its output twice)."""
+    decompressor = zlib.decompressobj()
+    out = bytearray()
+    view = memoryview(data)
+    for start in range(0, len(view), crypto.PIECE):
+        out += decompressor.decompress(view[start:start + crypto.PIECE])
+    out += decompressor.flush()
+    if not decompressor.eof:
+        raise zlib.error("incomplete or truncated stream")
+    return out
 
 
 def _prefix(header: Header) -> bytes:

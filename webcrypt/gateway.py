@@ -20,12 +20,17 @@ class Sealed:
     recipient: str
     message_id: str
     carrier: mime.Carrier
-    envelope: bytes
+    sealing: envelope.Sealing
 
     @property
     def chunks(self) -> Iterator[bytes]:
-        """The carrier mail, made afresh on each use as it is written out."""
-        return mime.carrier_chunks(self.carrier, self.envelope)
+        """The carrier mail, made afresh (and encrypted) on each use as it is written out:
+        no carrier is ever held whole, whatever the number of recipients."""
+        return mime.carrier_chunks(self.carrier, self.sealing.pieces())
+
+    @property
+    def envelope(self) -> bytes:
+        return b"".join(self.sealing.pieces())
 
     @property
     def data(self) -> bytes:
@@ -35,7 +40,7 @@ class Sealed:
 @dataclass(frozen=True)
 class Opened:
     header: envelope.Header
-    message: bytes  # the original bytes, exactly
+    message: bytearray  # the original bytes, exactly
     record: store.Message
 
 
@@ -88,7 +93,7 @@ def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_
         compression=method,
     )
     data_key = crypto.random_key()
-    sealed = envelope.seal(header, data_key, payload)
+    sealed = envelope.sealing(header, data_key, payload)
     _record(home, recipient, header, data_key, size, fields)
     carrier = mime.Carrier(
         recipient=recipient.address,

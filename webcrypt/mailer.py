@@ -11,9 +11,10 @@ for, so this module imports only what that needs at the top: smtplib (which
 pulls in ssl and email, ~25 ms) and subprocess are imported where they are used.
 """
 
+import itertools
 import socket
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from .errors import BadAddress, ConfigError, DeliveryError, NextHopRefused
 
@@ -43,14 +44,17 @@ def parse_route(spec: str) -> Route:
 
 
 def send(route: Route, sender: str, recipients: list[str], chunks: Iterable[bytes], headers: bytes = b"") -> None:
-    """Deliver one message (given as byte chunks, optional extra header lines first)."""
+    """Deliver one message (given as byte chunks, optional extra header lines first).
+
+    The chunks are written as they come: a big message is never joined into one buffer here.
+    """
     if route.kind == "sendmail":
-        _sendmail(route.target, sender, recipients, [headers, *chunks])
+        _sendmail(route.target, sender, recipients, itertools.chain((headers,), chunks))
     else:
-        _smtp(route, sender, recipients, [headers, *chunks])
+        _smtp(route, sender, recipients, itertools.chain((headers,), chunks))
 
 
-def _sendmail(program: str, sender: str, recipients: list[str], chunks: list[bytes]) -> None:
+def _sendmail(program: str, sender: str, recipients: list[str], chunks: Iterable[bytes]) -> None:
     # -G: this is not an initial submission; -i: a lone dot is not the end;
     # never -t: recipients come from the envelope, not from headers.
     import subprocess
@@ -73,13 +77,12 @@ def _sendmail(program: str, sender: str, recipients: list[str], chunks: list[byt
         raise DeliveryError(f"{program} refused the message: {reason[0][:200]}")
 
 
-def _smtp(route: Route, sender: str, recipients: list[str], chunks: list[bytes]) -> None:
+def _smtp(route: Route, sender: str, recipients: list[str], chunks: Iterable[bytes]) -> None:
     import smtplib
 
-    data = _crlf(b"".join(chunks))
     try:
         with smtplib.SMTP(route.target, route.port, timeout=SMTP_TIMEOUT) as smtp:
-            refused = smtp.sendmail(sender, recipients, data)
+            refused = _transaction(smtp, sender, recipients, chunks)
     except smtplib.SMTPRecipientsRefused as e:
         raise DeliveryError(f"next hop refused every recipient: {_first_reason(e.recipients)}") from None
     except smtplib.SMTPResponseException as e:
@@ -88,6 +91,86 @@ def _smtp(route: Route, sender: str, recipients: list[str], chunks: list[bytes])
         raise DeliveryError(f"next hop {route.target}:{route.port} unavailable: {e}") from None
     if refused:
         raise DeliveryError(f"next hop refused {len(refused)} recipient(s): {_first_reason(refused)}")
+
+
+def _transaction(smtp, sender: str, recipients: list[str], chunks: Iterable[bytes], options=()) -> dict:
+    """smtplib's sendmail, but with DATA written piece by piece as data_pieces makes it:
+    sendmail wants the message in one buffer and copies it three times (line ends,
+    dot-stuffing, the final dot), four copies of a big carrier at once."""
+    import smtplib
+
+    smtp.ehlo_or_helo_if_needed()
+    code, reply = smtp.mail(sender, list(options))
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for recipient in recipients:
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+        if code == 421:
+            break
+    if len(refused) == len(recipients) or code == 421:
+        _abandon(smtp, code)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+    for piece in data_pieces(chunks):
+        smtp.send(piece)
+    smtp.send(b".\r\n")
+    code, reply = smtp.getreply()
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+    return refused
+
+
+def _abandon(smtp, code: int) -> None:
+    """As smtplib does: a 421 ends the session, anything else resets the transaction."""
+    import smtplib
+
+    try:
+        if code == 421:
+            smtp.close()
+        else:
+            smtp.rset()
+    except (smtplib.SMTPException, OSError):
+        pass
+
+
+_PIECE = 1 << 20
+
+
+def data_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The message as DATA carries it (RFC 5321 4.5.2), in pieces of about a MiB: CRLF line ends
+    (from LF or CRLF; a bare CR is left alone), a dot doubled at the start of a line, a final
+    line end; the receiver undoes the dots. The same bytes as normalising the whole at once:
+    a CR at the end of a piece waits for the next, so no CRLF is split."""
+    carry = b""
+    line_start, last = True, b""
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        for start in range(0, len(view), _PIECE):
+            piece = carry + bytes(view[start:start + _PIECE])
+            carry = b""
+            if piece.endswith(b"\r"):
+                piece, carry = piece[:-1], b"\r"
+            if not piece:
+                continue
+            piece = _crlf(piece).replace(b"\r\n.", b"\r\n..")
+            if line_start and piece.startswith(b"."):
+                piece = b"." + piece
+            line_start, last = piece.endswith(b"\r\n"), piece[-2:]
+            yield piece
+    if carry:
+        last = carry
+        yield carry
+    if last and not last.endswith(b"\r\n"):
+        yield b"\r\n"
 
 
 def _crlf(data: bytes) -> bytes:
@@ -119,7 +202,7 @@ def forward(host: str, port: int, sender: str, recipients: list[str], data: byte
         if any(ord(c) < 32 or ord(c) == 127 for c in address):
             raise BadAddress("an envelope address holds control characters")
     where = f"relay {host}:{port}"
-    body = _dot_stuffed(data)
+    body = _Body(data)
     try:
         sock = socket.create_connection((host, port), timeout=FORWARD_CONNECT_TIMEOUT)
     except OSError as e:
@@ -141,7 +224,7 @@ class _Client:
         self.reader = sock.makefile("rb")
         self.where = where
 
-    def deliver(self, sender: str, recipients: list[str], body: bytes, ascii_only: bool) -> str:
+    def deliver(self, sender: str, recipients: list[str], body: "_Body", ascii_only: bool) -> str:
         self.expect("greeting", *self.reply(FORWARD_REPLY_TIMEOUT), session=True)
         local = self.sock.getsockname()[0]
         literal = f"[IPv6:{local}]" if ":" in local else f"[{local}]"
@@ -160,7 +243,9 @@ class _Client:
         code, lines = self.command("DATA")
         if code != 354:
             raise DeliveryError(f"{self.where} answered {code} to DATA: {_joined(code, lines)[1]}")
-        self.sock.sendall(body + b".\r\n")
+        for piece in body.pieces():
+            self.sock.sendall(piece)
+        self.sock.sendall(b".\r\n")
         _, lines = self.expect("DATA", *self.reply(FORWARD_DATA_TIMEOUT))
         self.quit()  # the message is accepted: nothing after this may fail it
         return " ".join(lines)[:300]
@@ -210,16 +295,17 @@ class _Client:
             pass
 
 
-def _dot_stuffed(data: bytes) -> bytes:
-    """The message as DATA carries it (RFC 5321 4.5.2): CRLF line ends, a dot doubled at
-    the start of a line, a final line end; the receiver undoes the dots."""
-    body = _crlf(data)
-    if body.startswith(b"."):
-        body = b"." + body
-    body = body.replace(b"\r\n.", b"\r\n..")
-    if body and not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    return body
+class _Body:
+    """A message as DATA carries it, made piece by piece each time it is read (data_pieces)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def pieces(self) -> Iterator[bytes]:
+        return data_pieces([self.data])
+
+    def __len__(self) -> int:  # for SIZE: counted, not built
+        return sum(len(piece) for piece in self.pieces())
 
 
 # Enhanced status codes (RFC 3463) for servers that give none.

@@ -187,7 +187,7 @@ class Carrier:
     subject: bytes  # raw Subject field to use, b"" for none
 
 
-def carrier_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
+def carrier_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
     """The whole carrier mail as byte strings, made as they are written (no copy of it all)."""
     boundary = f"=_webcrypt_{carrier.message_id}"
     head = _carrier_head(carrier, boundary)
@@ -254,7 +254,8 @@ def _own_html(branding: dict, key: str) -> str:
     )
 
 
-def secure_htm_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
+def secure_htm_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
+    """secure.htm around *sealed*: the envelope in one buffer or in pieces (see base64_lines)."""
     values = {k: _ascii_html(str(v)) for k, v in carrier.branding.items()}
     values.update(
         sender=_ascii_html(carrier.sender),
@@ -273,10 +274,27 @@ def secure_htm_chunks(carrier: Carrier, sealed: bytes) -> Iterator[bytes]:
 _BASE64_BLOCK = 57 * 16384
 
 
-def base64_lines(data: bytes) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(view), _BASE64_BLOCK):
-        yield base64.encodebytes(view[start : start + _BASE64_BLOCK])
+def base64_lines(data) -> Iterator[bytes]:
+    """76-character base64 lines of *data*: one buffer, or an iterable of byte pieces of any
+    size (an envelope made as it is read), regrouped into blocks of whole lines."""
+    pieces = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+    pending = bytearray()
+    for piece in pieces:
+        view = memoryview(piece).cast("B")
+        start = 0
+        if pending:
+            start = min(len(view), _BASE64_BLOCK - len(pending))
+            pending += view[:start]
+            if len(pending) < _BASE64_BLOCK:
+                continue
+            yield base64.encodebytes(pending)
+            pending = bytearray()
+        whole = start + (len(view) - start) // _BASE64_BLOCK * _BASE64_BLOCK
+        for block in range(start, whole, _BASE64_BLOCK):
+            yield base64.encodebytes(view[block:block + _BASE64_BLOCK])
+        pending += view[whole:]
+    if pending:
+        yield base64.encodebytes(pending)
 
 
 def _ascii_html(text: str) -> str:
@@ -293,27 +311,94 @@ def extract_envelope(data: bytes) -> bytes:
     return decode_envelope_text(html_page[start + len(texts.ENVELOPE_START) : end])
 
 
-def decode_envelope_text(text: bytes) -> bytes:
-    """Base64 as posted by secure.htm (line breaks and blanks allowed)."""
-    compact = re.sub(rb"\s+", b"", text)
+_BASE64_TEXT_PIECE = 1 << 20
+_BLANKS = re.compile(rb"\s+")
+
+
+def decode_envelope_text(text) -> bytearray:
+    """Base64 as posted by secure.htm (line breaks and blanks allowed), strictly: decoded a
+    piece at a time into one buffer, never a blank-free copy of the whole text."""
+    view = memoryview(text).cast("B")
+    out, pending, padded = bytearray(), b"", False
     try:
-        return binascii.a2b_base64(compact, strict_mode=True)
+        for start in range(0, len(view), _BASE64_TEXT_PIECE):
+            compact = pending + _BLANKS.sub(b"", view[start:start + _BASE64_TEXT_PIECE])
+            whole = len(compact) // 4 * 4
+            if padded and compact:  # data after the padding that ends base64
+                raise binascii.Error("excess data after padding")
+            out += binascii.a2b_base64(compact[:whole], strict_mode=True)
+            pending, padded = compact[whole:], compact[:whole].endswith(b"=")
+        if pending:
+            raise binascii.Error("incomplete base64")
     except binascii.Error:
         raise EnvelopeError("the envelope in secure.htm is damaged") from None
+    return out
 
 
-def secure_htm_of(data: bytes) -> bytes:
-    """The secure.htm attachment of a carrier mail, however a mail client re-encoded it."""
+def secure_htm_of(data) -> bytes:
+    """The secure.htm attachment of a carrier mail, however a mail client re-encoded it.
+
+    Walks the MIME structure itself, parsing only each part's header with ``email``:
+    its parser keeps a multi-megabyte carrier as lines, several times its size.
+    """
     import email.parser
     import email.policy
 
-    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data)
-    for part in message.walk():
-        if (part.get_filename() or "").lower() == "secure.htm":
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                return payload
+    entities = [memoryview(data).cast("B")]
+    while entities:
+        head, body = _split_entity(entities.pop(0))
+        headers = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(bytes(head), headersonly=True)
+        if headers.get_content_maintype() == "multipart":
+            boundary = headers.get_boundary()
+            entities[:0] = _multipart_parts(body, boundary) if boundary else []
+        elif headers.get_content_type() == "message/rfc822":
+            entities.insert(0, body)
+        elif (_filename_of(headers) or "").lower() == "secure.htm":
+            return _decoded_body(body, str(headers.get("content-transfer-encoding", "")))
     raise EnvelopeError("no webcrypt secure.htm found in this file")
+
+
+def _split_entity(entity: memoryview) -> tuple[memoryview, memoryview]:
+    """(header block, body) of a message or MIME part: the body starts after the first blank line."""
+    if bytes(entity[:1]) == b"\n" or bytes(entity[:2]) == b"\r\n":
+        return entity[:0], entity[1 if bytes(entity[:1]) == b"\n" else 2:]
+    end = _HEADER_END.search(entity)
+    return (entity[: end.start()], entity[end.end():]) if end else (entity, entity[len(entity):])
+
+
+def _multipart_parts(body: memoryview, boundary: str) -> list[memoryview]:
+    """The parts of a multipart body (RFC 2046 5.1.1): between delimiter lines, each without the
+    line break that belongs to the next delimiter."""
+    delimiter = re.compile(rb"(?m)^--" + re.escape(boundary.encode("utf-8", "surrogateescape")) + rb"(--)?[ \t]*\r?$")
+    parts, start = [], None
+    for match in delimiter.finditer(body):
+        if start is not None:
+            end = match.start()
+            end -= 2 if bytes(body[max(0, end - 2):end]) == b"\r\n" else (1 if bytes(body[max(0, end - 1):end]) == b"\n" else 0)
+            parts.append(body[start:max(start, end)])
+        if match.group(1):
+            break
+        start = match.end() + (1 if bytes(body[match.end():match.end() + 1]) == b"\n" else 0)
+    return parts
+
+
+def _filename_of(headers) -> str:
+    try:
+        return headers.get_filename() or ""
+    except (ValueError, TypeError, IndexError, LookupError):
+        return ""
+
+
+def _decoded_body(body: memoryview, encoding: str) -> bytes:
+    encoding = encoding.strip().lower()
+    try:
+        if encoding == "base64":
+            return binascii.a2b_base64(body)
+        if encoding == "quoted-printable":
+            return binascii.a2b_qp(body)
+    except (binascii.Error, ValueError):
+        raise EnvelopeError("the secure.htm attachment is damaged") from None
+    return bytes(body)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ SCHEMA: dict[str, dict[str, object]] = {
         "upload_minutes": 15,
         "session_idle_minutes": 15,
         "session_max_hours": 8,
-        "password_questions": True,
+        "password_questions": True,  # nosec B105 - a switch, not a password
         "reply_max_size": 10 * MB,
         "replies_per_hour": 20,
         "secure_cookies": True,
@@ -47,7 +47,7 @@ SCHEMA: dict[str, dict[str, object]] = {
     },
     "accounts": {
         "credentials_to": "sender",
-        "force_password_change": True,
+        "force_password_change": True,  # nosec B105 - a switch, not a password
         "validity_days": 365,
         "scrypt_log_n": 17,  # scrypt cost 2^n; 17 is the floor for production
     },
@@ -73,7 +73,7 @@ SCHEMA: dict[str, dict[str, object]] = {
         "database_mb_critical": 10000,
         # who may read /metrics: client networks (CIDR) and/or a bearer token
         "metrics_networks": ["127.0.0.1/32", "::1/128"],
-        "metrics_token": "",
+        "metrics_token": "",  # nosec B105 - empty: no token is accepted (netaccess.bearer_matches)
     },
     "admin": {
         # client networks (CIDR) allowed to reach /admin; empty: any. The default keeps

@@ -10,9 +10,10 @@ import hmac
 import secrets
 from typing import Iterator
 
-from Crypto.Cipher import AES
-from Crypto.Hash import SHA256
-from Crypto.Protocol.KDF import HKDF
+# nosec B413 below: bandit takes the Crypto package for the unmaintained PyCrypto; it is pycryptodome, maintained.
+from Crypto.Cipher import AES  # nosec B413 - pycryptodome
+from Crypto.Hash import SHA256  # nosec B413 - pycryptodome
+from Crypto.Protocol.KDF import HKDF  # nosec B413 - pycryptodome
 
 from .errors import EnvelopeError
 
@@ -25,7 +26,7 @@ SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P = 17, 8, 1
 _SCRYPT_MAXMEM = 256 * 1024 * 1024
 
 # No 0/O, 1/l/I: passwords are read aloud on the phone and typed from paper.
-PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # nosec B105 - the symbols, not a password
 PASSWORD_GROUPS, PASSWORD_GROUP_LEN = 4, 5  # 20 of 32 symbols: 100 bits
 
 

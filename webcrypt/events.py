@@ -32,7 +32,7 @@ def count(home: Home, name: str, amount: int = 1) -> None:
                 conflict_target=[store.Stat.hour, store.Stat.name],
                 update={store.Stat.count: store.Stat.count + amount},
             ).execute()
-    except Exception:  # noqa: BLE001 - monitoring must never cost (or duplicate) a message
+    except Exception:  # noqa: BLE001  # nosec B110 - monitoring must never cost (or duplicate) a message
         pass
 
 

@@ -112,9 +112,10 @@ LOGIN_DATA_CHANGE = (
     " Bei der ersten Anmeldung muss ein neues Passwort gewählt werden.",
 )
 
-PASSWORD_NOTICE_SUBJECT = "{name}: your password was changed / Ihr Passwort wurde geändert"
+PASSWORD_NOTICE_SUBJECT = "{name}: your password was changed / Ihr Passwort wurde geändert"  # nosec B105 - a text
 
-PASSWORD_NOTICE_BODY = """\
+PASSWORD_NOTICE_BODY = (  # nosec B105 - a text, not a password
+    """\
 The password of your {name} account {address} was changed on {when}.
 
 If you did this yourself, there is nothing more to do. If you did not,
@@ -130,6 +131,7 @@ Wenn Sie das selbst waren, ist nichts weiter zu tun. Wenn nicht, melden
 Sie sich bitte sofort beim Absender Ihrer Nachrichten oder bei {organisation}:
 dann kennt womöglich jemand anderes Ihr Passwort.
 """
+)
 
 RECOVERY_LINK_SUBJECT = "{name}: your forgotten password / Ihr vergessenes Passwort"
 

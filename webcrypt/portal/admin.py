@@ -238,7 +238,7 @@ class Console:
         rows = [users.describe(self.home, r) for r in accounts.listing(search.strip())[:500]]
         return self.render("admin_users.tpl", title=self.t("Users"), rows=rows, search=search)
 
-    def user_page(self, address, message: str = "", password: str = ""):
+    def user_page(self, address, message: str = "", password: str = ""):  # nosec B107 - "": none to show
         row = users.describe(self.home, accounts.get(address))
         return self.render("admin_user.tpl", title=row["address"], row=row, message=message, password=password)
 
@@ -319,7 +319,8 @@ class Console:
 
         carrier = self.sample_carrier()
         login_data = mime.LoginData(
-            address="recipient@example.org", password="xxxxx-xxxxx-xxxxx-xxxxx", portal_url=carrier.portal_url,
+            address="recipient@example.org", password="xxxxx-xxxxx-xxxxx-xxxxx",  # nosec B106 - the preview's placeholder
+            portal_url=carrier.portal_url,
             to="sender@example.com", sender=self.home.config["mail.from"], kind="relay",
             must_change=self.home.config["accounts.force_password_change"], date="", message_id="0",
             branding=carrier.branding,

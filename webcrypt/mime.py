@@ -104,20 +104,28 @@ def _read_header(lines: Iterator[tuple[bytes, int]], orphan_continuation_ends: b
 
 
 def unambiguous(field_list: list[Field]) -> list[Field]:
-    """The leading fields that every reader takes for header fields, up to the first that some
-    reader would end early: one with a bare CR, or with a continuation line of blanks only.
-    After such a line a reader may see the body (e.g. a forwarded mail's From:, To: and Date:),
-    so nothing from there on may be copied into a carrier."""
+    """The leading fields that every reader takes for header fields, up to the first line that
+    some reader would read otherwise: a line with a bare CR, or a continuation line of blanks
+    only. After such a line a reader may see the body (e.g. a forwarded mail's From:, To: and
+    Date:), so nothing from there on may be copied into a carrier; the field it is in is kept
+    up to the line before it."""
     result = []
     for f in field_list:
-        if _ambiguous(f.raw):
+        lines = f.raw.split(b"\n")
+        clear = next((number for number, line in enumerate(lines) if _doubtful(line, number)), len(lines))
+        if clear:
+            result.append(f if clear == len(lines) else Field(f.name, b"\n".join(lines[:clear])))
+        if clear < len(lines):
             break
-        result.append(f)
     return result
 
 
+def _doubtful(line: bytes, number: int) -> bool:
+    return b"\r" in line or (number > 0 and not line.strip(b" \t"))
+
+
 def _ambiguous(raw: bytes) -> bool:
-    return b"\r" in raw or any(not line.strip(b" \t") for line in raw.split(b"\n")[1:])
+    return any(_doubtful(line, number) for number, line in enumerate(raw.split(b"\n")))
 
 
 def carrier_copies(field_list: list[Field]) -> list[Field]:

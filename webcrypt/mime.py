@@ -22,6 +22,7 @@ from .errors import EnvelopeError
 COPIED_FIELDS = ("from", "to", "cc", "date", "reply-to", "in-reply-to", "references")
 # A field name as Postfix's is_header() takes it: printable ASCII but ':', then optional blanks, then ':'.
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+_STRICT_FIELD = re.compile(rb"^[!-9;-~]+:")  # RFC 5322 section 3.6.8, without the obsolete blanks
 # Where lines end. Postfix (smtpd, sendmail, cleanup) ends a line at LF only, a CR before it
 # being part of the line end; a bare CR elsewhere is a character of the line. Python's email
 # package, and mail clients with it, also end a line at a bare CR.
@@ -105,8 +106,8 @@ def _read_header(lines: Iterator[tuple[bytes, int]], orphan_continuation_ends: b
 
 def unambiguous(field_list: list[Field]) -> list[Field]:
     """The leading fields that every reader takes for header fields, up to the first line that
-    some reader would read otherwise: a line with a bare CR, or a continuation line of blanks
-    only. After such a line a reader may see the body (e.g. a forwarded mail's From:, To: and
+    some reader would read otherwise: a line with a bare CR, a continuation line of blanks
+    only, or a field written "Name :". After such a line a reader may see the body (e.g. a forwarded mail's From:, To: and
     Date:), so nothing from there on may be copied into a carrier; the field it is in is kept
     up to the line before it."""
     result = []
@@ -121,7 +122,9 @@ def unambiguous(field_list: list[Field]) -> list[Field]:
 
 
 def _doubtful(line: bytes, number: int) -> bool:
-    return b"\r" in line or (number > 0 and not line.strip(b" \t"))
+    if number == 0:  # "Name :" (RFC 5322's obsolete syntax) ends the header for Python's email package
+        return b"\r" in line or not _STRICT_FIELD.match(line)
+    return b"\r" in line or not line.strip(b" \t")
 
 
 def _ambiguous(raw: bytes) -> bool:

@@ -68,8 +68,8 @@ def encrypt(
     check_size(home, len(raw))
     targets = [normalise(r) for r in recipients]
     fields = mime.fields(raw)
-    if subject is None:
-        original = mime.first(fields, "subject")
+    if subject is None:  # only from the part of the header every reader takes for the header
+        original = mime.first(mime.unambiguous(fields), "subject")
         subject = original.raw if original else b""
     payload, method = envelope.compress(raw)
     return [

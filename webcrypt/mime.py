@@ -8,6 +8,8 @@ import base64
 import binascii
 import email.header
 import email.headerregistry
+import email.message
+import email.parser
 import email.policy
 import html
 import quopri
@@ -19,37 +21,131 @@ from . import texts
 from .errors import EnvelopeError
 
 COPIED_FIELDS = ("from", "to", "cc", "date", "reply-to", "in-reply-to", "references")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# A field name as Postfix's is_header() takes it: printable ASCII but ':', then optional blanks, then ':'.
 _FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:")
+_STRICT_FIELD = re.compile(rb"^[!-9;-~]+:")  # RFC 5322 section 3.6.8, without the obsolete blanks
+# Where lines end. Postfix (smtpd, sendmail, cleanup) ends a line at LF only, a CR before it
+# being part of the line end; a bare CR elsewhere is a character of the line. Python's email
+# package, and mail clients with it, also end a line at a bare CR.
+_LF = re.compile(rb"\r?\n")
+_ANY_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
 class Field:
     name: str  # lower case
-    raw: bytes  # the whole field, continuation lines included, without the final newline
+    raw: bytes  # the whole field, continuation lines included (joined by LF), without the final line end
 
     @property
     def value(self) -> bytes:
         return self.raw.split(b":", 1)[1].strip()
 
 
-def header_block(raw: bytes) -> bytes:
-    """The header part of a message (all of it when there is no blank line)."""
-    end = _HEADER_END.search(raw)
-    return raw[: end.start()] if end else raw
-
-
 def fields(raw: bytes) -> list[Field]:
-    """The header fields of *raw*, in order; lines that are not fields are skipped."""
-    result: list[Field] = []
-    for line in header_block(raw).splitlines():
-        if line[:1] in (b" ", b"\t") and result:
-            result[-1] = Field(result[-1].name, result[-1].raw + b"\n" + line)
+    """The header fields of *raw*, in order, as Postfix reads them (and so as the next hop gets them).
+
+    The header block is found as Postfix's cleanup does (global/mime_state.c, is_header.c) and as
+    RFC 5322 section 2.2 describes it: a line is a field (``name:``) or, after a field, a
+    continuation (it starts with a blank); the first line that is neither ends the header, and
+    an empty line is the separator. A line of blanks only is a continuation (Postfix, Python's
+    email package, and RFC 5322's obsolete folding agree), so some readers take it for the
+    separator and what follows for the body: see unambiguous(). A bare CR ends no line here.
+    A first line "From sender date" (mbox, pipe(8) flag F) is not part of the header.
+    """
+    return _read_header(_lines(raw, _LF), orphan_continuation_ends=True)[0]
+
+
+def lenient_fields(raw: bytes) -> list[Field]:
+    """The header fields as Python's email package reads them: a bare CR ends a line too, and a
+    continuation line with no field before it is skipped instead of ending the header."""
+    return _read_header(_lines(raw, _ANY_BREAK), orphan_continuation_ends=False)[0]
+
+
+def fields_any_reader_sees(raw: bytes) -> list[Field]:
+    """Every field that Postfix or a lenient reader takes for a header field, Postfix's first.
+
+    For decisions that must fail closed (does the message ask for encryption, does it reply to
+    an encrypted one?): a keyword that a mail client shows in the subject counts, however the
+    line ends were written.
+    """
+    return list(dict.fromkeys(fields(raw) + lenient_fields(raw)))
+
+
+def _lines(raw: bytes, breaks: re.Pattern, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int]]:
+    """Each line of raw[start:end] without its line end, with where the next line starts; made
+    one by one, so reading a header never touches the body."""
+    end = len(raw) if end is None else end
+    for match in breaks.finditer(raw, start, end):
+        yield raw[start:match.start()], match.end()
+        start = match.end()
+    if start < end:
+        yield raw[start:end], end
+
+
+def _read_header(lines: Iterator[tuple[bytes, int]], orphan_continuation_ends: bool) -> tuple[list[Field], int | None]:
+    """The fields, and where the body starts (None: the input ended within the header)."""
+    # Each field's lines are collected and joined once: adding line by line to one bytes value
+    # took quadratic time (a References field of 50,000 folded lines: seconds).
+    found: list[tuple[str, list[bytes]]] = []
+    body, line_start = None, 0
+    for number, (line, next_start) in enumerate(lines):
+        if number == 0 and line.startswith(b"From "):
+            line_start = next_start
             continue
-        match = _FIELD.match(line)
-        if match:
-            result.append(Field(match.group(1).decode("ascii").lower(), line))
+        if line[:1] in (b" ", b"\t") and (found or not orphan_continuation_ends):
+            if found:
+                found[-1][1].append(line)
+        else:
+            match = _FIELD.match(line)
+            if match is None:  # the empty line is the separator; any other line is the body's first
+                body = next_start if not line else line_start
+                break
+            found.append((match.group(1).decode("ascii").lower(), [line]))
+        line_start = next_start
+    return [Field(name, b"\n".join(parts)) for name, parts in found], body
+
+
+def unambiguous(field_list: list[Field]) -> list[Field]:
+    """The leading fields that every reader takes for header fields, up to the first line that
+    some reader would read otherwise: a line with a bare CR, a continuation line of blanks
+    only, or a field written "Name :". After such a line a reader may see the body (e.g. a forwarded mail's From:, To: and
+    Date:), so nothing from there on may be copied into a carrier; the field it is in is kept
+    up to the line before it."""
+    result = []
+    for f in field_list:
+        lines = f.raw.split(b"\n")
+        clear = next((number for number, line in enumerate(lines) if _doubtful(line, number)), len(lines))
+        if clear:
+            result.append(f if clear == len(lines) else Field(f.name, b"\n".join(lines[:clear])))
+        if clear < len(lines):
+            break
     return result
+
+
+def _doubtful(line: bytes, number: int) -> bool:
+    if number == 0:  # "Name :" (RFC 5322's obsolete syntax) ends the header for Python's email package
+        return b"\r" in line or not _STRICT_FIELD.match(line)
+    return b"\r" in line or not line.strip(b" \t")
+
+
+def _ambiguous(raw: bytes) -> bool:
+    return any(_doubtful(line, number) for number, line in enumerate(raw.split(b"\n")))
+
+
+def carrier_copies(field_list: list[Field]) -> list[Field]:
+    """The original's fields a carrier shows: those COPIED_FIELDS names, the first of each, from
+    the unambiguous part of the header only."""
+    chosen: dict[str, Field] = {}
+    for f in unambiguous(field_list):
+        if f.name in COPIED_FIELDS:
+            chosen.setdefault(f.name, f)
+    return list(chosen.values())
+
+
+def is_one_field(raw: bytes, name: str) -> bool:
+    """Is *raw* exactly one unambiguous header field called *name*?"""
+    parsed = fields(raw)
+    return len(parsed) == 1 and parsed[0].name == name and parsed[0].raw == raw and not _ambiguous(raw)
 
 
 def first(field_list: list[Field], name: str) -> Field | None:
@@ -183,8 +279,8 @@ class Carrier:
     mail_domain: str
     date: str
     branding: dict
-    copied: list[Field]  # raw header fields of the original to show on the carrier
-    subject: bytes  # raw Subject field to use, b"" for none
+    copied: list[Field]  # the original's header fields (mime.fields); carrier_copies() picks what is shown
+    subject: bytes  # raw Subject field to use, b"" for none (one unambiguous field, or none is shown)
 
 
 def carrier_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
@@ -210,14 +306,16 @@ def carrier_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
 
 
 def _carrier_head(carrier: Carrier, boundary: str) -> bytes:
-    lines = [f.raw for f in carrier.copied if f.name in COPIED_FIELDS]
-    if not any(f.name == "date" for f in carrier.copied):
+    copies = carrier_copies(carrier.copied)
+    lines = [f.raw for f in copies]
+    if not any(f.name == "date" for f in copies):
         lines.append(f"Date: {carrier.date}".encode())
-    if not any(f.name == "from" for f in carrier.copied):
+    if not any(f.name == "from" for f in copies):
         lines.append(f"From: <{carrier.sender}>".encode())
-    if not any(f.name == "to" for f in carrier.copied):
+    if not any(f.name == "to" for f in copies):
         lines.append(f"To: <{carrier.recipient}>".encode())
-    if carrier.subject:
+    # The one line of the head that is not filtered above: it must be a single clean Subject field.
+    if carrier.subject and is_one_field(carrier.subject, "subject"):
         lines.append(carrier.subject)
     lines += [
         f"Message-ID: <{carrier.message_id}@{carrier.mail_domain}>".encode(),
@@ -302,13 +400,14 @@ def _ascii_html(text: str) -> str:
 
 
 def extract_envelope(data: bytes) -> bytes:
-    """The envelope inside a secure.htm page or a carrier mail holding one."""
-    html_page = data if texts.ENVELOPE_START in data else secure_htm_of(data)
-    start = html_page.find(texts.ENVELOPE_START)
-    end = html_page.find(texts.ENVELOPE_END, start + 1)
-    if start < 0 or end < 0:
-        raise EnvelopeError("secure.htm is truncated or was not made by webcrypt")
-    return decode_envelope_text(html_page[start + len(texts.ENVELOPE_START) : end])
+    """The envelope inside a secure.htm page or a carrier mail holding one.
+
+    Located by structure, never by the first place a marker string occurs (a Subject or a
+    sender's name may hold it): in a mail, the attachment secure.htm (its MIME part), then in
+    that page the textarea element named "envelope".
+    """
+    page, start, end = _secure_htm_range(data) if fields(data) else (data, 0, len(data))
+    return decode_envelope_text(_envelope_text(page, start, end))
 
 
 _BASE64_TEXT_PIECE = 1 << 20
@@ -335,70 +434,111 @@ def decode_envelope_text(text) -> bytearray:
     return out
 
 
-def secure_htm_of(data) -> bytes:
-    """The secure.htm attachment of a carrier mail, however a mail client re-encoded it.
+def secure_htm_of(data: bytes) -> bytes:
+    """The secure.htm attachment of a carrier mail, however a mail client re-encoded it."""
+    page, start, end = _secure_htm_range(data)
+    return page[start:end]
 
-    Walks the MIME structure itself, parsing only each part's header with ``email``:
-    its parser keeps a multi-megabyte carrier as lines, several times its size.
-    """
-    import email.parser
-    import email.policy
 
-    entities = [memoryview(data).cast("B")]
-    while entities:
-        head, body = _split_entity(entities.pop(0))
-        headers = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(bytes(head), headersonly=True)
-        if headers.get_content_maintype() == "multipart":
-            boundary = headers.get_boundary()
-            entities[:0] = _multipart_parts(body, boundary) if boundary else []
-        elif headers.get_content_type() == "message/rfc822":
-            entities.insert(0, body)
-        elif (_filename_of(headers) or "").lower() == "secure.htm":
-            return _decoded_body(body, str(headers.get("content-transfer-encoding", "")))
+# The parts of a mail are found as RFC 2046 defines them, reading headers with fields() and
+# their parameters with the email package, but without its parser: that holds a whole carrier
+# several times over in memory (a 54 MB carrier took 300 MB more), this reads it in place.
+_MAX_NESTING = 20  # deeper parts are not looked into (a carrier has one level; a forwarded one a few more)
+
+
+def _secure_htm_range(data: bytes) -> tuple[bytes, int, int]:
+    """Where secure.htm lies: data[start:end] when it is sent as it is (7bit), else a decoded copy."""
+    for head, start, end in _leaf_parts(data, 0, len(data), 0):
+        if (head.get_filename() or "").lower() == "secure.htm":
+            encoding = str(head.get("content-transfer-encoding") or "").strip().lower()
+            if encoding in ("base64", "quoted-printable"):
+                decoded = binascii.a2b_base64(data[start:end]) if encoding == "base64" else binascii.a2b_qp(data[start:end])
+                return decoded, 0, len(decoded)
+            return data, start, end
     raise EnvelopeError("no webcrypt secure.htm found in this file")
 
 
-def _split_entity(entity: memoryview) -> tuple[memoryview, memoryview]:
-    """(header block, body) of a message or MIME part: the body starts after the first blank line."""
-    if bytes(entity[:1]) == b"\n" or bytes(entity[:2]) == b"\r\n":
-        return entity[:0], entity[1 if bytes(entity[:1]) == b"\n" else 2:]
-    end = _HEADER_END.search(entity)
-    return (entity[: end.start()], entity[end.end():]) if end else (entity, entity[len(entity):])
+def _leaf_parts(data: bytes, start: int, end: int, depth: int) -> Iterator[tuple[email.message.Message, int, int]]:
+    """Each leaf part of the entity data[start:end]: its header, and where its body lies."""
+    head, body = _entity_head(data, start, end)
+    boundary = head.get_boundary() if head.get_content_maintype() == "multipart" else None
+    if depth < _MAX_NESTING and boundary:
+        for part_start, part_end in _multipart_ranges(data, body, end, boundary):
+            yield from _leaf_parts(data, part_start, part_end, depth + 1)
+    elif depth < _MAX_NESTING and head.get_content_type() == "message/rfc822":
+        yield from _leaf_parts(data, body, end, depth + 1)
+    else:
+        yield head, body, end
 
 
-def _multipart_parts(body: memoryview, boundary: str) -> list[memoryview]:
-    """The parts of a multipart body (RFC 2046 5.1.1): between delimiter lines, each without the
-    line break that belongs to the next delimiter."""
-    delimiter = re.compile(rb"(?m)^--" + re.escape(boundary.encode("utf-8", "surrogateescape")) + rb"(--)?[ \t]*\r?$")
-    parts, start = [], None
-    for match in delimiter.finditer(body):
-        if start is not None:
-            end = match.start()
-            end -= 2 if bytes(body[max(0, end - 2):end]) == b"\r\n" else (1 if bytes(body[max(0, end - 1):end]) == b"\n" else 0)
-            parts.append(body[start:max(start, end)])
+def _entity_head(data: bytes, start: int, end: int) -> tuple[email.message.Message, int]:
+    _fields, body = _read_header(_lines(data, _LF, start, end), orphan_continuation_ends=True)
+    body = end if body is None else body
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    return parser.parsebytes(data[start:body], headersonly=True), body
+
+
+def _multipart_ranges(data: bytes, start: int, end: int, boundary: str) -> Iterator[tuple[int, int]]:
+    """The body parts between the delimiter lines of a multipart body (RFC 2046 section 5.1.1):
+    "--" boundary at the start of a line, "--" after it on the last one; the line break before a
+    delimiter belongs to the delimiter; blanks after it are padding."""
+    name = re.escape(boundary.encode("ascii", "surrogateescape"))
+    delimiter = re.compile(rb"^--" + name + rb"(--)?[ \t]*\r?$", re.MULTILINE)
+    part_start = None
+    for match in delimiter.finditer(data, start, end):
+        if part_start is not None:
+            yield part_start, _before_line_break(data, match.start())
         if match.group(1):
+            return
+        part_start = data.find(b"\n", match.end(), end) + 1 or end
+    if part_start is not None:  # no closing delimiter: the last part runs to the end
+        yield part_start, end
+
+
+def _before_line_break(data: bytes, position: int) -> int:
+    if data[position - 2:position] == b"\r\n":
+        return position - 2
+    return position - 1 if data[position - 1:position] == b"\n" else position
+
+
+# In the page: tags as an HTML tokenizer reads them. Comments, declarations and the text of
+# elements whose content is not markup (script, style, title, textarea) are stepped over whole,
+# so a tag written inside them is not taken for one.
+_MARKUP = re.compile(rb"<(?:!--.*?--!?>|[!?][^>]*>|(/?)([A-Za-z][^\s/>]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>)", re.DOTALL)
+_ATTRIBUTE = re.compile(rb"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
+_TEXT_ONLY = (b"script", b"style", b"title", b"textarea")
+
+
+def _envelope_text(page: bytes, start: int, end: int) -> bytes:
+    """The content of the textarea element named "envelope" in page[start:end]."""
+    position = page.find(b"<", start, end)
+    while position >= 0:
+        match = _MARKUP.match(page, position, end)
+        if match is None and page.startswith(b"<!--", position):
+            break  # a comment that never ends runs to the end of the page
+        if match is None or not match.group(2) or match.group(1):
+            position = page.find(b"<", (match.end() if match else position + 1), end)
+            continue
+        name = match.group(2).lower()
+        content_end = _closing_tag(page, name, match.end(), end) if name in _TEXT_ONLY else match.end()
+        if content_end < 0:
             break
-        start = match.end() + (1 if bytes(body[match.end():match.end() + 1]) == b"\n" else 0)
-    return parts
+        if name == b"textarea" and _attributes(match.group(3)).get(b"name") == b"envelope":
+            return page[match.end():content_end]
+        position = page.find(b"<", content_end, end)
+    raise EnvelopeError("secure.htm is truncated or was not made by webcrypt")
 
 
-def _filename_of(headers) -> str:
-    try:
-        return headers.get_filename() or ""
-    except (ValueError, TypeError, IndexError, LookupError):
-        return ""
+def _closing_tag(page: bytes, name: bytes, start: int, end: int) -> int:
+    closing = re.compile(rb"</" + name + rb"[\s/>]", re.IGNORECASE).search(page, start, end)
+    return closing.start() if closing else -1
 
 
-def _decoded_body(body: memoryview, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    try:
-        if encoding == "base64":
-            return binascii.a2b_base64(body)
-        if encoding == "quoted-printable":
-            return binascii.a2b_qp(body)
-    except (binascii.Error, ValueError):
-        raise EnvelopeError("the secure.htm attachment is damaged") from None
-    return bytes(body)
+def _attributes(text: bytes) -> dict[bytes, bytes]:
+    return {
+        m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"")
+        for m in _ATTRIBUTE.finditer(text)
+    }
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import email.header
 import re
 from dataclasses import dataclass
 
-from .mime import Field, decoded
+from .mime import Field, decoded, unambiguous
 
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 
@@ -63,13 +63,28 @@ def _domains(values) -> tuple[str, ...]:
     return tuple(v.strip().lower().lstrip("@").rstrip(".") for v in values if v.strip())
 
 
+# Which ids can matter for the thread lookup (the lookup runs for every message, so its cost
+# must not grow with a References field of 50,000 ids). RFC 5322 section 3.6.4: References is
+# the parent's References plus the parent's id, so the parent comes last and older ancestors
+# before it; RFC 5537 section 3.4.4, and mail clients, shorten a long References by dropping ids
+# in the middle, keeping the first (the thread's root) and the last. webcrypt remembers the id
+# of every carrier and of every original it encrypted, and a reply in an encrypted thread is
+# encrypted and remembered again, so a remembered id stands among the last few; only a
+# discussion between internal people that webcrypt never saw comes in between. The last 100
+# cover a hundred such messages, far more than a References field shortened to RFC 5537's 998
+# octets holds (about 20 ids), and cost about a hundred HMACs per key generation and one query.
+REFERENCES_KEPT = 100
+IN_REPLY_TO_KEPT = 10  # In-Reply-To names the parent (RFC 5322: one id, several for a merge)
+
+
 def thread_ids(fields: list[Field]) -> list[str]:
-    """Message-IDs this message replies to (In-Reply-To and References), for the thread lookup."""
-    ids: list[str] = []
-    for f in fields:
-        if f.name in ("in-reply-to", "references"):
-            ids += [m.decode("ascii", "replace") for m in _MESSAGE_ID.findall(f.value)]
-    return list(dict.fromkeys(ids))
+    """Message-IDs this message replies to, for the thread lookup: In-Reply-To, and the first and
+    the last REFERENCES_KEPT ids of References. At most 1 + IN_REPLY_TO_KEPT + REFERENCES_KEPT
+    ids, found in time linear in the header's size."""
+    replied = [i for f in fields if f.name == "in-reply-to" for i in _MESSAGE_ID.findall(f.value)]
+    references = [i for f in fields if f.name == "references" for i in _MESSAGE_ID.findall(f.value)]
+    kept = replied[:IN_REPLY_TO_KEPT] + references[:1] + references[1:][-REFERENCES_KEPT:]
+    return list(dict.fromkeys(i.decode("ascii", "replace") for i in kept))
 
 
 def requested(fields: list[Field], keyword: str, in_encrypted_thread: bool = False) -> str:
@@ -86,8 +101,17 @@ def _keyword_subject(fields: list[Field], keyword: str) -> Field | None:
     return next((f for f in fields if f.name == "subject" and keyword.lower() in decoded(f.value).lower()), None)
 
 
-def decide(rules: Rules, fields: list[Field], recipients: list[str], in_encrypted_thread: bool = False) -> Decision:
-    reason = requested(fields, rules.keyword, in_encrypted_thread)
+def decide(
+    rules: Rules,
+    fields: list[Field],
+    recipients: list[str],
+    in_encrypted_thread: bool = False,
+    readings: list[Field] | None = None,
+) -> Decision:
+    """*fields*: the header as the MTA reads it (mime.fields), where the carrier's subject comes
+    from; *readings*: every field any reader sees (mime.fields_any_reader_sees), which decide
+    whether the message asks for encryption (fail closed). Default: *fields*."""
+    reason = requested(readings if readings is not None else fields, rules.keyword, in_encrypted_thread)
     encrypt, plain, internal = [], [], []
     for rcpt in recipients:
         domain = rcpt.rpartition("@")[2].strip(">").lower().rstrip(".")
@@ -101,7 +125,9 @@ def decide(rules: Rules, fields: list[Field], recipients: list[str], in_encrypte
             plain.append(rcpt)
     if encrypt and not reason:
         reason = "domain"
-    subject = without_keyword(_keyword_subject(fields, rules.keyword), rules.keyword) if reason == "keyword" else None
+    # Only a subject every reader takes for one may reach a carrier (mime.unambiguous).
+    shown = unambiguous(fields)
+    subject = without_keyword(_keyword_subject(shown, rules.keyword), rules.keyword) if reason == "keyword" else None
     return Decision(encrypt, plain, internal, subject, reason or "none")
 
 

@@ -42,7 +42,10 @@ def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_lo
     if looped(home, raw, fields, recipients):
         mailer.send(route, sender, recipients, [raw])
         return Outcome("pass", "loop", 1)
-    decision = policy.decide(policy.rules_from(home.config), fields, recipients, in_encrypted_thread(home, fields))
+    # Whether to encrypt fails closed: a field any reader sees (a bare CR ending a line) counts.
+    readings = mime.fields_any_reader_sees(raw)
+    rules = policy.rules_from(home.config)
+    decision = policy.decide(rules, fields, recipients, in_encrypted_thread(home, readings), readings)
     originals = decision.internal + decision.plain
     refused = accounts.refusing_mail(decision.encrypt)
     targets = [r for r in decision.encrypt if r not in refused]

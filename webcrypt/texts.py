@@ -63,9 +63,8 @@ SECURE_HTM_TAIL = """\
 </html>
 """
 
-# Where the envelope starts and ends inside secure.htm; the reader looks for these.
-ENVELOPE_START = b'<textarea name="envelope" readonly>'
-ENVELOPE_END = b"</textarea>"
+# The reader (mime.extract_envelope) finds the envelope by structure: the textarea element
+# named "envelope" of the attachment secure.htm, never by searching for a string.
 
 LOGIN_DATA_SUBJECT = "{name}: login data for {address} / Zugangsdaten"
 

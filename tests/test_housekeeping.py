@@ -41,10 +41,14 @@ def test_maintain_removes_what_has_run_out(home, clock):
                           blocked_until=now + 600)
     store.Throttle.create(key="login-client:192.0.2.3", failures=1, window_start=now - 60)
     store.Recipient.update(valid_until=now - 1).where(store.Recipient.address == "alice@example.org").execute()
+    link = dict(address="bob@example.org", created=now - 3600)
+    store.RecoveryLink.create(token_hash="used-up-by-time", expires=now - 1, **link)
+    store.RecoveryLink.create(token_hash="live", expires=now + 600, **link)
 
     done = housekeeping.maintain(home)
     assert done == {"message_keys_destroyed": 1, "uploads_deleted": 1, "sessions_deleted": 2,
-                    "throttles_deleted": 1, "accounts_disabled": 1}
+                    "throttles_deleted": 1, "recovery_links_deleted": 1, "accounts_disabled": 1}
+    assert [r.token_hash for r in store.RecoveryLink.select()] == ["live"]
     assert store.Message.get_by_id(old.message_id).data_key_wrapped is None
     assert store.Message.get_by_id(fresh.message_id).data_key_wrapped is not None
     assert [s.id_hash for s in store.Session.select()] == ["live"]

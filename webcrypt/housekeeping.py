@@ -25,6 +25,7 @@ def maintain(home: Home, actor: str = "maintain") -> dict[str, int]:
             "uploads_deleted": _delete_stale_uploads(now),
             "sessions_deleted": _delete_stale_sessions(home, now),
             "throttles_deleted": _delete_stale_throttles(now),
+            "recovery_links_deleted": _delete_expired_recovery_links(now),
             "accounts_disabled": _disable_expired_accounts(home, now, actor),
         }
         if any(done.values()):
@@ -53,6 +54,10 @@ def _delete_stale_sessions(home: Home, now: int) -> int:
         .where((store.Session.last_seen < now - idle) | (store.Session.created < now - longest))
         .execute()
     )
+
+
+def _delete_expired_recovery_links(now: int) -> int:
+    return store.RecoveryLink.delete().where(store.RecoveryLink.expires < now).execute()
 
 
 def _delete_stale_throttles(now: int) -> int:

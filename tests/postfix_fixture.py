@@ -59,7 +59,10 @@ def python_for_pipe_user() -> tuple[str, ...]:
     and compiled.
     """
     libraries = ["-c", "import ssl, peewee, Crypto, aiosmtpd"]
-    probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd"]
+    # this checkout's webcrypt, not one installed elsewhere (an editable install of another
+    # worktree would run other code than the one under test)
+    probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd, sys; "
+             f"sys.exit(webcrypt.__file__ != {str(ROOT / 'webcrypt' / '__init__.py')!r})"]
     if _runs_as_pipe_user([sys.executable, *probe]):
         return (sys.executable,)
     folder = Path(tempfile.mkdtemp(prefix="webcrypt-python-", dir="/tmp"))
@@ -73,6 +76,8 @@ def python_for_pipe_user() -> tuple[str, ...]:
         shutil.copytree(ROOT / "webcrypt", source / "webcrypt", ignore=shutil.ignore_patterns("__pycache__"))
         compileall.compile_dir(str(source), quiet=1)
         command = ["/usr/bin/env", f"PYTHONPATH={source}", *[c for c in command if c != "/usr/bin/env"]]
+        probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd, sys; "
+                 f"sys.exit(webcrypt.__file__ != {str(source / 'webcrypt' / '__init__.py')!r})"]
     if not _runs_as_pipe_user([*command, *probe]):
         raise RuntimeError(f"no Python that user {PIPE_USER} can run with webcrypt installed")
     return tuple(command)

@@ -298,7 +298,9 @@ def plain_mail_chunks(mail: AutoMail, body: str) -> list[bytes]:
         "Content-Transfer-Encoding: quoted-printable",
         "", "",
     ])
-    return [head.encode("ascii"), quopri.encodestring(body.encode("utf-8"))]
+    # ASCII but for a non-ASCII address, which stays UTF-8 (RFC 6532): its envelope needs
+    # SMTPUTF8 too, so the next hop that takes the envelope takes the header
+    return [head.encode("utf-8"), quopri.encodestring(body.encode("utf-8"))]
 
 
 def password_notice_chunks(mail: AutoMail, branding: dict, address: str, portal_url: str, when: str) -> list[bytes]:

@@ -116,10 +116,12 @@ class Ports:
 
 
 class Postfix:
-    def __init__(self, pattern: str, ports: Ports, internal_domains=("corp.example",), process_limit: int = 10):
+    def __init__(self, pattern: str, ports: Ports, internal_domains=("corp.example",), process_limit: int = 10,
+                 smtputf8: bool = False):
         assert pattern in PATTERNS
         self.pattern = pattern
         self.ports = ports
+        self.smtputf8 = smtputf8  # smtputf8_enable (Postfix's own default is yes)
         self.base = Path(tempfile.mkdtemp(prefix=f"webcrypt-postfix-{pattern}-", dir="/tmp"))
         self.base.chmod(0o755)
         self.etc, self.spool, self.data = self.base / "etc", self.base / "spool", self.base / "data"
@@ -182,7 +184,7 @@ class Postfix:
             "alias_maps": "",
             "alias_database": "",
             "biff": "no",
-            "smtputf8_enable": "no",
+            "smtputf8_enable": "yes" if self.smtputf8 else "no",
             "virtual_mailbox_domains": "static:all",
             "virtual_mailbox_base": self.mail,
             # One Maildir for all (virtual(8) allows no $1 in regexp maps); Delivered-To tells who.

@@ -7,6 +7,7 @@ The end-to-end test through a private real Postfix lives in test_postfix.py.
 
 import email
 import email.policy
+import email.utils
 import io
 import os
 import smtplib
@@ -338,3 +339,74 @@ def test_relay_refuses_addresses_that_are_not_utf8_at_mail_and_rcpt(relay_server
     assert replies[2].startswith(b"553 5.1.7") and b"UTF-8" in replies[2]
     assert replies[5].startswith(b"553 5.1.3") and replies[6].startswith(b"250")
     assert sink.messages == []
+
+
+# --- end to end through a private real Postfix (content_filter + pipe(8)) ---------------------
+
+
+@pytest.fixture(scope="module")
+def utf8_postfix():
+    from postfix_fixture import Ports, Postfix, postfix_available
+
+    if postfix_available():
+        pytest.skip(postfix_available())
+    pf = Postfix("content_filter", Ports(submit=12565, reinject=12566), smtputf8=True)
+    try:
+        write_settings(pf.conf, {"accounts": {"credentials_fallback": '"helpdesk@corp.example"'}})
+        pf.chown_home()
+        pf.start()
+    except BaseException:
+        pf.cleanup()
+        raise
+    yield pf
+    pf.cleanup()
+
+
+def postfix_submit(pf, sender: str, recipients: list[str], data: bytes) -> None:
+    with smtplib.SMTP("127.0.0.1", pf.ports.submit, timeout=60) as client:
+        options = ["SMTPUTF8"] if not all(a.isascii() for a in [sender, *recipients]) else []
+        assert client.sendmail(sender, recipients, crlf(data), mail_options=options) == {}
+
+
+def complete(data: bytes) -> bytes:
+    """With Date and Message-ID, so that Postfix adds only trace lines."""
+    head = f"Date: {email.utils.formatdate()}\nMessage-ID: <{os.urandom(8).hex()}@corp.example>\n".encode()
+    return head + b"\n".join(l for l in data.split(b"\n") if not l.startswith(b"Message-ID:"))
+
+
+def postfix_opened(pf, carrier: bytes, address: str) -> bytes:
+    try:
+        return open_carrier(pf.conf, carrier, address)
+    finally:
+        pf.chown_home()
+
+
+def test_postfix_non_ascii_sender_and_recipient_end_to_end(utf8_postfix):
+    from postfix_fixture import strip_trace
+
+    pf = utf8_postfix
+    alice, zoe = "alice-utf8@example.org", "zoë@example.net"
+    marked = complete(MARKED.replace(b"alice@example.org", alice.encode()))
+    postfix_submit(pf, UTF8_SENDER, [alice], marked)
+    (carrier,) = pf.wait_for(alice)
+    assert b"Der Vertrag" not in carrier
+    assert strip_trace(postfix_opened(pf, carrier, alice)) == marked
+    (login,) = pf.wait_for(UTF8_SENDER)
+    assert b"Auto-Submitted: auto-generated" in login and alice.encode() in login
+    plain = complete("From: Jörg <jörg@corp.example>\nTo: zoë@example.net\nSubject: Grüße\n\nHallo.\n".encode())
+    postfix_submit(pf, UTF8_SENDER, [zoe], plain)
+    (copy,) = pf.wait_for(zoe)
+    assert strip_trace(copy).endswith(b"\n\nHallo.\n") and b"Subject: Gr\xc3\xbc\xc3\x9fe" in copy
+    pf.wait_queue_empty()
+
+
+def test_postfix_null_sender_marked_mail_is_delivered_and_login_data_go_to_the_fallback(utf8_postfix):
+    pf = utf8_postfix
+    bob = "bob-null@example.org"
+    marked = MARKED.replace(b"alice@example.org", bob.encode())
+    postfix_submit(pf, "", [bob], marked)
+    (carrier,) = pf.wait_for(bob)
+    assert b"Der Vertrag" not in carrier and b"secure.htm" in carrier
+    (login,) = pf.wait_for("helpdesk@corp.example")
+    assert bob.encode() in login
+    pf.wait_queue_empty()

@@ -21,6 +21,7 @@ class Received:
     sender: str
     recipients: list[str]
     data: bytes
+    smtputf8: bool = False  # MAIL FROM asked for SMTPUTF8
 
 
 @dataclass
@@ -35,7 +36,9 @@ class SinkHandler:
         if self.reply:
             return self.reply
         with self.lock:
-            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, envelope.smtp_utf8)
+            )
         return "250 OK"
 
 
@@ -49,13 +52,18 @@ class _Controller(Controller):
 
 
 class Sink:
-    def __init__(self, port: int):
+    """*smtputf8*: announce SMTPUTF8 (RFC 6531), as Postfix does; False: a next hop without it."""
+
+    def __init__(self, port: int, smtputf8: bool = True):
         self.handler = SinkHandler()
         self.port = port
+        self.smtputf8 = smtputf8
         self.controller = None
 
     def start(self) -> None:
-        self.controller = _Controller(self.handler, hostname="127.0.0.1", port=self.port, data_size_limit=0)
+        self.controller = _Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, data_size_limit=0, enable_SMTPUTF8=self.smtputf8
+        )
         self.controller.start()
 
     def stop(self) -> None:

@@ -59,7 +59,10 @@ def python_for_pipe_user() -> tuple[str, ...]:
     and compiled.
     """
     libraries = ["-c", "import ssl, peewee, Crypto, aiosmtpd"]
-    probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd"]
+    # this checkout's webcrypt, not one installed elsewhere (an editable install of another
+    # worktree would run other code than the one under test)
+    probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd, sys; "
+             f"sys.exit(webcrypt.__file__ != {str(ROOT / 'webcrypt' / '__init__.py')!r})"]
     if _runs_as_pipe_user([sys.executable, *probe]):
         return (sys.executable,)
     folder = Path(tempfile.mkdtemp(prefix="webcrypt-python-", dir="/tmp"))
@@ -73,6 +76,8 @@ def python_for_pipe_user() -> tuple[str, ...]:
         shutil.copytree(ROOT / "webcrypt", source / "webcrypt", ignore=shutil.ignore_patterns("__pycache__"))
         compileall.compile_dir(str(source), quiet=1)
         command = ["/usr/bin/env", f"PYTHONPATH={source}", *[c for c in command if c != "/usr/bin/env"]]
+        probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd, sys; "
+                 f"sys.exit(webcrypt.__file__ != {str(source / 'webcrypt' / '__init__.py')!r})"]
     if not _runs_as_pipe_user([*command, *probe]):
         raise RuntimeError(f"no Python that user {PIPE_USER} can run with webcrypt installed")
     return tuple(command)
@@ -111,10 +116,12 @@ class Ports:
 
 
 class Postfix:
-    def __init__(self, pattern: str, ports: Ports, internal_domains=("corp.example",), process_limit: int = 10):
+    def __init__(self, pattern: str, ports: Ports, internal_domains=("corp.example",), process_limit: int = 10,
+                 smtputf8: bool = False):
         assert pattern in PATTERNS
         self.pattern = pattern
         self.ports = ports
+        self.smtputf8 = smtputf8  # smtputf8_enable (Postfix's own default is yes)
         self.base = Path(tempfile.mkdtemp(prefix=f"webcrypt-postfix-{pattern}-", dir="/tmp"))
         self.base.chmod(0o755)
         self.etc, self.spool, self.data = self.base / "etc", self.base / "spool", self.base / "data"
@@ -177,7 +184,7 @@ class Postfix:
             "alias_maps": "",
             "alias_database": "",
             "biff": "no",
-            "smtputf8_enable": "no",
+            "smtputf8_enable": "yes" if self.smtputf8 else "no",
             "virtual_mailbox_domains": "static:all",
             "virtual_mailbox_base": self.mail,
             # One Maildir for all (virtual(8) allows no $1 in regexp maps); Delivered-To tells who.

@@ -47,6 +47,8 @@ SCHEMA: dict[str, dict[str, object]] = {
     },
     "accounts": {
         "credentials_to": "sender",
+        # login data for mail without a sender (<>); "": postmaster@ the domain of mail.from
+        "credentials_fallback": "",
         "force_password_change": True,  # nosec B105 - a switch, not a password
         "validity_days": 365,
         "scrypt_log_n": 17,  # scrypt cost 2^n; 17 is the floor for production
@@ -201,6 +203,10 @@ CHECKS = {
     "accounts.credentials_to": (
         lambda v: v in ("sender", "recipient", "print") or (v.startswith("admin:") and "@" in v),
         "must be 'sender', 'recipient', 'admin:ADDRESS' or 'print'",
+    ),
+    "accounts.credentials_fallback": (
+        lambda v: v == "" or ("@" in v and v.isprintable() and not any(c.isspace() or c in "<>" for c in v)),
+        "must be empty or one mail address",
     ),
     "accounts.scrypt_log_n": (lambda v: 12 <= v <= 22, "must be between 12 and 22"),
     "portal.url": (lambda v: v.startswith(("http://", "https://")), "must start with http:// or https://"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from . import accounts, crypto, envelope, events, mailer, mime, store
-from .addresses import domain_of, normalise
+from .addresses import domain_of, mailbox, normalise
 from .errors import AccountDisabled, EnvelopeError, MessageExpired, MessageRevoked, MessageTooLarge, WrongRecipient
 from .home import Home
 
@@ -72,10 +72,14 @@ def encrypt(
         original = mime.first(mime.unambiguous(fields), "subject")
         subject = original.raw if original else b""
     payload, method = envelope.compress(raw)
-    return [
-        _seal_for(home, payload, method, len(raw), sender, rcpt, fields, subject, print_login_data)
-        for rcpt in targets
-    ]
+    sealed = []
+    try:
+        for rcpt in targets:
+            sealed.append(_seal_for(home, payload, method, len(raw), sender, rcpt, fields, subject, print_login_data))
+    except BaseException:  # nothing of this message leaves: no record of it may stay behind
+        discard(home, sealed)
+        raise
+    return sealed
 
 
 def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_login_data) -> Sealed:
@@ -133,6 +137,22 @@ def _record(home, recipient, header, data_key, size, fields) -> None:
         events.count(home, events.ENCRYPTED)
 
 
+def discard(home: Home, items: list[Sealed]) -> None:
+    """Forget carriers that never left (the MTA keeps the message and retries it, sealing
+    afresh): their message records, thread references and counts. Best effort: the
+    failure that stopped them is the one the caller reports."""
+    ids = [item.message_id for item in items]
+    if not ids:
+        return
+    try:
+        with store.db.atomic():
+            store.ThreadRef.delete().where(store.ThreadRef.message_id.in_(ids)).execute()
+            store.Message.delete().where(store.Message.id.in_(ids)).execute()
+        events.count(home, events.ENCRYPTED, -len(ids))
+    except Exception:  # noqa: BLE001 - e.g. the database is what failed; the retry still works
+        pass
+
+
 def thread_hash(home: Home, message_id: str, generation: int | None = None) -> str:
     return crypto.mac(home.keyring.mac_key(generation), message_id.strip().lower().encode())
 
@@ -151,10 +171,21 @@ def deliver_login_data(home: Home, new: accounts.NewAccount, sender: str, print_
     if setting == "recipient":
         to, kind = new.address, kind or "recipient"
     elif setting.startswith("admin:"):
-        to, kind = normalise(setting[len("admin:"):]), kind or "relay"
+        to, kind = mailbox(setting[len("admin:"):]), kind or "relay"
     else:  # "sender", and "print" where nobody can print (pipe, relay)
-        to, kind = normalise(sender), kind or "relay"
+        to, kind = login_data_mailbox(home, sender), kind or "relay"
     send_login_data(home, new, to, kind)
+
+
+def login_data_mailbox(home: Home, sender: str) -> str:
+    """The sender's mailbox; for mail without a sender (``<>``: bounces, auto-replies),
+    ``accounts.credentials_fallback``, by default the postmaster of the domain of
+    ``mail.from``: someone responsible gets them, and the message is still delivered."""
+    if sender.strip().strip("<>").strip():
+        return mailbox(sender)
+    # as configured (checked when loaded): "postmaster@localhost" is a fine local mailbox
+    fallback = home.config["accounts.credentials_fallback"]
+    return fallback or f"postmaster@{domain_of(home.config['mail.from']) or 'localhost'}"
 
 
 def send_login_data(home: Home, new: accounts.NewAccount, to: str, kind: str) -> None:

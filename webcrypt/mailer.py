@@ -16,7 +16,8 @@ import socket
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from .errors import BadAddress, ConfigError, DeliveryError, NextHopRefused
+from . import addresses
+from .errors import ConfigError, DeliveryError, NextHopRefused
 
 SMTP_TIMEOUT = 120
 FORWARD_CONNECT_TIMEOUT = 30
@@ -43,20 +44,35 @@ def parse_route(spec: str) -> Route:
     raise ConfigError(f"mail.reinject must be 'sendmail:/path' or 'smtp://host:port', not {spec!r}")
 
 
-def send(route: Route, sender: str, recipients: list[str], chunks: Iterable[bytes], headers: bytes = b"") -> None:
-    """Deliver one message (given as byte chunks, optional extra header lines first).
+def send(
+    route: Route, sender: str, recipients: list[str], chunks: Iterable[bytes], headers: bytes = b"", smtputf8: bool = False
+) -> None:
+    """Deliver one message (given as byte chunks, optional extra header lines first), written
+    as the chunks come: a big message is never joined into one buffer here.
 
-    The chunks are written as they come: a big message is never joined into one buffer here.
+    SMTPUTF8 (RFC 6531) is requested when an address is not ASCII, and when *smtputf8*
+    (the client that handed the message in asked for it) if the next hop offers it.
+    An address that can never be sent raises BadAddress; non-ASCII where the next hop
+    cannot take it, NextHopRefused (5.6.7): both permanent, never a retry for ever.
     """
+    check_envelope(sender, recipients)
     if route.kind == "sendmail":
         _sendmail(route.target, sender, recipients, itertools.chain((headers,), chunks))
     else:
-        _smtp(route, sender, recipients, itertools.chain((headers,), chunks))
+        _smtp(route, sender, recipients, itertools.chain((headers,), chunks), smtputf8)
+
+
+def check_envelope(sender: str, recipients: list[str]) -> None:
+    """BadAddress unless every envelope address can go out as it is (see addresses.check_envelope)."""
+    for address in (sender, *recipients):
+        addresses.check_envelope(address)
 
 
 def _sendmail(program: str, sender: str, recipients: list[str], chunks: Iterable[bytes]) -> None:
     # -G: this is not an initial submission; -i: a lone dot is not the end;
     # never -t: recipients come from the envelope, not from headers.
+    # Non-ASCII addresses go as they are: Postfix's sendmail has no SMTPUTF8 option; it
+    # sees UTF-8 in the envelope itself (smtputf8_autodetect_classes, default "sendmail").
     import subprocess
 
     command = [program, "-G", "-i", "-f", sender, "--", *recipients]
@@ -77,12 +93,13 @@ def _sendmail(program: str, sender: str, recipients: list[str], chunks: Iterable
         raise DeliveryError(f"{program} refused the message: {reason[0][:200]}")
 
 
-def _smtp(route: Route, sender: str, recipients: list[str], chunks: Iterable[bytes]) -> None:
+def _smtp(route: Route, sender: str, recipients: list[str], chunks: Iterable[bytes], smtputf8: bool = False) -> None:
     import smtplib
 
     try:
         with smtplib.SMTP(route.target, route.port, timeout=SMTP_TIMEOUT) as smtp:
-            refused = _transaction(smtp, sender, recipients, chunks)
+            options = _utf8_options(smtp, route, addresses.needs_smtputf8([sender, *recipients]), smtputf8)
+            refused = _transaction(smtp, sender, recipients, chunks, options)
     except smtplib.SMTPRecipientsRefused as e:
         raise DeliveryError(f"next hop refused every recipient: {_first_reason(e.recipients)}") from None
     except smtplib.SMTPResponseException as e:
@@ -171,6 +188,22 @@ def data_pieces(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield carry
     if last and not last.endswith(b"\r\n"):
         yield b"\r\n"
+def _utf8_options(smtp, route: Route, needed: bool, wanted: bool) -> list[str]:
+    """["SMTPUTF8"] when the message needs or wants it and the next hop offers it.
+
+    Only requested when needed or asked for: a message flagged SMTPUTF8 may be bounced
+    further on by an MTA whose own next hop lacks it, where unflagged UTF-8 headers pass.
+    """
+    if not (needed or wanted):
+        return []
+    smtp.ehlo_or_helo_if_needed()
+    if smtp.has_extn("smtputf8"):
+        return ["SMTPUTF8"]
+    if needed:
+        raise NextHopRefused(
+            "5.6.7", f"next hop {route.target}:{route.port} does not support SMTPUTF8, needed for a non-ASCII address"
+        )
+    return []
 
 
 def _crlf(data: bytes) -> bytes:
@@ -198,9 +231,7 @@ def forward(host: str, port: int, sender: str, recipients: list[str], data: byte
     5xx to the session itself (greeting, EHLO, or a 530 / 5.7.x to MAIL: this client
     is not allowed there, a fault of the configuration, not of the message).
     """
-    for address in (sender, *recipients):
-        if any(ord(c) < 32 or ord(c) == 127 for c in address):
-            raise BadAddress("an envelope address holds control characters")
+    check_envelope(sender, recipients)
     where = f"relay {host}:{port}"
     body = _Body(data)
     try:
@@ -235,7 +266,9 @@ class _Client:
             params += f" SIZE={len(body)}"
         if not ascii_only and "8BITMIME" in extensions:
             params += " BODY=8BITMIME"
-        if not (sender + "".join(recipients)).isascii() and "SMTPUTF8" in extensions:
+        if addresses.needs_smtputf8([sender, *recipients]):
+            if "SMTPUTF8" not in extensions:
+                raise NextHopRefused("5.6.7", f"{self.where} does not support SMTPUTF8, needed for a non-ASCII address")
             params += " SMTPUTF8"
         self.expect("MAIL", *self.command(f"MAIL FROM:<{sender}>{params}"))
         for recipient in recipients:
@@ -252,8 +285,8 @@ class _Client:
 
     def command(self, line: str, timeout: float = FORWARD_REPLY_TIMEOUT) -> tuple[int, list[str]]:
         self.sock.settimeout(timeout)
-        # surrogateescape: an argument that was not UTF-8 goes out as the bytes it came as
-        self.sock.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
+        # strict: check_envelope refused arguments that were not UTF-8 before anything was sent
+        self.sock.sendall(line.encode("utf-8") + b"\r\n")
         return self.reply(timeout)
 
     def reply(self, timeout: float) -> tuple[int, list[str]]:

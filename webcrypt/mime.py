@@ -257,6 +257,8 @@ def _literal_registry() -> email.headerregistry.HeaderRegistry:
 # For mails webcrypt composes with the email package (the secure reply): SMTP line ends are
 # written by the mailer, so LF here.
 COMPOSING = email.policy.SMTP.clone(linesep="\n", header_factory=_literal_registry())
+# The same where an address is not ASCII (RFC 6532: headers in UTF-8, sent with SMTPUTF8).
+COMPOSING_UTF8 = email.policy.SMTPUTF8.clone(linesep="\n", header_factory=_literal_registry())
 
 
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")
@@ -596,7 +598,9 @@ def plain_mail_chunks(mail: AutoMail, body: str) -> list[bytes]:
         "Content-Transfer-Encoding: quoted-printable",
         "", "",
     ])
-    return [head.encode("ascii"), quopri.encodestring(body.encode("utf-8"))]
+    # ASCII but for a non-ASCII address, which stays UTF-8 (RFC 6532): its envelope needs
+    # SMTPUTF8 too, so the next hop that takes the envelope takes the header
+    return [head.encode("utf-8"), quopri.encodestring(body.encode("utf-8"))]
 
 
 def password_notice_chunks(mail: AutoMail, branding: dict, address: str, portal_url: str, when: str) -> list[bytes]:

@@ -33,14 +33,20 @@ class Outcome:
     copies: int  # messages handed to the next hop (login-data mails not counted)
 
 
-def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_login_data=None) -> Outcome:
+def process(
+    home: Home, raw: bytes, sender: str, recipients: list[str], print_login_data=None, smtputf8: bool = False
+) -> Outcome:
+    """*smtputf8*: the client that handed the message in asked for SMTPUTF8 (relay);
+    it is asked of the next hop too, where offered (see mailer.send)."""
+    # An envelope no next hop could ever take is refused before anything is sealed.
+    mailer.check_envelope(sender, recipients)
     # The web console's settings (keyword, internal domains, ...) live in the database and
     # take part in the decision: read them first, or a console keyword would pass in plaintext.
     home.connect()
     fields = mime.fields(raw)
     route = mailer.parse_route(home.config["mail.reinject"])
     if looped(home, raw, fields, recipients):
-        mailer.send(route, sender, recipients, [raw])
+        mailer.send(route, sender, recipients, [raw], smtputf8=smtputf8)
         return Outcome("pass", "loop", 1)
     # Whether to encrypt fails closed: a field any reader sees (a bare CR ending a line) counts.
     readings = mime.fields_any_reader_sees(raw)
@@ -54,13 +60,27 @@ def process(home: Home, raw: bytes, sender: str, recipients: list[str], print_lo
     sealed = []
     if targets:
         sealed = gateway.encrypt(home, raw, sender, targets, subject=decision.subject, print_login_data=print_login_data)
-    if originals:
-        mailer.send(route, sender, originals, [raw])
-    for item in sealed:  # each carrier was counted as encrypted with its message row
-        mailer.send(route, sender, [item.recipient], item.chunks, headers=loop_marker(home, item))
+    _send_all(home, route, sender, raw, originals, sealed, smtputf8)
     if refused:  # the others got theirs; the sender learns who did not
         notices.not_delivered(home, sender, refused, mime.first(fields, "subject"))
     return Outcome(decision.action, decision.reason, len(sealed) + (1 if originals else 0))
+
+
+def _send_all(home: Home, route, sender: str, raw: bytes, originals: list[str], sealed: list, smtputf8: bool) -> None:
+    """Hand every copy to the next hop. When one fails, the MTA keeps the message and
+    processes it afresh later: the records of the carriers not accepted are discarded,
+    so that retries do not pile up messages nobody received."""
+    pending = list(sealed)
+    try:
+        if originals:
+            mailer.send(route, sender, originals, [raw], smtputf8=smtputf8)
+        while pending:  # each carrier was counted as encrypted with its message row
+            item = pending[0]
+            mailer.send(route, sender, [item.recipient], item.chunks, headers=loop_marker(home, item), smtputf8=smtputf8)
+            pending.pop(0)
+    except BaseException:
+        gateway.discard(home, pending)
+        raise
 
 
 def in_encrypted_thread(home: Home, fields: list[mime.Field]) -> bool:

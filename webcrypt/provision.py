@@ -59,6 +59,11 @@ never_encrypt_domains = []
 # or from the web console): "sender", "recipient", "admin:ADDRESS", or "print" (the
 # command or console page shows them; pipe and relay cannot, so they mail the sender).
 credentials_to = "sender"
+# Where they go when "sender" is meant but the message has none (null sender <>:
+# bounces, vacation replies, other automatic mail): a mailbox someone responsible reads.
+# The message itself is still encrypted and delivered. Empty: postmaster@ the domain of
+# [mail] from (RFC 5321 requires that mailbox of every mail domain).
+credentials_fallback = "postmaster@{mail_domain}"
 # Make recipients choose their own password at the first login.
 force_password_change = true
 # Days an account stays valid (0: for ever).

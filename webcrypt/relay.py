@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from . import events, failures, processing
-from .errors import ConfigError
+from . import addresses, events, failures, processing
+from .errors import BadAddress, ConfigError
 from .home import Home
 
 SETTINGS_SECONDS = 30  # how stale the web console's settings may be here
@@ -98,17 +98,28 @@ class Handler:
     async def handle_MAIL(self, server, session: Session, envelope: Envelope, address, options):
         if not self.allowed(session.peer):
             return "550 5.7.1 relaying from this address is not allowed"
-        envelope.mail_from = address
+        refusal = _unsendable(address, "5.1.7")
+        if refusal:
+            return refusal
+        envelope.mail_from = address  # the null sender stays "<>" here: aiosmtpd wants MAIL to be truthy
         envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session: Session, envelope: Envelope, address, options):
+        refusal = _unsendable(address, "5.1.3")
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
         return "250 OK"
 
     async def handle_DATA(self, server, session: Session, envelope: Envelope) -> str:
         started = time.monotonic()
         raw = envelope.original_content or b""
-        sender, recipients = envelope.mail_from or "", list(envelope.rcpt_tos)
+        sender, recipients = _sender(envelope.mail_from), list(envelope.rcpt_tos)
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(self.pool, self._process, raw, sender, recipients)
+            outcome = await loop.run_in_executor(self.pool, self._process, raw, sender, recipients, envelope.smtp_utf8)
         except BaseException as e:  # noqa: BLE001 - every failure is an SMTP reply, never a dropped message
             failure = failures.classify(e)
             code = "554" if failure.permanent else "451"
@@ -119,11 +130,11 @@ class Handler:
         copies = f"{outcome.copies} cop{'y' if outcome.copies == 1 else 'ies'}"
         return f"250 2.0.0 OK: {outcome.action} ({outcome.reason}), {copies} delivered to the next hop"
 
-    def _process(self, raw: bytes, sender: str, recipients: list[str]):
+    def _process(self, raw: bytes, sender: str, recipients: list[str], smtputf8: bool = False):
         # SMTP hands over CRLF lines; the original bytes are kept as the client sent them.
         self.home.refresh_settings(max_age=SETTINGS_SECONDS)  # the web console's keyword, domains, ...
         try:
-            outcome = processing.process(self.home, raw, sender, recipients)
+            outcome = processing.process(self.home, raw, sender, recipients, smtputf8=smtputf8)
         except BaseException as e:  # noqa: BLE001 - counted, then answered by handle_DATA
             events.count(self.home, events.REFUSED if failures.classify(e).permanent else events.DEFERRED)
             raise
@@ -138,6 +149,21 @@ class Handler:
             print(line, file=self.log, flush=True)
         except Exception:  # noqa: BLE001 - logging must not change the reply
             pass
+
+
+def _sender(mail_from: str | None) -> str:
+    """The envelope sender as pipe has it: "" for the null sender (aiosmtpd gives "<>")."""
+    return "" if mail_from in (None, "", "<>") else mail_from
+
+
+def _unsendable(address: str, dsn: str) -> str | None:
+    """The 553 reply for an address no next hop could take (aiosmtpd decodes arguments
+    that are not UTF-8 with surrogateescape), None for one that can go on."""
+    try:
+        addresses.check_envelope(address)
+    except BadAddress as e:
+        return f"553 {dsn} {failures.clean(str(e))}"
+    return None
 
 
 class _Server(SMTP):

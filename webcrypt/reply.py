@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from . import events, gateway, mailer, mime, reading, store, throttle
-from .addresses import domain_of, normalise
+from .addresses import domain_of, needs_smtputf8, normalise
 from .errors import BadAddress, BadRequest, MessageTooLarge
 from .home import Home
 
@@ -99,7 +99,11 @@ def compose(home: Home, recipient: str, record: store.Message, view: reading.Vie
     size = len(draft.text.encode("utf-8")) + sum(len(a.data) for a in draft.attachments)
     if size > home.config["portal.reply_max_size"]:
         raise MessageTooLarge("the reply is too large")
-    message = email.message.EmailMessage(policy=mime.COMPOSING)
+    if not record.sender:  # a message sent with a null sender (<>): nobody to answer
+        raise BadRequest("this message has no sender to reply to")
+    # a non-ASCII address stays UTF-8 in the header (RFC 6532); it travels with SMTPUTF8 anyway
+    utf8 = needs_smtputf8([record.sender, *draft.cc])
+    message = email.message.EmailMessage(policy=mime.COMPOSING_UTF8 if utf8 else mime.COMPOSING)
     message["From"] = recipient
     message["To"] = record.sender
     if draft.cc:

@@ -21,7 +21,8 @@ def reset(home: Home, address: str, actor: str, client: str = "", mail: bool = T
         channel = home.config["accounts.credentials_to"] if mail else "shown"
         events.audit(home, actor, "reset", new.address, f"credentials_to={channel}", client)
         if mail:
-            sender = last_sender(new.address) or home.config["mail.from"]
+            # no message, or only ones without a sender: accounts.credentials_fallback
+            sender = last_sender(new.address) or ""
             gateway.deliver_login_data(home, new, sender, print_login_data, kind="reset")
     return new
 

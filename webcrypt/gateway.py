@@ -149,7 +149,7 @@ def discard(home: Home, items: list[Sealed]) -> None:
             store.ThreadRef.delete().where(store.ThreadRef.message_id.in_(ids)).execute()
             store.Message.delete().where(store.Message.id.in_(ids)).execute()
         events.count(home, events.ENCRYPTED, -len(ids))
-    except Exception:  # noqa: BLE001 - e.g. the database is what failed; the retry still works
+    except Exception:  # noqa: BLE001  # nosec B110 - e.g. the database is what failed; the retry still works
         pass
 
 

@@ -203,7 +203,7 @@ def _count_failure(home, error: BaseException) -> None:
         if home.connected:
             permanent = failures.classify(error).permanent
             events.count(home, events.REFUSED if permanent else events.DEFERRED)
-    except Exception:  # noqa: BLE001 - the message's own failure is what counts
+    except Exception:  # noqa: BLE001  # nosec B110 - the message's own failure is what counts
         pass
 
 
@@ -247,7 +247,7 @@ class _Log:
         try:
             self.stream.write(line + "\n")
             self.stream.flush()
-        except Exception:  # noqa: BLE001 - a closed stderr must not change the exit status
+        except Exception:  # noqa: BLE001  # nosec B110 - a closed stderr must not change the exit status
             pass
         _to_syslog(line)
 
@@ -260,7 +260,7 @@ def _to_syslog(line: str) -> None:
 
         syslog.openlog("webcrypt", syslog.LOG_PID, syslog.LOG_MAIL)
         syslog.syslog(syslog.LOG_INFO, line)
-    except Exception:  # noqa: BLE001 - no syslog: stderr has the line
+    except Exception:  # noqa: BLE001  # nosec B110 - no syslog: stderr has the line
         pass
 
 

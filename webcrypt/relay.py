@@ -147,7 +147,7 @@ class Handler:
         line = f"webcrypt relay: from=<{failures.clean(sender)}> rcpts={len(recipients)} action={action} size={len(raw)} ms={ms} {tail}"
         try:
             print(line, file=self.log, flush=True)
-        except Exception:  # noqa: BLE001 - logging must not change the reply
+        except Exception:  # noqa: BLE001  # nosec B110 - logging must not change the reply
             pass
 
 

@@ -15,8 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from webcrypt import config, housekeeping, messages, monitor, provision, store
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.infra import store
+from webcrypt.usecases import housekeeping, messages, monitor, provision
+from webcrypt.context.home import Home
 
 DAY = 86400
 

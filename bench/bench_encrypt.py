@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from webcrypt import config, gateway
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.usecases import gateway
+from webcrypt.context.home import Home
 home = Home(config.load(Path(sys.argv[1])))
 home.connect()
 raw = Path(sys.argv[2]).read_bytes()

@@ -41,8 +41,10 @@ sys.path.insert(0, str(ROOT))
 import memory_support  # noqa: E402
 from gateway_support import Sink  # noqa: E402
 
-from webcrypt import accounts, config, mime, provision  # noqa: E402
-from webcrypt.home import Home  # noqa: E402
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.usecases import accounts, provision  # noqa: E402
+from webcrypt.context.home import Home  # noqa: E402
 
 SINK_PORT = 12591
 RELAY_PORT = 13041
@@ -51,10 +53,10 @@ PASSWORD = "bench memory tulip meadow"
 MB = 1024 * 1024
 WEBCRYPT = [sys.executable, "-m", "webcrypt"]
 BASELINES = {
-    "pipe": "import webcrypt.pipe, webcrypt.config, webcrypt.processing, webcrypt.home, smtplib",
-    "open": "import webcrypt.cli",
-    "relay": "import webcrypt.cli, webcrypt.relay",
-    "portal": "import webcrypt.cli, webcrypt.portal.app, waitress",
+    "pipe": "import webcrypt.edges.pipe, webcrypt.base.config, webcrypt.usecases.processing, webcrypt.context.home, smtplib",
+    "open": "import webcrypt.edges.cli",
+    "relay": "import webcrypt.edges.cli, webcrypt.edges.relay",
+    "portal": "import webcrypt.edges.cli, webcrypt.edges.portal.app, waitress",
 }
 
 

@@ -30,8 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from gateway_support import Sink  # noqa: E402
 
-from webcrypt import accounts, config, provision, relay  # noqa: E402
-from webcrypt.home import Home  # noqa: E402
+from webcrypt.base import config
+from webcrypt.edges import relay
+from webcrypt.usecases import accounts, provision  # noqa: E402
+from webcrypt.context.home import Home  # noqa: E402
 
 PORT = 12580
 RELAY_PORT = 13030

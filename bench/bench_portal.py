@@ -26,8 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from webcrypt import config, gateway, mime, provision  # noqa: E402
-from webcrypt.home import Home  # noqa: E402
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.usecases import gateway, provision  # noqa: E402
+from webcrypt.context.home import Home  # noqa: E402
 
 PORT = 12660
 PASSWORD = "benchmark tulip meadow"
@@ -124,7 +126,7 @@ def run_case(folder: Path, cache_seconds: int, scrypt: int, args) -> dict:
     home_password = {}
     (sealed,) = gateway.encrypt(home, message_100k(), "clerk@bank.example", ["alice@example.org"],
                                 print_login_data=lambda new: home_password.update(p=new.password))
-    from webcrypt import accounts
+    from webcrypt.usecases import accounts
 
     accounts.set_password(home, accounts.get("alice@example.org"), PASSWORD)
     home.close()

@@ -35,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from aiosmtpd.controller import Controller  # noqa: E402
 from postfix_fixture import PIPE_USER, Ports, Postfix, postfix_available, python_for_pipe_user  # noqa: E402
 
-from webcrypt import accounts, config  # noqa: E402
-from webcrypt.home import Home  # noqa: E402
+from webcrypt.base import config
+from webcrypt.usecases import accounts  # noqa: E402
+from webcrypt.context.home import Home  # noqa: E402
 
 RECIPIENT = "alice@example.org"
 WARMUP = "warmup@example.org"  # first messages of a fresh instance and relay, not counted

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from gateway_support import Sink  # noqa: E402
 
-from webcrypt import mime, policy  # noqa: E402
+from webcrypt.core import mime, policy  # noqa: E402
 
 PORT = 12590
 
@@ -53,7 +53,7 @@ def unpack(revision: str, folder: Path) -> Path:
 def make_home(tree: Path, folder: Path) -> Path:
     """A home made by the tree's own code, reinjecting to the sink."""
     code = (
-        "import sys; from pathlib import Path; from webcrypt import provision; "
+        "import sys; from pathlib import Path; from webcrypt.usecases import provision; "
         "print(provision.init_home(Path(sys.argv[1]), 'https://portal.example.com'))"
     )
     made = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,

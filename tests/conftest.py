@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from webcrypt import config, provision, store
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.infra import store
+from webcrypt.usecases import provision
+from webcrypt.context.home import Home
 
 # A copy of ../shared/corpus (licences and SOURCES.txt inside), so a clone tests alone.
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -10,8 +10,10 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from webcrypt import accounts, config, gateway, mime
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.usecases import accounts, gateway
+from webcrypt.context.home import Home
 
 ROOT = Path(__file__).resolve().parents[1]
 

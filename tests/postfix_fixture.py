@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from webcrypt import provision
+from webcrypt.usecases import provision
 
 ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = ROOT / "appliance" / "postfix"
@@ -61,7 +61,7 @@ def python_for_pipe_user() -> tuple[str, ...]:
     libraries = ["-c", "import ssl, peewee, Crypto, aiosmtpd"]
     # this checkout's webcrypt, not one installed elsewhere (an editable install of another
     # worktree would run other code than the one under test)
-    probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd, sys; "
+    probe = ["-c", "import ssl, webcrypt.edges.pipe, peewee, Crypto, aiosmtpd, sys; "
              f"sys.exit(webcrypt.__file__ != {str(ROOT / 'webcrypt' / '__init__.py')!r})"]
     if _runs_as_pipe_user([sys.executable, *probe]):
         return (sys.executable,)
@@ -76,7 +76,7 @@ def python_for_pipe_user() -> tuple[str, ...]:
         shutil.copytree(ROOT / "webcrypt", source / "webcrypt", ignore=shutil.ignore_patterns("__pycache__"))
         compileall.compile_dir(str(source), quiet=1)
         command = ["/usr/bin/env", f"PYTHONPATH={source}", *[c for c in command if c != "/usr/bin/env"]]
-        probe = ["-c", "import ssl, webcrypt.pipe, peewee, Crypto, aiosmtpd, sys; "
+        probe = ["-c", "import ssl, webcrypt.edges.pipe, peewee, Crypto, aiosmtpd, sys; "
                  f"sys.exit(webcrypt.__file__ != {str(source / 'webcrypt' / '__init__.py')!r})"]
     if not _runs_as_pipe_user([*command, *probe]):
         raise RuntimeError(f"no Python that user {PIPE_USER} can run with webcrypt installed")

@@ -52,8 +52,9 @@ def home_on(server: Server, home_dir: Path, clock):
     import uuid
 
     from conftest import write_settings
-    from webcrypt import config, store
-    from webcrypt.home import Home
+    from webcrypt.base import config
+    from webcrypt.infra import store
+    from webcrypt.context.home import Home
 
     url = server.create_database("wc_" + uuid.uuid4().hex[:12])
     path = home_dir / "webcrypt.toml"

@@ -9,8 +9,11 @@ from typer.testing import CliRunner
 
 from conftest import write_settings
 from gateway_support import Sink, open_carrier, run_pipe
-from webcrypt import accounts, cli, config, housekeeping, store
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.edges import cli
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, housekeeping
+from webcrypt.context.home import Home
 
 PORT = 12503
 SENDER = "clerk@corp.example"
@@ -73,7 +76,7 @@ def test_new_mail_renews_an_account_that_only_expired(conf, sink, clock):
     clock.advance(400 * 86400)
     assert housekeeping.maintain(home, "maintain")["accounts_disabled"] == 1
     assert accounts.get("a@example.org").disabled
-    from webcrypt import gateway
+    from webcrypt.usecases import gateway
 
     (sealed,) = gateway.encrypt(home, MAIL, SENDER, ["a@example.org"], print_login_data=lambda n: None)
     renewed = accounts.get("a@example.org")
@@ -85,7 +88,7 @@ def test_new_mail_renews_an_account_that_only_expired(conf, sink, clock):
 def test_mail_to_an_account_in_use_extends_its_validity(conf, clock):
     home = home_of(conf, clock)
     accounts.create(home, "a@example.org", "a long password 1")
-    from webcrypt import gateway
+    from webcrypt.usecases import gateway
 
     clock.advance(300 * 86400)
     gateway.encrypt(home, MAIL, SENDER, ["a@example.org"], print_login_data=lambda n: None)

@@ -11,9 +11,12 @@ import pytest
 
 from conftest import write_settings
 from gateway_support import Sink
-from webcrypt import admins, config, gateway, mime, store
-from webcrypt.home import Home
-from webcrypt.portal import create_app
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.infra import store
+from webcrypt.usecases import admins, gateway
+from webcrypt.context.home import Home
+from webcrypt.edges.portal import create_app
 
 playwright = pytest.importorskip("playwright.sync_api")
 

@@ -5,9 +5,13 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from webcrypt import accounts, admins, cli, config, gateway, messages, mime, store
-from webcrypt.errors import ExitStatus, MessageExpired, MessageRevoked, UnknownMessage, WrongPassword
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.edges import cli
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, admins, gateway, messages
+from webcrypt.base.errors import ExitStatus, MessageExpired, MessageRevoked, UnknownMessage, WrongPassword
+from webcrypt.context.home import Home
 
 MESSAGE = b"From: service@bank.example\nTo: alice@example.org\nSubject: Statement\n\nyour statement\n"
 
@@ -184,7 +188,7 @@ def test_reset_with_mail_sends_login_data_per_credentials_to(config_env, home, s
 
 
 def test_settings_stored_in_the_database_override_the_file(home):
-    from webcrypt import settings
+    from webcrypt.usecases import settings
 
     settings.save_overrides(home, {"policy.keyword": "WebCrypt", "policy.expire_days": 7}, actor="test")
     assert home.config["policy.keyword"] == "WebCrypt"
@@ -200,7 +204,7 @@ def test_settings_stored_in_the_database_override_the_file(home):
 
 
 def test_long_running_processes_reread_settings_at_most_every_max_age(home):
-    from webcrypt import settings
+    from webcrypt.usecases import settings
 
     other = Home(config.load(home.config.path))
     other.connect()

@@ -4,9 +4,11 @@ import pytest
 
 from conftest import write_settings
 from gateway_support import Sink, run_pipe
-from webcrypt import config, events, monitor, settings, store
-from webcrypt.home import Home
-from webcrypt.relay import Running, settings as relay_settings
+from webcrypt.base import config
+from webcrypt.infra import store
+from webcrypt.usecases import events, monitor, settings
+from webcrypt.context.home import Home
+from webcrypt.edges.relay import Running, settings as relay_settings
 
 PORT = 12731
 SENDER = "service@bank.example"

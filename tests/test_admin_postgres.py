@@ -4,8 +4,9 @@
 import pytest
 
 import postgres
-from webcrypt import accounts, events, gateway, housekeeping, messages, monitor, settings, store
-from webcrypt.errors import ConfigError
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, events, gateway, housekeeping, messages, monitor, settings
+from webcrypt.base.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
 

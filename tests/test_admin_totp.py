@@ -13,9 +13,13 @@ from typer.testing import CliRunner
 
 from conftest import write_settings
 from portal_client import Client
-from webcrypt import admins, cli, config, crypto, store
-from webcrypt.home import Home
-from webcrypt.portal import create_app
+from webcrypt.base import config
+from webcrypt.core import crypto
+from webcrypt.edges import cli
+from webcrypt.infra import store
+from webcrypt.usecases import admins
+from webcrypt.context.home import Home
+from webcrypt.edges.portal import create_app
 
 PASSWORD = "a long admin password"
 
@@ -25,7 +29,7 @@ def run(*args, input=None):
 
 
 def reference_totp(secret_b32: str, unix_time: float, digits: int = 6, period: int = 30) -> str:
-    """RFC 6238 written out here, independent of webcrypt.crypto."""
+    """RFC 6238 written out here, independent of webcrypt.core.crypto."""
     key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
     digest = hmac.new(key, struct.pack(">Q", int(unix_time // period)), hashlib.sha1).digest()
     offset = digest[19] & 15

@@ -7,10 +7,13 @@ import pytest
 
 from conftest import write_settings
 from gateway_support import Sink
-from webcrypt import accounts, admins, config, gateway, mime, settings, store
-from webcrypt.errors import MessageExpired, MessageRevoked
-from webcrypt.home import Home
-from webcrypt.portal import create_app
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, admins, gateway, settings
+from webcrypt.base.errors import MessageExpired, MessageRevoked
+from webcrypt.context.home import Home
+from webcrypt.edges.portal import create_app
 from portal_client import Client
 
 SINK_PORT = 12711
@@ -290,7 +293,7 @@ def test_mail_settings_override_the_file(web):
 
 
 def test_monitoring_page_and_german(web):
-    from webcrypt import events
+    from webcrypt.usecases import events
 
     events.count(web, events.ENCRYPTED, 4)
     client = logged_in(web)
@@ -319,8 +322,8 @@ def test_metrics_for_allowed_networks_or_a_token(home_dir, clock):
 def test_every_console_text_has_a_german_translation():
     from pathlib import Path
 
-    from webcrypt.portal import admin as admin_module
-    from webcrypt.portal import admin_text
+    from webcrypt.edges.portal import admin as admin_module
+    from webcrypt.edges.portal import admin_text
 
     sources = [p.read_text() for p in Path(admin_module.TEMPLATES).glob("admin_*.tpl")]
     sources.append(Path(admin_module.__file__).read_text())
@@ -343,7 +346,7 @@ def test_portal_shows_the_consoles_text_in_the_readers_language(web):
 
 
 def test_settings_refresher_keeps_the_last_settings_when_the_database_fails(web, monkeypatch):
-    from webcrypt.portal.admin import settings_refresher
+    from webcrypt.edges.portal.admin import settings_refresher
 
     settings.save_overrides(web, {"policy.keyword": "WebCrypt"}, actor="test")
     web._settings_read = float("-inf")
@@ -362,7 +365,8 @@ def test_console_is_closed_to_the_internet_by_default(web):
 
 
 def test_a_logo_must_be_an_https_url(web):
-    from webcrypt import errors, settings
+    from webcrypt.base import errors
+    from webcrypt.usecases import settings
 
     with pytest.raises(errors.ConfigError, match="https://"):
         settings.save_branding(web, {"logo_url": "data:image/png;base64,AAAA"}, actor="test")

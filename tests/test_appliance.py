@@ -757,7 +757,7 @@ def submit(body: bytes, recipient: str, port: int = POSTFIX_SUBMIT) -> bytes:
 
 
 def secure_htm_of(carrier: bytes) -> bytes:
-    from webcrypt import mime
+    from webcrypt.core import mime
 
     return mime.secure_htm_of(carrier)
 

@@ -6,8 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import CORPUS
-from webcrypt import cli
-from webcrypt.errors import ExitStatus
+from webcrypt.edges import cli
+from webcrypt.base.errors import ExitStatus
 
 MESSAGE = b"From: service@bank.example\nTo: alice@example.org\nSubject: Hello\n\nbody\n"
 
@@ -199,8 +199,9 @@ def test_demo_prepares_a_sample_that_opens(tmp_path, monkeypatch):
     opened = run("open", str(secure_htm), "--as", "reader@example.org", "--password-stdin", input=password + "\n")
     assert opened.exit_code == 0 and b"Subject: Your statement" in opened.stdout_bytes
     console_password = lines["Console"].split("password ")[1].rstrip(")").strip()
-    from webcrypt import admins, config as config_mod
-    from webcrypt.home import Home
+    from webcrypt.base import config as config_mod
+    from webcrypt.usecases import admins
+    from webcrypt.context.home import Home
 
     home = Home(config_mod.load(tmp_path / "demo-home" / "webcrypt.toml"))
     home.connect()

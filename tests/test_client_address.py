@@ -16,9 +16,10 @@ import pytest
 
 from conftest import write_settings
 from portal_client import serving
-from webcrypt import config, netaccess
-from webcrypt.errors import ConfigError
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import netaccess
+from webcrypt.base.errors import ConfigError
+from webcrypt.context.home import Home
 
 PORT = 12977
 PROXIES = ["127.0.0.1", "::1", "10.1.0.0/16"]

@@ -7,13 +7,16 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, write_settings
-from webcrypt import accounts, config, envelope, gateway, keys, mime, provision, store
-from webcrypt.errors import (
+from webcrypt.base import config
+from webcrypt.core import envelope, mime
+from webcrypt.infra import keys, store
+from webcrypt.usecases import accounts, gateway, provision
+from webcrypt.base.errors import (
     AccountDisabled, AlreadyExists, BadAddress, ConfigError, EnvelopeError, KeyFileError,
     MessageExpired, MessageRevoked, MessageTooLarge, UnknownAccount, WebcryptError, WrongPassword,
     WrongRecipient,
 )
-from webcrypt.home import Home
+from webcrypt.context.home import Home
 
 SENDER = "service@bank.example"
 MESSAGE = b"From: Bank <service@bank.example>\nTo: alice@example.org\nSubject: Statement\n\nYour statement.\n"

@@ -10,9 +10,13 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from webcrypt import accounts, cli, config, gateway, housekeeping, mime, store
-from webcrypt.errors import AccountDisabled, MessageExpired, MessageRevoked
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.edges import cli
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, gateway, housekeeping
+from webcrypt.base.errors import AccountDisabled, MessageExpired, MessageRevoked
+from webcrypt.context.home import Home
 
 DAY = 86400
 MESSAGE = b"From: service@bank.example\nTo: alice@example.org\nSubject: Old letter\n\nkept for years\n"
@@ -78,7 +82,7 @@ def test_expired_message_cannot_be_opened_before_maintain_either(home, clock):
 
 
 def test_extend_re_enables_an_account_that_maintain_disabled(home, clock):
-    from webcrypt import users
+    from webcrypt.usecases import users
 
     accounts.create(home, "carol@example.org", "carol password")
     store.Recipient.update(valid_until=clock.now - 1).execute()
@@ -94,8 +98,9 @@ def test_extend_re_enables_an_account_that_maintain_disabled(home, clock):
 
 WRITER = textwrap.dedent("""
     import sys, time
-    from webcrypt import config, gateway
-    from webcrypt.home import Home
+    from webcrypt.base import config
+    from webcrypt.usecases import gateway
+    from webcrypt.context.home import Home
     from pathlib import Path
     home = Home(config.load(Path(sys.argv[1])))
     home.connect()

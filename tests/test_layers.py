@@ -9,76 +9,139 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "webcrypt"
 
+# The layers of DESIGN.md, one folder each, lowest first: a module may import its own layer
+# and the layers below it, never one above (function-level imports included).
+LAYERS = ("base", "core", "infra", "context", "usecases", "edges")
+ENTRY = ("__init__.py", "__main__.py", "main.py")  # the package's own entry points, above every layer
+PURE = "core"  # bytes and values in, bytes and values out
+
 # Third-party (and I/O) libraries, each owned by one place.
 OWNERS = {
-    "Crypto": ("crypto.py",),
-    "peewee": ("store.py",),
-    "playhouse": ("store.py",),
-    "bottle": ("portal/",),
-    "waitress": ("portal/",),
-    "typer": ("cli/",),
-    "rich": ("cli/",),
-    "aiosmtpd": ("relay.py",),
-    "subprocess": ("mailer.py",),
-    "smtplib": ("mailer.py",),
-    "nh3": ("sanitise.py", "reading.py", "portal/"),
+    "Crypto": ("core/crypto.py",),
+    "peewee": ("infra/store.py",),
+    "playhouse": ("infra/store.py",),
+    "psycopg2": ("infra/store.py",),
+    "bottle": ("edges/portal/",),
+    "waitress": ("edges/portal/",),
+    "typer": ("edges/cli/",),
+    "rich": ("edges/cli/",),
+    "aiosmtpd": ("edges/relay.py",),
+    "subprocess": ("infra/mailer.py",),
+    "smtplib": ("infra/mailer.py",),
+    "nh3": ("usecases/reading.py",),
 }
-PURE = ("policy.py", "envelope.py", "mime.py", "crypto.py", "addresses.py", "texts.py")
-IO_AND_ABOVE = {"store", "mailer", "keys", "home", "accounts", "gateway", "cli", "portal", "relay", "pipe"}
-TOP = {"cli", "portal", "relay", "pipe"}
+# What a pure module may not touch even from the standard library.
+IO_LIBRARIES = {"socket", "subprocess", "smtplib", "sqlite3", "http", "urllib.request", "syslog", "threading"}
 
 
 def modules():
     return sorted(p for p in PACKAGE.rglob("*.py"))
 
 
-def imported_names(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: webcrypt-internal
-                base = node.module or ""
-                names |= {f".{base}.{a.name}".replace("..", ".") if not base else f".{base}" for a in node.names}
-            elif node.module:
-                names.add(node.module)
-    return names
-
-
 def rel(path: Path) -> str:
     return path.relative_to(PACKAGE).as_posix()
 
 
+def dotted(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[str]:
+    """Every module or name *path* imports, anywhere in it, as an absolute dotted name."""
+    package = dotted(path) if path.name == "__init__.py" else dotted(path).rpartition(".")[0]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            names += [f"{base}.{alias.name}" for alias in node.names] if not node.module or node.level else [base]
+    return names
+
+
+def internal_modules(path: Path) -> set[str]:
+    """The webcrypt modules *path* imports (a name imported from a module counts as that module)."""
+    found = set()
+    for name in imports(path):
+        if not name.startswith("webcrypt."):
+            continue
+        parts = name.split(".")
+        while parts and not _exists(parts):
+            parts.pop()
+        if len(parts) > 1:
+            found.add(".".join(parts))
+    return found
+
+
+def _exists(parts: list[str]) -> bool:
+    base = PACKAGE.parent.joinpath(*parts)
+    return base.with_suffix(".py").exists() or (base / "__init__.py").exists()
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) > 1 and parts[1] in LAYERS:
+        return LAYERS.index(parts[1])
+    return len(LAYERS)  # an entry point
+
+
+def test_every_module_lives_in_a_layer_folder():
+    strays = [rel(p) for p in modules() if "/" not in rel(p) and rel(p) not in ENTRY]
+    assert strays == [], f"modules outside the layer folders {LAYERS}: {strays}"
+    assert sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()) == sorted(LAYERS)
+
+
 @pytest.mark.parametrize("path", modules(), ids=rel)
 def test_libraries_are_owned_by_one_module(path):
-    for name in imported_names(path):
+    for name in imports(path):
         top = name.split(".")[0]
         owners = OWNERS.get(top)
         if owners:
-            assert any(rel(path) == o or rel(path).startswith(o) for o in owners if o), (
+            assert any(rel(path) == o or rel(path).startswith(o) for o in owners), (
                 f"{rel(path)} imports {top}, which belongs to {', '.join(owners)}")
 
 
-@pytest.mark.parametrize("path", [PACKAGE / p for p in PURE if (PACKAGE / p).exists()], ids=rel)
-def test_pure_modules_do_no_io(path):
-    internal = {n.lstrip(".").split(".")[0] for n in imported_names(path) if n.startswith(".")}
-    assert not internal & IO_AND_ABOVE, f"{rel(path)} imports {internal & IO_AND_ABOVE}"
-
-
 @pytest.mark.parametrize("path", modules(), ids=rel)
-def test_nothing_below_the_top_imports_the_top(path):
-    if rel(path).split("/")[0].removesuffix(".py") in TOP | {"main.py", "__main__"} or rel(path) in ("main.py", "__main__.py"):
-        return
-    internal = {n.lstrip(".").split(".")[0] for n in imported_names(path) if n.startswith(".")}
-    assert not internal & TOP, f"{rel(path)} imports {internal & TOP}"
+def test_imports_point_down_the_layers(path):
+    here = layer_of(dotted(path))
+    above = sorted(m for m in internal_modules(path) if layer_of(m) > here)
+    assert above == [], f"{rel(path)} ({(LAYERS + ('entry',))[here]}) imports from a layer above: {above}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / PURE).glob("*.py")), ids=rel)
+def test_pure_modules_do_no_io(path):
+    touched = sorted(n for n in imports(path) if n in IO_LIBRARIES or n.split(".")[0] in IO_LIBRARIES)
+    assert touched == [], f"{rel(path)} is pure but imports {touched}"
+
+
+def test_the_import_graph_has_no_circles():
+    graph = {dotted(p): internal_modules(p) - {dotted(p)} for p in modules()}
+    done, path = set(), []
+
+    def visit(module: str) -> None:
+        if module in path:
+            raise AssertionError("import circle: " + " -> ".join(path[path.index(module):] + [module]))
+        if module in done:
+            return
+        path.append(module)
+        for target in sorted(graph.get(module, ())):
+            if not (module.startswith(target + ".") or target == "webcrypt"):  # a package's own __init__
+                visit(target)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
 
 
 def test_pipe_path_imports_no_cli_or_web_libraries():
-    code = ("import sys, webcrypt.main, webcrypt.gateway; "
+    code = ("import sys, webcrypt.main, webcrypt.usecases.gateway; "
             "import importlib.util; "
-            "sys.modules.get('webcrypt.pipe') or (importlib.util.find_spec('webcrypt.pipe') and __import__('webcrypt.pipe')); "
+            "sys.modules.get('webcrypt.edges.pipe') or (importlib.util.find_spec('webcrypt.edges.pipe') and __import__('webcrypt.edges.pipe')); "
             "print(sorted(m for m in ('typer', 'rich', 'bottle', 'waitress', 'aiosmtpd', 'nh3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

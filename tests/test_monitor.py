@@ -6,7 +6,9 @@ import re
 from typer.testing import CliRunner
 
 from conftest import write_settings
-from webcrypt import accounts, cli, events, monitor, store
+from webcrypt.edges import cli
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, events, monitor
 
 HOUR = 3600
 

@@ -16,8 +16,10 @@ import pytest
 import postgres
 from conftest import write_settings
 from portal_client import RoundRobin, serving
-from webcrypt import accounts, admins, config, store
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, admins
+from webcrypt.context.home import Home
 
 NODES = (12975, 12976)
 PG_PORT = 12974

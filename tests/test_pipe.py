@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from webcrypt import config, pipe, store
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.edges import pipe
+from webcrypt.infra import store
+from webcrypt.context.home import Home
 
 from conftest import CORPUS, write_settings
 from gateway_support import Sink, open_carrier, pipe_command, run_pipe, without_crlf

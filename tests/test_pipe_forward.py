@@ -19,8 +19,9 @@ from aiosmtpd.controller import Controller
 
 from conftest import CORPUS, write_settings
 from gateway_support import ROOT, Sink, open_carrier, pipe_command, run_pipe, without_crlf
-from webcrypt import config, pipe, relay
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.edges import pipe, relay
+from webcrypt.context.home import Home
 
 SINK_PORT = 13000
 RELAY_PORT = 13001
@@ -215,8 +216,8 @@ def test_forwarding_loads_no_parser_cryptography_database_or_smtplib(relay_serve
                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr[-500:]
     imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if line.startswith("import time:")}
-    assert "webcrypt.mailer" in imported and "webcrypt.pipe" in imported  # the list is real
-    heavy = {"email.parser", "email.message", "Crypto", "peewee", "smtplib", "ssl", "sqlite3", "webcrypt.processing"}
+    assert "webcrypt.infra.mailer" in imported and "webcrypt.edges.pipe" in imported  # the list is real
+    heavy = {"email.parser", "email.message", "Crypto", "peewee", "smtplib", "ssl", "sqlite3", "webcrypt.usecases.processing"}
     assert not heavy & imported, heavy & imported
     assert len(sink.carriers("alice@example.org")) == 1
 
@@ -302,7 +303,7 @@ def test_a_refusal_without_enhanced_code_gets_one(scripted):
 
 
 def test_a_relay_that_never_answers_the_end_of_data_defers(scripted, monkeypatch):
-    from webcrypt import mailer
+    from webcrypt.infra import mailer
 
     monkeypatch.setattr(mailer, "FORWARD_DATA_TIMEOUT", 0.5)
     conf = scripted(Scripted(data_delay=5))

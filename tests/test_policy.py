@@ -2,7 +2,7 @@
 
 import pytest
 
-from webcrypt import mime, policy
+from webcrypt.core import mime, policy
 
 RULES = policy.Rules(
     keyword="[secure]",

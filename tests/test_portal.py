@@ -12,9 +12,12 @@ from aiosmtpd.controller import Controller
 
 from conftest import CORPUS, write_settings
 from portal_client import Client
-from webcrypt import config, crypto, errors, events, gateway, login, mime, notices, reading, store
-from webcrypt.home import Home
-from webcrypt.portal.app import create_app
+from webcrypt.base import config, errors
+from webcrypt.core import crypto, mime
+from webcrypt.infra import store
+from webcrypt.usecases import events, gateway, login, notices, reading
+from webcrypt.context.home import Home
+from webcrypt.edges.portal.app import create_app
 
 SINK_PORT = 12611
 NEW_PASSWORD = "violet tractor harbour"
@@ -621,7 +624,7 @@ def test_already_logged_in_recipient_opening_another_message(app, portal_home):
 
 
 def test_serve_refuses_to_start_without_key(home_dir, capsys):
-    from webcrypt import cli
+    from webcrypt.edges import cli
 
     (home_dir / "master.key").unlink()
     status = cli.main(["--config", str(home_dir / "webcrypt.toml"), "serve", "--listen", "127.0.0.1:12698"])
@@ -629,7 +632,7 @@ def test_serve_refuses_to_start_without_key(home_dir, capsys):
 
 
 def test_serve_refuses_to_start_without_database(home_dir, capsys):
-    from webcrypt import cli
+    from webcrypt.edges import cli
 
     (home_dir / "webcrypt.db").unlink()
     status = cli.main(["--config", str(home_dir / "webcrypt.toml"), "serve", "--listen", "127.0.0.1:12698"])
@@ -672,7 +675,7 @@ def test_plaintext_never_touches_the_disk(app, portal_home, sink, monkeypatch):
 def test_every_text_of_the_portal_has_a_german_translation():
     from pathlib import Path
 
-    from webcrypt.portal import failures, i18n
+    from webcrypt.edges.portal import failures, i18n
 
     folder = Path(failures.__file__).parent / "templates"
     texts = set()
@@ -689,12 +692,12 @@ def test_every_error_shown_to_recipients_has_a_german_translation():
     from pathlib import Path
 
     import webcrypt
-    from webcrypt.portal import i18n
+    from webcrypt.edges.portal import i18n
 
     root = Path(webcrypt.__file__).parent
     shown = r"(LoginFailed|PasswordRejected|BadRequest|NotFound|MessageExpired|MessageRevoked|Throttled|SessionExpired|EnvelopeError)"
-    sources = ["login.py", "inbox.py", "reply.py", "throttle.py", "envelope.py", "crypto.py", "portal/pages.py",
-               "portal/web.py"]
+    sources = ["usecases/login.py", "usecases/inbox.py", "usecases/reply.py", "usecases/throttle.py", "core/envelope.py",
+               "core/crypto.py", "edges/portal/pages.py", "edges/portal/web.py"]
     messages = set()
     for name in sources:
         messages |= {m.group(2) for m in re.finditer(shown + r'\((?:f?)"([^"{]+)"\)', (root / name).read_text())}

@@ -22,8 +22,10 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from conftest import write_settings
-from webcrypt import config, gateway, mime, provision
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.usecases import gateway, provision
+from webcrypt.context.home import Home
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

@@ -6,7 +6,9 @@ import sys
 import pytest
 
 import postgres
-from webcrypt import accounts, gateway, mime, store
+from webcrypt.core import mime
+from webcrypt.infra import store
+from webcrypt.usecases import accounts, gateway
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
 
@@ -26,7 +28,7 @@ def pg_home(server, home_dir, clock):
 
 
 def test_round_trip_reset_rotation_and_delete(pg_home):
-    from webcrypt import keys
+    from webcrypt.infra import keys
 
     (sealed,) = gateway.encrypt(pg_home, MESSAGE, "s@bank.example", ["a@example.org"], print_login_data=lambda n: None)
     data = mime.extract_envelope(sealed.data)
@@ -44,8 +46,9 @@ def test_round_trip_reset_rotation_and_delete(pg_home):
 RACER = r"""
 import sys
 from pathlib import Path
-from webcrypt import accounts, config
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.usecases import accounts
+from webcrypt.context.home import Home
 home = Home(config.load(Path(sys.argv[1])))
 home.connect()
 sent = []

@@ -9,9 +9,10 @@ import pytest
 
 from conftest import write_settings
 from gateway_support import Sink, open_carrier
-from webcrypt import config, relay
-from webcrypt.errors import ConfigError
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.edges import relay
+from webcrypt.base.errors import ConfigError
+from webcrypt.context.home import Home
 
 SINK_PORT = 12520
 RELAY_PORT = 12521

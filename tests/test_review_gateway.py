@@ -17,8 +17,11 @@ import sys
 
 import pytest
 
-from webcrypt import config, mime, pipe, policy, processing
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime, policy
+from webcrypt.edges import pipe
+from webcrypt.usecases import processing
+from webcrypt.context.home import Home
 
 from conftest import CORPUS, write_settings
 from gateway_support import ROOT, Sink, open_carrier, run_pipe, without_crlf
@@ -291,7 +294,7 @@ def test_thread_root_counts_however_long_the_references(home_dir):
     home = Home(config.load(home_dir / "webcrypt.toml"))
     home.connect()
     try:
-        from webcrypt import gateway
+        from webcrypt.usecases import gateway
 
         gateway.remember_thread(home, "<root@corp.example>", None)
         raw = references(50_000, "<root@corp.example>", 0) + b"Subject: Re: a\n\nbody\n"

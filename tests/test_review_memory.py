@@ -22,8 +22,10 @@ import memory_support
 from conftest import write_settings
 from gateway_support import ROOT, Sink
 
-from webcrypt import accounts, config, gateway, mime
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.usecases import accounts, gateway
+from webcrypt.context.home import Home
 
 MB = 1024 * 1024
 PORT = 12597

@@ -17,9 +17,11 @@ from conftest import write_settings
 from gateway_support import Sink
 from portal_client import Client
 from test_portal import NEW_PASSWORD, PLAIN, encrypt, free_port, ready
-from webcrypt import config, errors, login, notices, settings, store
-from webcrypt.home import Home
-from webcrypt.portal.app import create_app
+from webcrypt.base import config, errors
+from webcrypt.infra import store
+from webcrypt.usecases import login, notices, settings
+from webcrypt.context.home import Home
+from webcrypt.edges.portal.app import create_app
 
 EVIL = "Hi\r\nFrom: boss@bank.example\r\nReply-To: evil@evil.example\r\nContent-Type: text/html\r\n\r\n<b>pay</b>"
 

@@ -18,8 +18,10 @@ import pytest
 
 from conftest import write_settings
 from gateway_support import Sink, open_carrier, run_pipe, without_crlf
-from webcrypt import config, relay, store
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.edges import relay
+from webcrypt.infra import store
+from webcrypt.context.home import Home
 
 PORT = 12581
 RELAY_PORT = 12582

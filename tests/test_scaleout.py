@@ -12,8 +12,11 @@ import pytest
 import postgres
 from conftest import write_settings
 from portal_client import RoundRobin, serving
-from webcrypt import config, gateway, mime, store
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime
+from webcrypt.infra import store
+from webcrypt.usecases import gateway
+from webcrypt.context.home import Home
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
 

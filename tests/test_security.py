@@ -5,8 +5,10 @@ import re
 import pytest
 
 from conftest import write_settings
-from webcrypt import config, mime, policy, processing
-from webcrypt.home import Home
+from webcrypt.base import config
+from webcrypt.core import mime, policy
+from webcrypt.usecases import processing
+from webcrypt.context.home import Home
 
 RULES = policy.Rules(keyword="[secure]")
 
@@ -61,7 +63,8 @@ def test_a_copied_loop_marker_does_not_let_other_content_pass(gateway_home):
 from test_portal import (  # noqa: E402  (the portal tests' fixtures and helpers)
     NEW_PASSWORD, Client, app, encrypt, portal_home, posted, ready, reply_form, sink,
 )
-from webcrypt import envelope as envelope_format, store  # noqa: E402
+from webcrypt.core import envelope as envelope_format
+from webcrypt.infra import store  # noqa: E402
 
 _FIXTURES = (app, portal_home, sink)
 
@@ -105,8 +108,8 @@ def test_deeply_nested_mime_gives_a_page_not_a_500(app, portal_home, capfd, dept
 # Throttles: one client cannot escape by changing its address within its own network.
 
 def test_ipv6_clients_are_throttled_per_64_network(home):
-    from webcrypt import login
-    from webcrypt.errors import LoginFailed, Throttled
+    from webcrypt.usecases import login
+    from webcrypt.base.errors import LoginFailed, Throttled
 
     outcomes = []
     for n in range(1, 40):  # a password spray over many accounts, one address of the /64 each time
@@ -150,7 +153,7 @@ def test_mail_controlled_text_is_escaped_on_every_page(app, portal_home):
 
 
 def test_secure_htm_escapes_a_hostile_sender_and_branding_texts(portal_home):
-    from webcrypt import gateway
+    from webcrypt.usecases import gateway
 
     branding = {**portal_home.config.values["branding"],
                 "texts": {"en": {"secure_htm_intro": XSS}, "de": {"secure_htm_intro": XSS}}}
@@ -177,7 +180,7 @@ def test_secure_htm_escapes_a_hostile_sender_and_branding_texts(portal_home):
     '<noscript><p title="</noscript><img src=x onerror=alert(1)>">', '<button formaction="https://e.example">x</button>',
 ])
 def test_sanitiser_leaves_nothing_that_loads_runs_or_submits(markup):
-    from webcrypt import reading
+    from webcrypt.usecases import reading
 
     cleaned, _ = reading.sanitise(markup, {})
     lowered = cleaned.lower()
@@ -251,8 +254,8 @@ def test_a_password_typed_as_the_address_is_not_stored(app, portal_home):
 
 
 def test_an_admin_password_typed_as_the_name_is_not_stored(portal_home):
-    from webcrypt import admins
-    from webcrypt.errors import LoginFailed
+    from webcrypt.usecases import admins
+    from webcrypt.base.errors import LoginFailed
 
     admins.add(portal_home, "root", "a long admin password 1")
     with pytest.raises(LoginFailed):
@@ -266,7 +269,7 @@ def test_an_admin_password_typed_as_the_name_is_not_stored(portal_home):
 # Authorisation, redirects, static files.
 
 def test_sessions_of_one_kind_never_open_the_other(app, portal_home):
-    from webcrypt import admins, sessions
+    from webcrypt.usecases import admins, sessions
 
     admins.add(portal_home, "root", "a long admin password 1")
     recipient_token, _ = sessions.start(portal_home, "recipient", "alice@example.org")
@@ -292,7 +295,7 @@ def test_static_files_stay_in_their_folder(app, portal_home, path):
     "//evil.example/", "/\\evil.example", "https://evil.example/admin/", "/admin/../../evil", "\t//evil.example",
 ])
 def test_console_next_never_leaves_the_site(app, portal_home, target):
-    from webcrypt import admins
+    from webcrypt.usecases import admins
 
     admins.add(portal_home, "root", "a long admin password 1")
     client = Client(app)
@@ -331,7 +334,8 @@ def test_login_data_mail_keeps_hostile_branding_in_its_header_fields():
 
 
 def test_a_reply_in_an_encrypted_thread_is_encrypted_after_a_key_rotation(home):
-    from webcrypt import gateway, keys
+    from webcrypt.infra import keys
+    from webcrypt.usecases import gateway
 
     gateway.encrypt(home, b"From: clerk@bank.example\nMessage-ID: <thread-1@bank.example>\nSubject: [secure] a\n\nx\n",
                     "clerk@bank.example", ["alice@example.org"], print_login_data=lambda new: None)
@@ -342,7 +346,8 @@ def test_a_reply_in_an_encrypted_thread_is_encrypted_after_a_key_rotation(home):
 
 
 def test_a_password_hashed_at_a_lower_cost_is_rehashed_at_login(home):
-    from webcrypt import accounts, crypto, login
+    from webcrypt.core import crypto
+    from webcrypt.usecases import accounts, login
 
     accounts.create(home, "alice@example.org", "a good long password")
     store.Recipient.update(password_hash=crypto.hash_password("a good long password", 10)).execute()
@@ -353,7 +358,8 @@ def test_a_password_hashed_at_a_lower_cost_is_rehashed_at_login(home):
 
 
 def test_an_admin_password_hashed_at_a_lower_cost_is_rehashed_at_login(home):
-    from webcrypt import admins, crypto
+    from webcrypt.core import crypto
+    from webcrypt.usecases import admins
 
     admins.add(home, "root", "a long admin password 1")
     store.Admin.update(password_hash=crypto.hash_password("a long admin password 1", 10)).execute()
@@ -363,7 +369,7 @@ def test_an_admin_password_hashed_at_a_lower_cost_is_rehashed_at_login(home):
 
 
 def test_console_lists_escape_mail_controlled_text(app, portal_home):
-    from webcrypt import admins, events, gateway
+    from webcrypt.usecases import admins, events, gateway
 
     gateway.encrypt(portal_home, HOSTILE, f"x{XSS}@bank.example", ["alice@example.org"],
                     print_login_data=lambda new: None)
@@ -382,7 +388,7 @@ def test_console_lists_escape_mail_controlled_text(app, portal_home):
 # Denial of service through parsing: work that grows faster than the input is avoided.
 
 def test_html_nested_too_deep_for_the_sanitiser_is_shown_as_text():
-    from webcrypt import reading
+    from webcrypt.usecases import reading
 
     deep = "<div>" * 3000 + "the balance is 1234" + "</div>" * 3000  # 200,000 deep took nh3 minutes
     raw = ("From: a@bank.example\nSubject: deep\nContent-Type: text/html; charset=utf-8\n\n" + deep).encode()
@@ -413,7 +419,7 @@ def test_a_header_nested_too_deep_for_the_address_parser_gives_a_page(app, porta
 
 
 def test_a_reply_with_a_huge_references_field_is_still_looked_up(home):
-    from webcrypt import gateway
+    from webcrypt.usecases import gateway
 
     gateway.encrypt(home, b"From: clerk@bank.example\nMessage-ID: <thread-2@bank.example>\nSubject: [secure] a\n\nx\n",
                     "clerk@bank.example", ["alice@example.org"], print_login_data=lambda new: None)
@@ -437,8 +443,8 @@ def test_csrf_tokens_are_not_kept_in_the_database(app, portal_home):
 
 
 def test_address_variants_share_one_account_throttle(home):
-    from webcrypt import accounts, login
-    from webcrypt.errors import LoginFailed, Throttled
+    from webcrypt.usecases import accounts, login
+    from webcrypt.base.errors import LoginFailed, Throttled
 
     accounts.create(home, "alice@example.org", "a good long password")
     variants = ["ALICE@example.org", " alice@Example.ORG ", "<alice@example.org>", "alice@example.org.",
@@ -456,8 +462,8 @@ def test_address_variants_share_one_account_throttle(home):
     ("violet trees", True),
 ])
 def test_new_passwords_have_at_least_12_characters(password, accepted):
-    from webcrypt import login
-    from webcrypt.errors import PasswordRejected
+    from webcrypt.usecases import login
+    from webcrypt.base.errors import PasswordRejected
 
     if accepted:
         login.check_strength(password, "alice@example.org")
@@ -467,7 +473,7 @@ def test_new_passwords_have_at_least_12_characters(password, accepted):
 
 
 def test_console_login_ends_the_session_it_replaces(app, portal_home):
-    from webcrypt import admins, sessions
+    from webcrypt.usecases import admins, sessions
 
     admins.add(portal_home, "root", "a long admin password 1")
     client = Client(app)

@@ -2,7 +2,7 @@
 
 from typer.testing import CliRunner
 
-from webcrypt import cli
+from webcrypt.edges import cli
 
 
 def run(*args, input=None):

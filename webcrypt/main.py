@@ -8,9 +8,9 @@ def main(argv: list[str] | None = None) -> int:
     process_entry = argv is None
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["pipe"] or argv[2:3] == ["pipe"] and argv[0] in ("-c", "--config"):
-        from .pipe import main as pipe_main
+        from .edges.pipe import main as pipe_main
 
         return pipe_main(argv, whole_process=process_entry)
-    from .cli import main as cli_main
+    from .edges.cli import main as cli_main
 
     return cli_main(argv)

@@ -1,0 +1,398 @@
+"""The web console at /admin: users, messages, corporate identity, mail settings, monitoring.
+
+``create_admin_app(home)`` builds a Bottle app that the portal (app.py) mounts
+at /admin; ``install_metrics(app, home)`` adds /metrics to the portal. Every
+route goes through ``page``: database connection, fresh settings, the
+client-network rule, the admin session, CSRF on POST and the security headers,
+all with the portal's helpers (web.py, i18n.py); a WebcryptError becomes a
+status page in the admin's language. Only administrator accounts (admins.py)
+log in here, never recipients: their sessions are of kind "admin" in a cookie
+of their own.
+"""
+
+import functools
+import sys
+from urllib.parse import quote, urlencode
+
+import bottle
+
+from ...base.errors import (
+    AccountDisabled,
+    BadRequest,
+    ConfigError,
+    LoginFailed,
+    MessageRevoked,
+    SecondFactorMissing,
+    Throttled,
+    UnknownAccount,
+    UnknownMessage,
+    WebcryptError,
+)
+from ...context.home import Home
+from ...core import mime, netaccess
+from ...infra import store
+from ...usecases import accounts, admins, auditlog, messages, monitor, sessions, settings, users
+from . import admin_text, pages, web
+
+TEMPLATES = web.TEMPLATES
+COOKIE = "webcrypt-admin"
+KIND = "admin"
+SETTINGS_SECONDS = 30  # how stale the console's settings may be on other portal nodes
+STATUS = {  # error -> HTTP status of its page
+    LoginFailed: 403, Throttled: 429, UnknownAccount: 404, UnknownMessage: 404, BadRequest: 400,
+    ConfigError: 400, MessageRevoked: 409, AccountDisabled: 409,
+}
+
+
+def create_admin_app(home: Home, prefix: str = "/admin") -> bottle.Bottle:
+    """The console; mount it with ``portal.mount(prefix + "/", create_admin_app(home, prefix))``."""
+    app = bottle.Bottle()
+    console = Console(home, prefix.rstrip("/"))
+    console.routes(app)
+    return app
+
+
+def install_metrics(app: bottle.Bottle, home: Home) -> None:
+    """Add GET /metrics (Prometheus text) to the portal *app*: allowed networks or a bearer token."""
+
+    @app.get("/metrics")
+    def metrics():
+        with _connection(home):
+            home.refresh_settings()
+            client = web.client_address(home)
+            if not netaccess.metrics_allowed(home.config, client, bottle.request.get_header("Authorization", "")):
+                bottle.response.status = 403
+                bottle.response.content_type = "text/plain; charset=utf-8"
+                return "forbidden\n"
+            bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
+            bottle.response.set_header("Cache-Control", "no-store")
+            return monitor.prometheus(monitor.snapshot(home))
+
+
+def settings_refresher(home: Home):
+    """A before_request hook: the console's settings, re-read at most every SETTINGS_SECONDS.
+
+    A database that cannot be read keeps the last settings: the request itself then
+    fails or succeeds on its own (/healthz answers 503, not a 500 from here).
+    """
+
+    def refresh() -> None:
+        try:
+            home.refresh_settings(max_age=SETTINGS_SECONDS)
+        except (WebcryptError, store.DatabaseError):
+            pass
+
+    return refresh
+
+
+class _connection:
+    """One database connection per request (peewee connections are per thread)."""
+
+    def __init__(self, home: Home):
+        self.home = home
+
+    def __enter__(self):
+        self.opened = store.db.is_closed()
+        if self.opened:
+            store.db.connect()
+
+    def __exit__(self, *exc):
+        if self.opened and not store.db.is_closed():
+            store.db.close()
+
+
+class Console:
+    def __init__(self, home: Home, prefix: str):
+        self.home = home
+        self.prefix = prefix
+
+    # --- plumbing -------------------------------------------------------------
+
+    def routes(self, app: bottle.Bottle) -> None:
+        page, public = self.page, functools.partial(self.page, login_needed=False)
+        app.route("/", "GET", page(self.monitoring))
+        app.route("/login", "GET", public(self.login_form))
+        app.route("/login", "POST", public(self.login))
+        app.route("/logout", "POST", page(self.logout))
+        app.route("/users", "GET", page(self.user_list))
+        app.route("/users/<address>", "GET", page(self.user_page))
+        app.route("/users/<address>/<action>", "POST", page(self.user_action))
+        app.route("/messages", "GET", page(self.message_list))
+        app.route("/messages/<message_id>/<action>", "POST", page(self.message_action))
+        app.route("/branding", "GET", page(self.branding_form))
+        app.route("/branding", "POST", page(self.branding_save))
+        app.route("/branding/preview", "GET", page(self.branding_preview))
+        app.route("/settings", "GET", page(self.settings_form))
+        app.route("/settings", "POST", page(self.settings_save))
+        app.route("/audit", "GET", page(self.audit))
+
+    def page(self, handler, login_needed: bool = True):
+        @functools.wraps(handler)
+        def wrapper(*args, **kwargs):
+            with _connection(self.home):
+                try:
+                    return self.guarded(handler, login_needed, *args, **kwargs)
+                except WebcryptError as e:
+                    return self.error_page(STATUS.get(type(e), 400), self.t(str(e)))
+                except store.DatabaseError:
+                    return self.error_page(503, self.t("The database is busy. Please try again in a moment."))
+                except bottle.HTTPResponse:
+                    raise
+                except Exception as e:  # a bug: its type to the log, never its text
+                    print(f"webcrypt serve: error: {type(e).__name__} in /admin", file=sys.stderr)
+                    return self.error_page(500, self.t("Something went wrong."))
+
+        return wrapper
+
+    def guarded(self, handler, login_needed: bool, *args, **kwargs):
+        self.home.refresh_settings()
+        request = bottle.request
+        request.environ["webcrypt.nonce"] = web.new_nonce()
+        request.environ["webcrypt.lang"] = web.language(self.home)
+        web.security_headers(request.environ["webcrypt.nonce"], extra_img="https:")
+        if not netaccess.admin_allowed(self.home.config, web.client_address(self.home)):
+            return self.error_page(403, self.t("The console is not available from your network."))
+        session = web.current_session(self.home, KIND, COOKIE)
+        request.environ["webcrypt.session"] = session
+        if login_needed and session is None:
+            if request.method == "POST":
+                return self.error_page(403, self.t("Your session has ended. Please log in again."))
+            return pages.see_other(self.url("/login", next=request.fullpath))
+        if request.method == "POST" and login_needed:
+            try:
+                web.require_csrf(session.csrf)
+            except BadRequest:
+                return self.error_page(400, self.t("The form has expired. Please try again."))
+        return handler(*args, **kwargs)
+
+    def lang(self) -> str:
+        return bottle.request.environ.get("webcrypt.lang") or web.language(self.home)
+
+    def t(self, text: str) -> str:
+        return admin_text.translate(text, self.lang())
+
+    def url(self, path: str, **query) -> str:
+        query = {k: v for k, v in query.items() if v not in (None, "")}
+        return self.prefix + path + ("?" + urlencode(query) if query else "")
+
+    def safe_next(self, target: str) -> str:
+        """Only a path inside the console, never another site."""
+        if target.startswith(self.prefix + "/") and not target.startswith("//") and "\\" not in target:
+            return target
+        return self.url("/")
+
+    def render(self, name: str, status: int = 200, **values) -> str:
+        session = bottle.request.environ.get("webcrypt.session")
+        bottle.response.status = status
+        bottle.response.content_type = "text/html; charset=utf-8"
+        return web.render(
+            name,
+            _=self.t, lang=self.lang(), url=self.url, quote=quote,
+            nonce=bottle.request.environ["webcrypt.nonce"],
+            csrf=session.csrf if session else "",
+            admin=session.principal if session else None,
+            here=bottle.request.fullpath,
+            get_request=bottle.request.method == "GET",
+            brand=self.home.config.values["branding"],
+            date=admin_text.date, shown=admin_text.shown, **values,
+        )
+
+    def error_page(self, status: int, text: str) -> str:
+        return self.render("admin_error.tpl", status=status, message=text, title=self.t("Error"))
+
+    def actor(self) -> str:
+        return f"admin:{bottle.request.environ['webcrypt.session'].principal}"
+
+    def client(self) -> str:
+        return web.client_address(self.home)
+
+    def form(self, name: str) -> str:
+        return web.form(name)
+
+    # --- login -----------------------------------------------------------------
+
+    def login_form(self, message: str = "", status: int = 200):
+        return self.render("admin_login.tpl", status=status, title=self.t("Administrator login"),
+                           login_token=web.pre_csrf(self.home), message=message,
+                           next=bottle.request.query.get("next", ""))
+
+    def login(self):
+        try:
+            web.require_pre_csrf(self.home)
+        except BadRequest:
+            return self.login_form(self.t("The form has expired. Please try again."), status=400)
+        try:
+            token, _ = admins.login(self.home, self.form("name"), self.form("password"), self.client(),
+                                    code=self.form("code"))
+        except Throttled:
+            return self.login_form(self.t("Too many attempts. Please wait a while."), status=429)
+        except SecondFactorMissing:
+            return self.login_form(self.t(
+                "A second factor is required. Enrol one over SSH with 'webcrypt admin totp NAME', then log in with its code."
+            ), status=403)
+        except LoginFailed:
+            return self.login_form(self.t("The name or the password is wrong."), status=403)
+        sessions.end(web.session_token(self.home, COOKIE))  # a new id at every login; the old one ends
+        web.set_session_cookie(self.home, token, COOKIE)
+        return pages.see_other(self.safe_next(self.form("next")))
+
+    def logout(self):
+        sessions.end(web.session_token(self.home, COOKIE))
+        web.clear_cookie(self.home, COOKIE)
+        return pages.see_other(self.url("/login"))
+
+    # --- users -----------------------------------------------------------------
+
+    def user_list(self):
+        search = bottle.request.query.getunicode("q", default="") or ""
+        rows = [users.describe(self.home, r) for r in accounts.listing(search.strip())[:500]]
+        return self.render("admin_users.tpl", title=self.t("Users"), rows=rows, search=search)
+
+    def user_page(self, address, message: str = "", password: str = ""):  # nosec B107 - "": none to show
+        row = users.describe(self.home, accounts.get(address))
+        return self.render("admin_user.tpl", title=row["address"], row=row, message=message, password=password)
+
+    def user_action(self, address, action):
+        home, actor, client = self.home, self.actor(), self.client()
+        if action == "reset":
+            shown = {}
+            new = users.reset(home, address, actor, client, mail=True,
+                              print_login_data=lambda n: shown.update(password=n.password))
+            text = "A new password was set and the login data were sent." if not shown else \
+                "A new password was set. Pass it on by a safe channel; it is shown only now."
+            return self.user_page(new.address, self.t(text), shown.get("password", ""))
+        if action == "unlock":
+            users.unlock(home, address, actor, client)
+            return self.user_page(address, self.t("The account is unlocked."))
+        if action in ("disable", "enable"):
+            users.set_disabled(home, address, action == "disable", actor, client)
+            return self.user_page(address, self.t("Disabled." if action == "disable" else "Enabled."))
+        if action == "extend":
+            users.extend(home, address, self.days(), actor, client)
+            return self.user_page(address, self.t("The validity was changed."))
+        if action == "delete":
+            recipient = accounts.get(address)
+            if self.form("confirm").strip().lower() != recipient.address:
+                raise BadRequest(self.t("To delete, type the address exactly as shown."))
+            users.delete(home, recipient.address, actor, client)
+            return pages.see_other(self.url("/users", deleted=recipient.address))
+        raise BadRequest(self.t("Unknown action."))
+
+    def days(self) -> int:
+        text = self.form("days").strip()
+        if not text.isdigit() or int(text) > 36500:
+            raise BadRequest(self.t("Days must be a whole number from 0 to 36500."))
+        return int(text)
+
+    # --- messages ----------------------------------------------------------------
+
+    def message_list(self, message: str = "", recipient: str | None = None):
+        query = bottle.request.query
+        sender = query.getunicode("sender", default="") or ""
+        if recipient is None:
+            recipient = query.getunicode("recipient", default="") or ""
+        since = admin_text.parse_day(query.get("since", ""))
+        until = admin_text.parse_day(query.get("until", ""))
+        now = self.home.now()
+        rows = [messages.describe(m, now) for m in messages.listing(
+            sender, recipient, since, until + 86400 if until else None, limit=500)]
+        return self.render("admin_messages.tpl", title=self.t("Messages"), rows=rows, message=message,
+                           filters={"sender": sender, "recipient": recipient,
+                                    "since": query.get("since", ""), "until": query.get("until", "")})
+
+    def message_action(self, message_id, action):
+        if action == "recall":
+            if self.form("confirm") != "yes":
+                raise BadRequest(self.t("To recall, tick the box: the message can never be opened again."))
+            record = messages.recall(self.home, message_id, self.actor(), self.client())
+            text = self.t("Message recalled: it can never be opened again.")
+        elif action == "expire":
+            record = messages.set_expiry(self.home, message_id, self.days(), self.actor(), self.client())
+            text = self.t("The expiry was changed.")
+        else:
+            raise BadRequest(self.t("Unknown action."))
+        return self.message_list(f"{text} ({record.id})", recipient=record.recipient)
+
+    # --- corporate identity and mail settings -------------------------------------
+
+    def branding_form(self, message: str = "", status: int = 200):
+        stored = settings.read(settings.BRANDING_KEY)
+        return self.render("admin_branding.tpl", status=status, title=self.t("Corporate identity"),
+                           stored=stored, effective=self.home.config.values["branding"],
+                           text_keys=settings.TEXT_KEYS, languages=settings.LANGUAGES,
+                           samples=self.mail_samples(), message=message, failed=status != 200)
+
+    def mail_samples(self) -> dict[str, str]:
+        """The texts of the carrier mail and the login-data mail as recipients will read them."""
+        import email
+        import email.policy
+
+        carrier = self.sample_carrier()
+        login_data = mime.LoginData(
+            address="recipient@example.org", password="xxxxx-xxxxx-xxxxx-xxxxx",  # nosec B106 - the preview's placeholder
+            portal_url=carrier.portal_url,
+            to="sender@example.com", sender=self.home.config["mail.from"], kind="relay",
+            must_change=self.home.config["accounts.force_password_change"], date="", message_id="0",
+            branding=carrier.branding,
+        )
+        mails = {"carrier_notice": b"".join(mime.carrier_chunks(carrier, b"preview")),
+                 "login_data_intro": b"".join(mime.login_data_chunks(login_data))}
+        parsed = {key: email.message_from_bytes(raw, policy=email.policy.default) for key, raw in mails.items()}
+        return {key: mail.get_body(("plain",)).get_content() for key, mail in parsed.items()}
+
+    def sample_carrier(self) -> mime.Carrier:
+        return mime.Carrier(
+            recipient="recipient@example.org", sender="sender@example.com", message_id="0" * 32,
+            portal_url=self.home.config["portal.url"], mail_domain="example.com", date="",
+            branding=self.home.config.values["branding"], copied=[], subject=b"",
+        )
+
+    def branding_save(self):
+        texts = {lang: {key: self.form(f"text_{lang}_{key}") for key in settings.TEXT_KEYS}
+                 for lang in settings.LANGUAGES}
+        values = {name: self.form(name) for name in settings.BRANDING_FIELDS}
+        try:
+            settings.save_branding(self.home, {**values, "texts": texts}, self.actor(), self.client())
+        except ConfigError as e:
+            return self.branding_form(str(e), status=400)
+        return self.branding_form(self.t("Saved. Every portal node uses it from now on."))
+
+    def branding_preview(self):
+        """The secure.htm recipients get, with this branding, shown inert (sandboxed, no script)."""
+        page = b"".join(mime.secure_htm_chunks(self.sample_carrier(), b"preview"))
+        bottle.response.set_header("Content-Security-Policy",
+                                   "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
+        bottle.response.content_type = "text/html; charset=us-ascii"
+        return page
+
+    def settings_form(self, message: str = "", status: int = 200):
+        rows = settings.describe(self.home)
+        return self.render("admin_settings.tpl", status=status, title=self.t("Mail settings"), rows=rows,
+                           message=message)
+
+    def settings_save(self):
+        changes = {}
+        for key in settings.OVERRIDABLE:
+            text = self.form(f"value_{key}").strip()
+            changes[key] = None if text == "" else settings.parse_value(key, text)
+        try:
+            settings.save_overrides(self.home, changes, self.actor(), self.client())
+        except ConfigError as e:
+            return self.settings_form(str(e), status=400)
+        return self.settings_form(self.t("Saved. Every portal node and mail filter uses it from now on."))
+
+    # --- monitoring and audit ---------------------------------------------------------
+
+    def monitoring(self):
+        figures = monitor.snapshot(self.home)
+        verdict = monitor.check(self.home, figures)
+        return self.render("admin_monitor.tpl", title=self.t("Monitoring"), figures=figures, verdict=verdict,
+                           state=monitor.STATE_NAMES[verdict.state], counters=monitor.COUNTERS)
+
+    def audit(self):
+        query = bottle.request.query
+        user = query.getunicode("user", default="") or ""
+        rows = auditlog.query(admin_text.parse_day(query.get("since", "")), user, query.get("action", ""))
+        return self.render("admin_audit.tpl", title=self.t("Audit trail"), rows=rows,
+                           filters={"user": user, "since": query.get("since", ""), "action": query.get("action", "")})
+

@@ -1,0 +1,471 @@
+"""The recipient's pages: open, log in, read, download, reply, profile, password.
+
+Each handler reads the form, calls one use case (login, inbox, reading, reply)
+and renders a template. Errors are raised and turned into pages by app.py.
+"""
+
+import re
+import time
+import urllib.parse
+from typing import Iterator
+
+import bottle
+
+from ...base.errors import (
+    AccountDisabled,
+    BadRequest,
+    EnvelopeError,
+    LoginFailed,
+    NotFound,
+    PasswordRejected,
+    SessionExpired,
+    WebcryptError,
+)
+from ...core import mime
+from ...infra import store
+from ...usecases import accounts, inbox, login, reading, reply, sessions, settings, throttle
+from . import failures, i18n, web
+
+KIND = "recipient"
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+BRANDING_SECONDS = 30
+BRANDING_FIELDS = ("name", "organisation", "logo_url", "color")
+FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
+OPEN_CLIENT = throttle.Rule(limit=120, window=3600, block=3600)  # secure.htm uploads per client and hour
+
+
+def new_cache(home) -> inbox.ViewCache | None:
+    seconds = home.config["portal.view_cache_seconds"]
+    return inbox.ViewCache(seconds) if seconds else None
+
+
+def install(app: bottle.Bottle, portal: web.Portal) -> None:
+    p = Pages(portal)
+    routes = [
+        ("/", "GET", p.index),
+        ("/open", "POST", p.open_),
+        ("/login", "GET", p.login_form),
+        ("/login", "POST", p.login),
+        ("/logout", "POST", p.logout),
+        ("/message/<upload>", "GET", p.read),
+        ("/message/<upload>/body", "GET", p.body),
+        ("/message/<upload>/part/<index:int>", "GET", p.part),
+        ("/message/<upload>/eml", "GET", p.eml),
+        ("/message/<upload>/reply", "GET", p.reply_form),
+        ("/message/<upload>/reply", "POST", p.reply),
+        ("/message/<upload>/replied", "GET", p.replied),
+        ("/profile", "GET", p.profile),
+        ("/profile/language", "POST", p.set_language),
+        ("/profile/question", "POST", p.set_question),
+        ("/password", "GET", p.password_form),
+        ("/password", "POST", p.change_password),
+        ("/forgot", "GET", p.forgot_form),
+        ("/forgot", "POST", p.forgot),
+        ("/forgot/answer", "GET", p.forgot_link),
+        ("/forgot/answer", "POST", p.forgot_answer),
+    ]
+    for path, method, handler in routes:
+        app.route(path, method, handler)
+    for legacy in portal.home.config["portal.legacy_urls"]:
+        prefix = urllib.parse.urlsplit(legacy).path.rstrip("/")
+        if prefix:  # an old URL with a path: answer there too (hosts are matched by the proxy)
+            for path, method, handler in routes:
+                app.route(prefix + path, method, handler)
+
+
+def branding(portal: web.Portal) -> dict:
+    """[branding] of the configuration, overridden by the console's 'branding' setting (settings.py).
+
+    Re-read at most every BRANDING_SECONDS; ``texts`` holds the organisation's own
+    words per language (``portal_welcome`` is shown on the start and login pages).
+    """
+    cached = portal.settings_branding
+    if cached and cached.get("_until", 0) > time.monotonic():
+        return cached["value"]
+    base = portal.home.config.values["branding"]
+    value = {k: str(base.get(k) or "") for k in BRANDING_FIELDS}
+    try:
+        stored = settings.read(settings.BRANDING_KEY)
+    except store.DatabaseError:
+        stored = {}  # the error page for a database outage still shows the configured brand
+    value.update({k: stored[k] for k in BRANDING_FIELDS if isinstance(stored.get(k), str) and stored[k]})
+    value["texts"] = stored.get("texts") if isinstance(stored.get("texts"), dict) else {}
+    if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", value["color"]):
+        value["color"] = "#1f4e79"
+    if not value["logo_url"].startswith(("https://", "http://")):
+        value["logo_url"] = ""
+    portal.settings_branding = {"value": value, "_until": time.monotonic() + BRANDING_SECONDS}
+    return value
+
+
+def welcome(brand: dict, lang: str) -> str:
+    texts = brand["texts"].get(lang)
+    return str(texts.get("portal_welcome") or "") if isinstance(texts, dict) else ""
+
+
+def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
+    home = portal.home
+    lang = lang or web.language(home, recipient)
+    if recipient is not None and bottle.request.query.get("lang") == lang and recipient.language != lang:
+        recipient.language = lang  # the header's language link is a choice, kept like the profile's
+        store.Recipient.update(language=lang).where(store.Recipient.id == recipient.id).execute()
+    nonce = web.new_nonce()
+    brand = with_own_text(branding(portal), lang)
+    web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
+    return web.render(
+        name, _=i18n.translator(lang), lang=lang, brand=brand, welcome=welcome(brand, lang), nonce=nonce,
+        recipient=recipient,
+        session=session, csrf=session.csrf if session else "", path=bottle.request.path,
+        request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size, **values,
+    )
+
+
+def with_own_text(brand: dict, lang: str) -> dict:
+    """The console's portal text (settings "portal_welcome") in the reader's language, as brand["text"]."""
+    texts = brand.get("texts") if isinstance(brand.get("texts"), dict) else {}
+    own = (texts.get(lang) or {}).get("portal_welcome")
+    return {**brand, "text": own} if own else brand
+
+
+def fmt_time(ts) -> str:
+    if not ts:
+        return "–"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
+
+
+def fmt_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+def see_other(location: str):
+    """303 with a relative Location: never built from Host or X-Forwarded-Host."""
+    response = bottle.response.copy(cls=bottle.HTTPResponse)  # keeps cookies set on this request
+    response.status = 303
+    response.body = ""
+    response.set_header("Location", location)
+    response.set_header("Cache-Control", "no-store")
+    raise response
+
+
+def usable(home, recipient: store.Recipient) -> bool:
+    try:
+        accounts.check_usable(home, recipient)
+    except AccountDisabled:
+        return False
+    return True
+
+
+def upload_id(value: str | None) -> str | None:
+    return value if value and _UPLOAD_ID.match(value) else None
+
+
+class Pages:
+    def __init__(self, portal: web.Portal):
+        self.portal = portal
+        self.home = portal.home
+
+    # Sessions
+
+    def signed_in(self, allow_must_change: bool = False):
+        session = web.current_session(self.home, KIND)
+        if session is None:
+            raise SessionExpired("your session has ended: please log in again")
+        recipient = store.Recipient.get_or_none(store.Recipient.address == session.principal)
+        if recipient is None or not usable(self.home, recipient):  # disabled, or past its validity
+            sessions.end(web.session_token(self.home))
+            raise SessionExpired("your session has ended: please log in again")
+        if recipient.must_change_password and not allow_must_change:
+            see_other("/password")
+        return session, recipient
+
+    def page(self, name, recipient=None, session=None, **values):
+        return page(self.portal, name, recipient=recipient, session=session, **values)
+
+    def drop_cache(self, session) -> None:
+        if self.portal.cache is not None:
+            self.portal.cache.drop(session.id_hash)
+
+    def uploads(self, session) -> list[str]:
+        return [u for u in sessions.data(session).get("uploads", []) if upload_id(u)]
+
+    def owned(self, session, upload: str) -> str:
+        if upload not in self.uploads(session):
+            raise NotFound("this message is no longer open here: please open the file secure.htm again")
+        return upload
+
+    # Open and log in
+
+    def index(self):
+        session = web.current_session(self.home, KIND)
+        if session is not None:
+            see_other("/profile")
+        return self.page("index", bye=bottle.request.query.get("bye") == "1")
+
+    def open_(self):
+        text = bottle.request.forms.get("envelope") or ""
+        if not text.strip():
+            raise EnvelopeError("no message was sent: please open the file secure.htm again")
+        throttle.take(self.home, f"open-client:{throttle.client_bucket(web.client_address(self.home))}", OPEN_CLIENT)
+        data = mime.decode_envelope_text(text.encode("latin-1", "replace"))
+        upload, _record = inbox.accept(self.home, data)
+        see_other(f"/login?upload={upload}")
+
+    def login_form(self, error: str = "", address: str = ""):
+        upload = upload_id(bottle.request.query.get("upload") or web.form("upload", 40))
+        session = web.current_session(self.home, KIND)
+        if session is not None and upload and not error:
+            self.attach(session, upload)
+            see_other(f"/message/{upload}")
+        record = inbox.record_of(self.home, upload) if upload else None
+        return self.page(
+            "login", upload=upload, record=record, error=error, address=address,
+            pre_csrf=web.pre_csrf(self.home), questions=self.home.config["portal.password_questions"],
+        )
+
+    def attach(self, session, upload: str) -> None:
+        def with_upload(data: dict) -> dict:
+            return {**data, "uploads": ([u for u in data.get("uploads", []) if u != upload] + [upload])[-20:]}
+
+        sessions.change_data(session, with_upload)
+
+    def login(self):
+        web.require_pre_csrf(self.home)
+        address, password = web.form("address", 320).strip(), web.form("password", 1000)
+        upload = upload_id(web.form("upload", 40))
+        try:
+            recipient = login.login(self.home, address, password, web.client_address(self.home))
+        except LoginFailed as e:
+            bottle.response.status = 401
+            _ = i18n.translator(web.language(self.home))
+            return self.login_form(error=_(str(e)), address=address)
+        sessions.end(web.session_token(self.home))  # a new id at every login
+        sessions.purge(self.home)
+        data = {"uploads": [upload] if upload else [], "previous_login": recipient.previous_login}
+        token, _session = sessions.start(self.home, KIND, recipient.address, data)
+        web.set_session_cookie(self.home, token)
+        if recipient.must_change_password:
+            see_other("/password")
+        see_other(f"/message/{upload}" if upload else "/profile")
+
+    def logout(self):
+        session = web.current_session(self.home, KIND)
+        if session is not None:
+            web.require_csrf(session.csrf)
+            self.drop_cache(session)
+        sessions.end(web.session_token(self.home))
+        web.clear_cookie(self.home, web.SESSION)
+        see_other("/?bye=1")
+
+    # Reading
+
+    def opened_view(self, session, recipient, upload: str):
+        self.owned(session, upload)
+        return inbox.view(self.home, recipient, upload, self.portal.cache, session.id_hash)
+
+    def reading(self, upload):
+        """(session, recipient, view, record); a reload within seconds needs only the session lookup."""
+        session = web.current_session(self.home, KIND)
+        hit = inbox.cached(self.home, self.portal.cache, session.id_hash, upload) if session else None
+        if hit is not None:
+            return session, hit[2], hit[0], hit[1]
+        session, recipient = self.signed_in()
+        view, record = self.opened_view(session, recipient, upload)
+        return session, recipient, view, record
+
+    def read(self, upload):
+        session, recipient, view, record = self.reading(upload)
+        return self.page("read", recipient=recipient, session=session, view=view, record=record, upload=upload)
+
+    def body(self, upload):
+        _session, _recipient, view, _record = self.reading(upload)
+        nonce = web.new_nonce()
+        web.set_common_headers(
+            f"default-src 'none'; img-src data:; style-src 'nonce-{nonce}'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+        )
+        bottle.response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        return web.render("body", html=view.html or "", nonce=nonce)
+
+    def part(self, upload, index):
+        session, recipient = self.signed_in()
+        opened = inbox.open_upload(self.home, recipient, self.owned(session, upload))
+        found = reading.attachment(opened.message, index)
+        if found is None:
+            raise NotFound("this attachment does not exist")
+        described, data = found
+        return download(data, described.filename, described.content_type)
+
+    def eml(self, upload):
+        session, recipient = self.signed_in()
+        opened = inbox.open_upload(self.home, recipient, self.owned(session, upload))
+        subject = mime.first(mime.fields(opened.message), "subject")
+        name = reading.safe_filename(mime.decoded(subject.value) if subject else "")[:80] or "message"
+        return download(opened.message, name + ".eml", "message/rfc822")
+
+    # Replying
+
+    def reply_form(self, upload, error: str = "", draft=None):
+        session, recipient = self.signed_in()
+        view, record = self.opened_view(session, recipient, upload)
+        copies = reply.internal_copies(self.home, view, record, recipient.address)
+        _ = i18n.translator(web.language(self.home, recipient))
+        draft = draft or reply.Draft(reply.subject_for(view.subject),
+                                     reply.quoted(view, _("{sender} wrote on {date}:")), [], [])
+        return self.page(
+            "reply", recipient=recipient, session=session, view=view, record=record, upload=upload,
+            copies=copies, draft=draft, error=error, limit=self.home.config["portal.reply_max_size"],
+        )
+
+    def reply(self, upload):
+        session, recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        view, record = self.opened_view(session, recipient, upload)
+        forms = bottle.request.forms.decode()
+        draft = reply.Draft(
+            subject=web.form("subject", 1000),
+            text=web.form("text", self.home.config["portal.reply_max_size"]).replace("\r\n", "\n"),
+            cc=[c for c in forms.getall("cc") if c][:50],
+            attachments=attached_files(),
+        )
+        try:
+            reply.send(self.home, recipient.address, record, view, draft, web.client_address(self.home))
+        except WebcryptError as e:  # nothing was sent: show the form again with what was typed
+            status = failures.status_of(e)
+            bottle.response.status = status
+            if status == 429:
+                bottle.response.headers["Retry-After"] = "3600"
+            _ = i18n.translator(web.language(self.home, recipient))
+            return self.reply_form(upload, error=failures.explain(e, status, _), draft=draft)
+        see_other(f"/message/{upload}/replied")
+
+    def replied(self, upload):
+        session, recipient = self.signed_in()
+        self.owned(session, upload)
+        return self.page("replied", recipient=recipient, session=session, upload=upload)
+
+    # Profile and password
+
+    def profile(self, notice: str = "", error: str = ""):
+        session, recipient = self.signed_in()
+        return self.page(
+            "profile", recipient=recipient, session=session, notice=notice, error=error,
+            previous_login=sessions.data(session).get("previous_login"),
+            uploads=self.uploads(session), questions=self.home.config["portal.password_questions"],
+        )
+
+    def set_language(self):
+        session, recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        chosen = i18n.valid(web.form("language", 8))
+        if chosen is None:
+            raise BadRequest("this language is not available")
+        recipient.language = chosen
+        recipient.save()
+        see_other("/profile")
+
+    def set_question(self):
+        session, recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        if not self.home.config["portal.password_questions"]:
+            raise NotFound("this page does not exist")
+        _ = i18n.translator(web.language(self.home, recipient))
+        try:
+            login.set_question(self.home, recipient, web.form("password", 1000), web.form("question", 1000),
+                               web.form("answer", 1000), web.client_address(self.home))
+        except PasswordRejected as e:
+            bottle.response.status = 400
+            return self.profile(error=_(str(e)))
+        return self.profile(notice=_("Your confidential question is saved."))
+
+    def password_form(self, error: str = ""):
+        session, recipient = self.signed_in(allow_must_change=True)
+        return self.page("password", recipient=recipient, session=session, error=error, forced=recipient.must_change_password)
+
+    def change_password(self):
+        session, recipient = self.signed_in(allow_must_change=True)
+        web.require_csrf(session.csrf)
+        try:
+            login.change_password(self.home, recipient, web.form("current", 1000), web.form("new", 1000),
+                                  web.form("repeat", 1000), web.client_address(self.home))
+        except PasswordRejected as e:
+            bottle.response.status = 400
+            return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))
+        # Every session ended with the change; this browser continues in a new one.
+        self.drop_cache(session)
+        token, fresh = sessions.start(self.home, KIND, recipient.address, sessions.data(session))
+        web.set_session_cookie(self.home, token)
+        uploads = self.uploads(fresh)
+        see_other(f"/message/{uploads[-1]}" if uploads else "/profile")
+
+    # Forgotten password
+
+    def forgot_form(self):
+        return self.page("forgot", pre_csrf=web.pre_csrf(self.home), enabled=self.home.config["portal.password_questions"])
+
+    def forgot(self):
+        """Step 1: the same answer for every address; a link goes to an account's own address."""
+        web.require_pre_csrf(self.home)
+        if not self.home.config["portal.password_questions"]:
+            return self.forgot_form()
+        client = web.client_address(self.home)
+        throttle.take(self.home, f"forgot-client:{throttle.client_bucket(client)}", FORGOT_CLIENT)
+        login.request_recovery(self.home, web.form("address", 320).strip(), client)
+        return self.page("forgot_sent", minutes=login.RECOVERY_MINUTES)
+
+    def forgot_link(self):
+        """Step 2, from the mailed link: the question."""
+        token = (bottle.request.query.get("token") or "")[:100]
+        question = login.recovery_question(self.home, token)
+        return self.page("forgot_answer", token=token, question=question, error="", pre_csrf=web.pre_csrf(self.home))
+
+    def forgot_answer(self):
+        """Step 3: a right answer gives a new generated password, shown once."""
+        web.require_pre_csrf(self.home)
+        token = web.form("token", 100)
+        _ = i18n.translator(web.language(self.home))
+        try:
+            new = login.recover(self.home, token, web.form("answer", 1000), web.client_address(self.home))
+        except LoginFailed as e:
+            bottle.response.status = 401
+            return self.page("forgot_answer", token=token, question=login.recovery_question(self.home, token),
+                             error=_(str(e)), pre_csrf=web.pre_csrf(self.home))
+        return self.page("forgot_done", password=new.password, address=new.address)
+
+
+def attached_files() -> list[reply.Attached]:
+    """The uploaded files with their names as sent (reply.compose refuses control characters in
+    them and keeps only a safe file name)."""
+    result = []
+    for item in bottle.request.files.getall("attachment")[:20]:
+        name = item.raw_filename if isinstance(item.raw_filename, str) else ""
+        data = item.file.read()
+        if data or name:
+            result.append(reply.Attached(name or "attachment.bin", data))
+    return result
+
+
+def download(data, filename: str, content_type: str):
+    safe = filename.encode("ascii", "replace").decode("ascii").replace("?", "_").replace('"', "_")
+    quoted = urllib.parse.quote(filename, safe="")
+    headers = bottle.response.headers
+    if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", content_type):
+        content_type = "application/octet-stream"
+    bottle.response.content_type = content_type
+    headers["Content-Disposition"] = f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quoted}"
+    web.set_common_headers("default-src 'none'; sandbox; frame-ancestors 'none'")
+    headers["Content-Length"] = str(len(data))
+    return in_pieces(data)
+
+
+DOWNLOAD_PIECE = 1 << 20
+
+
+def in_pieces(data) -> Iterator[bytes]:
+    """A body for bottle (which takes bytes, not a bytearray) without one more copy of it
+    whole: slices of a MiB, each made as the server writes it."""
+    view = memoryview(data).cast("B")
+    return (bytes(view[start:start + DOWNLOAD_PIECE]) for start in range(0, len(view), DOWNLOAD_PIECE))

@@ -1,0 +1,69 @@
+"""Running the portal under waitress, with limits that keep plaintext off the disk.
+
+Behind a TLS reverse proxy, the app alone decides who the client is
+(web.client_address, from ``portal.trusted_proxies``). waitress must neither rewrite
+the peer address from headers nor delete them first: waitress 3 clears "untrusted"
+proxy headers by default, which left the app seeing the proxy (127.0.0.1) as every
+client. ``waitress_options`` pins both settings.
+"""
+
+import sys
+
+from ...base.errors import ConfigError, KeyFileError, StoreUnavailable
+from ...context.home import Home
+from ...infra import store
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"listen must be HOST:PORT, not {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def check_ready(home: Home) -> None:
+    """Refuse to start without a usable key and database (one clear line each)."""
+    if not home.config.file("keys.master_key").exists():
+        raise KeyFileError(f"master key file {home.config.file('keys.master_key')} is missing: run 'webcrypt init'")
+    home.keyring  # raises KeyFileError with the reason
+    url = home.config.database_url
+    if url.startswith("sqlite:///") and not _sqlite_path(url).exists():
+        raise StoreUnavailable(f"database {_sqlite_path(url)} is missing: run 'webcrypt init' or 'webcrypt migrate'")
+    home.connect()
+
+
+def _sqlite_path(url: str):
+    from pathlib import Path
+
+    return Path(url[len("sqlite:///"):])
+
+
+def run(home: Home, listen: str | None = None, threads: int | None = None) -> None:
+    import waitress
+
+    from .app import body_limit, create_app
+
+    check_ready(home)
+    host, port = parse_listen(listen or home.config["portal.listen"])
+    app = create_app(home)
+    limit = body_limit(home)
+    print(f"webcrypt serve: listening on http://{host}:{port}", file=sys.stderr, flush=True)
+    waitress.serve(app, host=host, port=port, **waitress_options(home, threads, limit))
+    store.close()
+
+
+def waitress_options(home: Home, threads: int | None, limit: int) -> dict:
+    return dict(
+        threads=threads or home.config["portal.threads"],
+        max_request_body_size=limit,
+        # Bodies and responses stay in memory: replies and downloads hold plaintext.
+        inbuf_overflow=limit + 1,
+        outbuf_overflow=limit + 1,
+        ident="webcrypt",
+        channel_timeout=120,
+        expose_tracebacks=False,
+        # Proxy trust is the app's alone (web.client_address): waitress passes X-Forwarded-*
+        # through untouched and never takes a client address from them.
+        trusted_proxy=None,
+        clear_untrusted_proxy_headers=False,
+    )

@@ -1,0 +1,189 @@
+"""Helpers every portal page uses (the admin console too): cookies, sessions, CSRF,
+security headers, client address, language and rendering.
+
+Reusable pieces, all working on bottle's thread-local request and response:
+
+- ``Portal``: what a page needs from the app (home, branding, view cache).
+- ``cookie_name(home, base)``: ``__Host-<base>`` when cookies are Secure.
+- ``set_session_cookie(home, token, name=SESSION)`` / ``session_token(home, name)``
+  / ``clear_cookie(home, name)``.
+- ``current_session(home, kind, name=SESSION)``: the live ``store.Session`` or None.
+- ``require_csrf(expected)``: compare the form's ``csrf`` field with the session's
+  token (constant time); raises BadRequest. ``pre_csrf(home)`` /
+  ``require_pre_csrf(home)``: the same for forms before login (double-submit cookie).
+- ``security_headers(nonce, frame_ancestors="'none'", extra_img="")``: CSP with a
+  nonce, HSTS, nosniff, Referrer-Policy; ``new_nonce()``.
+- ``client_address(home)``: the peer, or the forwarded address when the peer is a
+  trusted proxy; decided once per request (``client_resolver`` hook), the only place
+  that trusts a proxy.
+- ``language(home, recipient=None)``: ?lang, the stored choice, cookie, Accept-Language.
+- ``render(name, **values)``: a template from the package's templates folder.
+"""
+
+import secrets
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bottle
+
+from ...base.errors import BadRequest
+from ...context.home import Home
+from ...core import crypto, netaccess
+from ...infra import store
+from ...usecases import sessions
+from . import i18n
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE / "templates"
+STATIC = PACKAGE / "static"
+SESSION = "webcrypt"
+PRE = "webcrypt-pre"
+LANG = "webcrypt-lang"
+
+
+@dataclass
+class Portal:
+    home: Home
+    cache: object = None
+    settings_branding: dict = field(default_factory=dict)
+
+
+def cookie_name(home: Home, base: str) -> str:
+    # __Host- cookies must be Secure, path=/ and host-only; browsers drop them otherwise.
+    return f"__Host-{base}" if home.config["portal.secure_cookies"] else base
+
+
+def _cookie_options(home: Home, max_age: int | None = None) -> dict:
+    options = {"path": "/", "httponly": True, "samesite": "lax", "secure": home.config["portal.secure_cookies"]}
+    if max_age is not None:
+        options["max_age"] = max_age
+    return options
+
+
+def set_session_cookie(home: Home, token: str, name: str = SESSION) -> None:
+    bottle.response.set_cookie(cookie_name(home, name), token, **_cookie_options(home))
+
+
+def session_token(home: Home, name: str = SESSION) -> str | None:
+    return bottle.request.get_cookie(cookie_name(home, name))
+
+
+def clear_cookie(home: Home, name: str) -> None:
+    bottle.response.delete_cookie(cookie_name(home, name), **_cookie_options(home))
+
+
+def current_session(home: Home, kind: str, name: str = SESSION) -> store.Session | None:
+    return sessions.find(home, session_token(home, name), kind)
+
+
+def form(name: str, limit: int = 10_000) -> str:
+    """A form field as text ('' when missing), decoded as UTF-8."""
+    try:
+        value = bottle.request.forms.getunicode(name, default="") or ""
+    except ValueError:  # bottle refuses e.g. a control character in a multipart header (a file name)
+        raise BadRequest("the form could not be read: check the names of attached files") from None
+    return value[:limit]
+
+
+def require_csrf(expected: str) -> None:
+    given = form("csrf", 200)
+    if not given or not crypto.same(given.encode(), expected.encode()):
+        raise BadRequest("the form has expired or did not come from this site: please try again")
+
+
+def pre_csrf(home: Home) -> str:
+    """The pre-login CSRF token (double-submit cookie), set when missing."""
+    token = bottle.request.get_cookie(cookie_name(home, PRE))
+    if not token or len(token) > 100:
+        token = secrets.token_urlsafe(32)
+        bottle.response.set_cookie(cookie_name(home, PRE), token, **_cookie_options(home))
+    return token
+
+
+def require_pre_csrf(home: Home) -> None:
+    require_csrf(bottle.request.get_cookie(cookie_name(home, PRE)) or "\0missing")
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def security_headers(nonce: str, frame_ancestors: str = "'none'", extra_img: str = "") -> None:
+    policy = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: {extra_img}; "
+        f"frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
+    )
+    set_common_headers(policy)
+
+
+def set_common_headers(policy: str) -> None:
+    headers = bottle.response.headers
+    headers["Content-Security-Policy"] = policy
+    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers["Cache-Control"] = "no-store"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+
+
+# Headers through which a proxy tells who the client is and how it connected.
+FORWARDING = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT",
+              "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+CLIENT = "webcrypt.client"
+
+
+def client_address(home: Home) -> str:
+    """The one address every throttle, network rule and audit line uses for this request.
+
+    This is the only place that trusts a proxy (``portal.trusted_proxies``): waitress is
+    told to leave the forwarding headers alone (server.waitress_options), and once the
+    client is known, X-Forwarded-For is removed and REMOTE_ADDR holds the client, so that
+    nothing later (bottle's ``request.remote_addr`` included) can read another answer.
+    From a peer that is no trusted proxy, every forwarding header is dropped unread.
+    """
+    environ = bottle.request.environ
+    if CLIENT not in environ:
+        peer = environ.get("REMOTE_ADDR", "")
+        proxies = home.config["portal.trusted_proxies"]
+        client = netaccess.client_behind(peer, environ.get("HTTP_X_FORWARDED_FOR", ""), proxies)
+        trusted = netaccess.in_networks(peer, proxies)
+        for header in ("HTTP_X_FORWARDED_FOR",) if trusted else FORWARDING:
+            environ.pop(header, None)
+        environ["webcrypt.peer"], environ["REMOTE_ADDR"], environ[CLIENT] = peer, client, client
+    return environ[CLIENT]
+
+
+def client_resolver(home: Home):
+    """A before_request hook deciding the client first, before any route or hook reads a header."""
+    return lambda: client_address(home)
+
+
+def language(home: Home, recipient: store.Recipient | None = None) -> str:
+    asked = i18n.valid(bottle.request.query.get("lang"))
+    if asked:
+        bottle.response.set_cookie(cookie_name(home, LANG), asked, **_cookie_options(home, 365 * 86400))
+        return asked
+    return (
+        i18n.valid(recipient.language if recipient else None)
+        or i18n.valid(bottle.request.get_cookie(cookie_name(home, LANG)))
+        or i18n.negotiate(bottle.request.headers.get("Accept-Language"))
+    )
+
+
+# One list object: bottle caches compiled templates by the identity of the lookup list.
+_LOOKUP = [str(TEMPLATES)]
+
+
+def render(name: str, **values) -> str:
+    return bottle.template(name, template_lookup=_LOOKUP, **values)
+
+
+def quote(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
+def logo_origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""

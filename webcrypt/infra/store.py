@@ -1,0 +1,289 @@
+"""The database: peewee models, connection by URL, versioned migrations.
+
+The only module that imports peewee. SQLite (WAL, busy timeout) by default;
+``postgresql://`` URLs for several portal nodes on one database. Times are Unix
+seconds in integer columns so every backend stores them alike.
+"""
+
+import peewee as pw
+
+db = pw.DatabaseProxy()
+
+IntegrityError = pw.IntegrityError
+OperationalError = pw.OperationalError
+DatabaseError = pw.DatabaseError
+DoesNotExist = pw.DoesNotExist
+fn = pw.fn
+Case = pw.Case
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 15000,  # ms: many pipe processes share one file
+    "foreign_keys": 1,
+    "synchronous": "full",  # an account whose login data left must survive a power cut
+}
+
+
+class _SqliteDatabase(pw.SqliteDatabase):
+    """Transactions begin IMMEDIATE: they take the write lock first and wait on the busy
+    timeout. A deferred one that reads, then writes, fails at once with "database is
+    locked" when another process wrote in between (SQLite cannot wait there), and nearly
+    every transaction here writes."""
+
+    def begin(self, lock_type=None):
+        return super().begin(lock_type or "IMMEDIATE")
+
+
+class BytesField(pw.BlobField):
+    """A blob that reads back as bytes on every backend (psycopg2 gives memoryviews of chars)."""
+
+    def python_value(self, value):
+        return bytes(value) if value is not None else None
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+        # save() writes only the columns this process changed: a full-row save of a row read
+        # earlier would undo what another node wrote meanwhile (a login saving its last_login
+        # must not re-enable an account an administrator has just disabled).
+        only_save_dirty = True
+
+
+class Meta(BaseModel):
+    key = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class Recipient(BaseModel):
+    address = pw.CharField(unique=True, max_length=320)
+    password_hash = pw.CharField(max_length=200)
+    key_wrapped = BytesField()
+    key_generation = pw.IntegerField()
+    created = pw.BigIntegerField()
+    valid_until = pw.BigIntegerField(null=True)
+    last_login = pw.BigIntegerField(null=True)
+    password_changed = pw.BigIntegerField(null=True)
+    disabled = pw.BooleanField(default=False)
+    disabled_reason = pw.CharField(max_length=16, null=True)  # "admin" or "expired" (schema 2)
+    must_change_password = pw.BooleanField(default=True)
+    language = pw.CharField(max_length=8, null=True)
+    failed_logins = pw.IntegerField(default=0)
+    locked_until = pw.BigIntegerField(null=True)
+    question = pw.TextField(null=True)
+    answer_hash = pw.CharField(max_length=200, null=True)
+
+
+class Message(BaseModel):
+    """Metadata and the wrapped data key of one encrypted message; never its content."""
+
+    id = pw.CharField(primary_key=True, max_length=32)
+    recipient = pw.CharField(index=True, max_length=320)
+    sender = pw.CharField(index=True, max_length=320)
+    created = pw.BigIntegerField(index=True)
+    expires = pw.BigIntegerField()
+    size = pw.BigIntegerField()
+    data_key_wrapped = BytesField(null=True)  # None: destroyed, unreadable for ever
+    first_opened = pw.BigIntegerField(null=True)
+    revoked = pw.BigIntegerField(null=True)
+
+
+class ThreadRef(BaseModel):
+    """Message-IDs (hashed) of mail in an encrypted thread, so replies stay encrypted."""
+
+    ref_hash = pw.CharField(primary_key=True, max_length=64)
+    message_id = pw.CharField(max_length=32, null=True)
+    created = pw.BigIntegerField(index=True)
+
+
+class Session(BaseModel):
+    id_hash = pw.CharField(primary_key=True, max_length=64)
+    kind = pw.CharField(max_length=16)  # "recipient" or "admin"
+    principal = pw.CharField(index=True, max_length=320)  # address or admin name
+    created = pw.BigIntegerField()
+    last_seen = pw.BigIntegerField(index=True)
+    csrf = pw.CharField(max_length=64)
+    data = pw.TextField(default="{}")
+
+
+class Upload(BaseModel):
+    """A posted envelope, kept (ciphertext only) for a few minutes until login."""
+
+    id = pw.CharField(primary_key=True, max_length=64)
+    envelope = BytesField()
+    created = pw.BigIntegerField()
+    expires = pw.BigIntegerField(index=True)
+
+
+class Throttle(BaseModel):
+    key = pw.CharField(primary_key=True, max_length=200)
+    failures = pw.IntegerField(default=0)
+    window_start = pw.BigIntegerField()
+    blocked_until = pw.BigIntegerField(null=True)
+
+
+class AuditEvent(BaseModel):
+    at = pw.BigIntegerField(index=True)
+    actor = pw.CharField(max_length=320)
+    action = pw.CharField(index=True, max_length=64)
+    subject = pw.CharField(index=True, max_length=320, default="")
+    detail = pw.TextField(default="")
+    client = pw.CharField(max_length=64, default="")
+
+
+class Admin(BaseModel):
+    name = pw.CharField(unique=True, max_length=64)
+    password_hash = pw.CharField(max_length=200)
+    created = pw.BigIntegerField()
+    last_login = pw.BigIntegerField(null=True)
+    disabled = pw.BooleanField(default=False)
+    # second factor (schema 3): the TOTP secret sealed under a master-key generation, and the
+    # last step whose code was accepted, so that no code is accepted twice
+    totp_secret = BytesField(null=True)
+    totp_generation = pw.IntegerField(null=True)
+    totp_last_step = pw.BigIntegerField(null=True)
+
+
+class RecoveryLink(BaseModel):
+    """A one-time link to the confidential question, mailed to the account's address (schema 4).
+    Only the SHA-256 fingerprint of its token is kept; used once, or expired, it is gone."""
+
+    token_hash = pw.CharField(primary_key=True, max_length=64)
+    address = pw.CharField(index=True, max_length=320)
+    created = pw.BigIntegerField()
+    expires = pw.BigIntegerField(index=True)
+
+
+class Setting(BaseModel):
+    """Settings every portal node must see alike (branding, texts): JSON values."""
+
+    key = pw.CharField(primary_key=True, max_length=100)
+    value = pw.TextField()
+
+
+class Stat(BaseModel):
+    """Counters per hour for monitoring: (hour, name) -> count."""
+
+    hour = pw.BigIntegerField()
+    name = pw.CharField(max_length=64)
+    count = pw.BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = pw.CompositeKey("hour", "name")
+
+
+# Each migration brings the schema from version i to i+1. Append, never edit.
+def _add_columns(model, *names: str) -> None:
+    """Add columns a later schema gave *model*; a table that migration 1 just created from
+    today's model has them already."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    table = model._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db.obj)
+    migrate(*(migrator.add_column(table, name, model._meta.fields[name]) for name in names if name not in present))
+
+
+MIGRATIONS = [
+    lambda: db.create_tables(
+        [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, Setting, Stat]
+    ),
+    # 2: why an account is disabled, so that new mail renews an expired account but not a disabled one
+    lambda: _add_columns(Recipient, "disabled_reason"),
+    # 3: an optional second factor (TOTP) for console administrators
+    lambda: _add_columns(Admin, "totp_secret", "totp_generation", "totp_last_step"),
+    # 4: forgotten password: the question is reached only through a link mailed to the address
+    lambda: db.create_tables([RecoveryLink]),
+]
+
+
+def connect(url: str) -> pw.Database:
+    """Bind the models to the database at *url* and open a connection."""
+    if url.startswith("sqlite:///"):
+        # Directly, not through playhouse.db_url: that imports every backend's
+        # extension, a cost each pipe process would pay.
+        database = _SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
+    else:
+        from playhouse.db_url import connect as connect_url
+
+        database = connect_url(url)
+    db.initialize(database)
+    try:
+        database.connect(reuse_if_open=True)
+    except pw.OperationalError as e:
+        raise _unavailable(e) from None
+    return database
+
+
+def close() -> None:
+    if not db.is_closed():
+        db.close()
+
+
+def schema_version() -> int:
+    if not db.table_exists("meta"):
+        return 0
+    row = Meta.get_or_none(Meta.key == "schema_version")
+    return int(row.value) if row else 0
+
+
+def migrate() -> int:
+    """Apply pending migrations; return the new version."""
+    with db.atomic():
+        version = schema_version()
+        for step in MIGRATIONS[version:]:
+            step()
+            version += 1
+        Meta.insert(key="schema_version", value=str(version)).on_conflict(
+            conflict_target=[Meta.key], update={Meta.value: str(version)}
+        ).execute()
+    return version
+
+
+def _unavailable(error: Exception):
+    from ..base.errors import StoreUnavailable
+
+    return StoreUnavailable(f"database unavailable: {str(error).splitlines()[0]}")
+
+
+def unavailable(error: Exception):
+    """Translate a driver error into StoreUnavailable (temporary)."""
+    return _unavailable(error)
+
+
+def locked(query):
+    """*query* reading rows to change them: FOR UPDATE where the database has row locks (PostgreSQL,
+    several portal nodes); SQLite's transactions begin IMMEDIATE and hold its one write lock already."""
+    return query if is_sqlite() else query.for_update()
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, pw.SqliteDatabase)
+
+
+def database_size() -> int:
+    """Bytes the database occupies (SQLite: file plus write-ahead log)."""
+    if is_sqlite():
+        import os
+
+        path = db.obj.database
+        return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+    if isinstance(db.obj, pw.PostgresqlDatabase):
+        return int(db.execute_sql("SELECT pg_database_size(current_database())").fetchone()[0])
+    return 0
+
+
+def backup_sqlite(target: str) -> None:
+    """Copy the live SQLite database to *target* with SQLite's online backup API.
+
+    The copy is one consistent snapshot even while other processes write (WAL):
+    readers and writers carry on during it.
+    """
+    import sqlite3
+
+    destination = sqlite3.connect(target)
+    try:
+        db.obj.connection().backup(destination)
+    finally:
+        destination.close()

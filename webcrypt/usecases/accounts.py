@@ -1,0 +1,215 @@
+"""Recipient accounts: creation on first use, passwords, keys, administration.
+
+A recipient's key is random and wrapped under the master key (address as
+associated data); the password only authenticates. So a reset or a master key
+rotation keeps every message readable, and deleting the account destroys the
+key and with it every message for that address.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..base.errors import AccountDisabled, AlreadyExists, UnknownAccount, WrongPassword
+from ..context.home import Home
+from ..core import crypto
+from ..core.addresses import normalise
+from ..infra import store
+
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    address: str
+    password: str  # shown once, to the chosen channel only
+
+
+def create(home: Home, address: str, password: str | None = None) -> NewAccount:
+    address = normalise(address)
+    password = password or crypto.generate_password()
+    try:
+        with store.db.atomic():
+            _insert(home, address, password, must_change=home.config["accounts.force_password_change"])
+    except store.IntegrityError:
+        raise AlreadyExists(f"{address} has an account already") from None
+    return NewAccount(address, password)
+
+
+def ensure(home: Home, address: str, deliver: Callable[[NewAccount], None]) -> store.Recipient:
+    """The account for *address*, created (and its login data delivered) on first use.
+
+    Creation and delivery share one transaction: when delivery fails nothing is
+    created and a retry starts afresh; a concurrent process waits for the lock,
+    then finds the account and sends nothing.
+    """
+    address = normalise(address)
+    existing = store.Recipient.get_or_none(store.Recipient.address == address)
+    if existing:
+        return existing
+    try:
+        with store.db.atomic():  # SQLite: IMMEDIATE, the write lock is taken before reading
+            existing = store.Recipient.get_or_none(store.Recipient.address == address)
+            if existing:
+                return existing
+            password = crypto.generate_password()
+            recipient = _insert(home, address, password, home.config["accounts.force_password_change"])
+            deliver(NewAccount(address, password))
+            return recipient
+    except store.IntegrityError:  # another node won the race on PostgreSQL
+        return store.Recipient.get(store.Recipient.address == address)
+
+
+def _insert(home: Home, address: str, password: str, must_change: bool) -> store.Recipient:
+    ring = home.keyring
+    key = crypto.random_key()
+    now = home.now()
+    validity = home.config["accounts.validity_days"]
+    return store.Recipient.create(
+        address=address,
+        password_hash=hash_password(home, password),
+        key_wrapped=crypto.seal(ring.wrapping_key(ring.current), key, address.encode()),
+        key_generation=ring.current,
+        created=now,
+        valid_until=now + validity * DAY if validity else None,
+        must_change_password=must_change,
+    )
+
+
+def hash_password(home: Home, password: str) -> str:
+    return crypto.hash_password(password, home.config["accounts.scrypt_log_n"])
+
+
+def get(address: str) -> store.Recipient:
+    address = normalise(address)
+    recipient = store.Recipient.get_or_none(store.Recipient.address == address)
+    if recipient is None:
+        raise UnknownAccount(f"no account for {address}")
+    return recipient
+
+
+def recipient_key(home: Home, recipient: store.Recipient) -> bytes:
+    wrapping = home.keyring.wrapping_key(recipient.key_generation)
+    return crypto.unseal(wrapping, recipient.key_wrapped, recipient.address.encode())
+
+
+def refuses_mail(recipient: store.Recipient) -> bool:
+    """Disabled by an administrator: no new messages. (An account that only expired
+    is renewed by new mail: a correspondent in use must not expire.)"""
+    return recipient.disabled and recipient.disabled_reason != "expired"
+
+
+def refusing_mail(addresses: list[str]) -> list[str]:
+    """Those of *addresses* (as given) whose accounts take no new messages."""
+    by_canonical = {normalise(a): a for a in addresses}
+    rows = store.Recipient.select().where(store.Recipient.address.in_(list(by_canonical)))
+    return [by_canonical[r.address] for r in rows if refuses_mail(r)]
+
+
+def renewal(home: Home, recipient: store.Recipient) -> dict:
+    """The column values that renew *recipient*'s validity from now (new mail came for it)."""
+    validity = home.config["accounts.validity_days"]
+    values = {"valid_until": home.now() + validity * DAY if validity else None}
+    if recipient.disabled and recipient.disabled_reason == "expired":
+        values.update(disabled=False, disabled_reason=None)
+    return values
+
+
+def check_usable(home: Home, recipient: store.Recipient) -> None:
+    if recipient.disabled:
+        raise AccountDisabled(f"the account {recipient.address} is disabled")
+    if recipient.valid_until is not None and recipient.valid_until < home.now():
+        raise AccountDisabled(f"the account {recipient.address} has expired")
+
+
+def authenticate(home: Home, address: str, password: str) -> store.Recipient:
+    """The account, if *password* is right and the account usable; raises otherwise."""
+    recipient = get(address)
+    if not crypto.verify_password(password, recipient.password_hash):
+        raise WrongPassword(f"wrong password for {recipient.address}")
+    check_usable(home, recipient)
+    return recipient
+
+
+def set_password(home: Home, recipient: store.Recipient, password: str, must_change: bool = False) -> None:
+    recipient.password_hash = hash_password(home, password)
+    recipient.must_change_password = must_change
+    recipient.password_changed = home.now()
+    recipient.failed_logins = 0
+    recipient.locked_until = None
+    recipient.save()
+    store.Session.delete().where(
+        (store.Session.kind == "recipient") & (store.Session.principal == recipient.address)
+    ).execute()
+
+
+def reset(home: Home, address: str) -> NewAccount:
+    """A new generated password; the key, and so every message, stays."""
+    recipient = get(address)
+    password = crypto.generate_password()
+    set_password(home, recipient, password, must_change=home.config["accounts.force_password_change"])
+    return NewAccount(recipient.address, password)
+
+
+def set_disabled(address: str, disabled: bool) -> store.Recipient:
+    recipient = get(address)
+    recipient.disabled = disabled
+    recipient.disabled_reason = "admin" if disabled else None
+    recipient.save()
+    if disabled:
+        store.Session.delete().where(store.Session.principal == recipient.address).execute()
+    return recipient
+
+
+def delete(address: str) -> int:
+    """Delete the account and destroy the keys of its messages; return how many."""
+    recipient = get(address)
+    with store.db.atomic():
+        destroyed = (
+            store.Message.update(data_key_wrapped=None)
+            .where((store.Message.recipient == recipient.address) & store.Message.data_key_wrapped.is_null(False))
+            .execute()
+        )
+        store.Session.delete().where(store.Session.principal == recipient.address).execute()
+        recipient.delete_instance()
+    return destroyed
+
+
+def describe(recipient: store.Recipient) -> dict:
+    counts = store.Message.select().where(store.Message.recipient == recipient.address)
+    return {
+        "address": recipient.address,
+        "created": recipient.created,
+        "valid_until": recipient.valid_until,
+        "last_login": recipient.last_login,
+        "disabled": recipient.disabled,
+        "disabled_reason": recipient.disabled_reason,
+        "must_change_password": recipient.must_change_password,
+        "locked_until": recipient.locked_until,
+        "language": recipient.language,
+        "messages": counts.count(),
+        "key_generation": recipient.key_generation,
+    }
+
+
+def listing(pattern: str = "") -> list[store.Recipient]:
+    query = store.Recipient.select().order_by(store.Recipient.address)
+    if pattern:
+        query = query.where(store.Recipient.address.contains(pattern.lower()))
+    return list(query)
+
+
+def rewrap_all(home: Home, generation: int) -> int:
+    """Re-wrap every recipient key under *generation*; return how many moved."""
+    target = home.keyring.wrapping_key(generation)
+    moved = 0
+    stale = store.Recipient.select().where(store.Recipient.key_generation != generation)
+    for recipient in list(stale):
+        key = recipient_key(home, recipient)
+        with store.db.atomic():
+            store.Recipient.update(
+                key_wrapped=crypto.seal(target, key, recipient.address.encode()), key_generation=generation
+            ).where(
+                (store.Recipient.id == recipient.id) & (store.Recipient.key_generation == recipient.key_generation)
+            ).execute()
+        moved += 1
+    return moved

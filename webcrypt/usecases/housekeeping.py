@@ -1,0 +1,116 @@
+"""Housekeeping for a timer (`webcrypt maintain`) and consistent backups.
+
+``maintain`` is idempotent: run it hourly or daily, run it twice, nothing
+breaks. ``backup`` copies the SQLite database while portal and pipe keep
+working (SQLite's online backup API); restore is documented in docs/admin.md.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..base.errors import ConfigError, WebcryptError
+from ..context.home import Home
+from ..infra import store
+from . import events
+
+THROTTLE_KEEP = 86400  # a throttle row older than a day has no window left to count in
+
+
+def maintain(home: Home, actor: str = "maintain") -> dict[str, int]:
+    """Destroy expired message keys, drop stale rows, disable expired accounts."""
+    now = home.now()
+    with store.db.atomic():
+        done = {
+            "message_keys_destroyed": _destroy_expired_keys(now),
+            "uploads_deleted": _delete_stale_uploads(now),
+            "sessions_deleted": _delete_stale_sessions(home, now),
+            "throttles_deleted": _delete_stale_throttles(now),
+            "recovery_links_deleted": _delete_expired_recovery_links(now),
+            "accounts_disabled": _disable_expired_accounts(home, now, actor),
+        }
+        if any(done.values()):
+            detail = " ".join(f"{key}={value}" for key, value in done.items())
+            events.audit(home, actor, "maintain", "", detail)
+    return done
+
+
+def _destroy_expired_keys(now: int) -> int:
+    return (
+        store.Message.update(data_key_wrapped=None)
+        .where((store.Message.expires < now) & store.Message.data_key_wrapped.is_null(False))
+        .execute()
+    )
+
+
+def _delete_stale_uploads(now: int) -> int:
+    return store.Upload.delete().where(store.Upload.expires < now).execute()
+
+
+def _delete_stale_sessions(home: Home, now: int) -> int:
+    idle = home.config["portal.session_idle_minutes"] * 60
+    longest = home.config["portal.session_max_hours"] * 3600
+    return (
+        store.Session.delete()
+        .where((store.Session.last_seen < now - idle) | (store.Session.created < now - longest))
+        .execute()
+    )
+
+
+def _delete_expired_recovery_links(now: int) -> int:
+    return store.RecoveryLink.delete().where(store.RecoveryLink.expires < now).execute()
+
+
+def _delete_stale_throttles(now: int) -> int:
+    blocked_over = store.Throttle.blocked_until.is_null() | (store.Throttle.blocked_until < now)
+    return store.Throttle.delete().where(blocked_over & (store.Throttle.window_start < now - THROTTLE_KEEP)).execute()
+
+
+def _disable_expired_accounts(home: Home, now: int, actor: str) -> int:
+    expired = store.Recipient.select().where(
+        store.Recipient.valid_until.is_null(False)
+        & (store.Recipient.valid_until < now)
+        & (store.Recipient.disabled == False)  # noqa: E712
+    )
+    addresses = [r.address for r in expired]
+    for address in addresses:
+        store.Recipient.update(disabled=True, disabled_reason="expired").where(
+            store.Recipient.address == address
+        ).execute()
+        store.Session.delete().where(
+            (store.Session.kind == "recipient") & (store.Session.principal == address)
+        ).execute()
+        events.audit(home, actor, "disable", address, "validity ended")
+    return len(addresses)
+
+
+def backup(home: Home, target: Path, actor: str = "backup") -> Path:
+    """A consistent copy of the SQLite database at *target* (mode 0600), written atomically.
+
+    PostgreSQL has its own tools: use pg_dump (docs/admin.md).
+    """
+    if not store.is_sqlite():
+        raise ConfigError("backup copies SQLite databases only; for PostgreSQL use pg_dump (see docs/admin.md)")
+    target = Path(target).expanduser().absolute()
+    if target.is_dir():
+        raise WebcryptError(f"{target} is a folder; name the backup file")
+    partial = _partial_file(target)
+    try:
+        store.backup_sqlite(str(partial))
+        os.replace(partial, target)
+    except OSError as e:
+        raise WebcryptError(f"cannot write backup {target}: {e.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    events.audit(home, actor, "backup", str(target)[:320])
+    return target
+
+
+def _partial_file(target: Path) -> Path:
+    """An empty 0600 file beside *target*: the copy holds wrapped keys, nobody else reads it."""
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    except OSError as e:
+        raise WebcryptError(f"cannot write backup into {target.parent}: {e.strerror}") from None
+    os.close(handle)
+    return Path(name)

@@ -1,0 +1,133 @@
+"""Uploaded envelopes and reading them: POST /open stores ciphertext, reads decrypt it.
+
+An upload row holds only the envelope as posted (ciphertext) and expires after
+``portal.upload_minutes``. Every read decrypts again from the upload; the only
+plaintext kept is a parsed view in this process's memory, for a few seconds,
+keyed by session and upload (never written anywhere).
+"""
+
+import dataclasses
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from ..base.errors import EnvelopeError, NotFound
+from ..context.home import Home
+from ..core import envelope, policy
+from ..infra import store
+from . import events, gateway, reading
+
+VIEW_SECONDS = 30
+VIEW_ENTRIES = 256
+
+
+def accept(home: Home, data: bytes) -> tuple[str, store.Message]:
+    """Check and keep a posted envelope; return the upload id and the message record."""
+    record = gateway.openable_record(home, envelope.read_header(data))
+    if len(data) > largest_envelope(record.size):  # padding is not checked before login, but stored
+        raise EnvelopeError("the envelope in secure.htm is damaged")
+    purge(home)
+    upload_id = secrets.token_hex(16)
+    now = home.now()
+    store.Upload.create(
+        id=upload_id, envelope=bytes(data), created=now, expires=now + home.config["portal.upload_minutes"] * 60
+    )
+    events.count(home, events.PORTAL_OPENS)
+    return upload_id, record
+
+
+def largest_envelope(size: int) -> int:
+    """The longest envelope a message of *size* bytes can have (zlib may grow data by 0.1% at worst)."""
+    return size + size // 1000 + envelope.LARGEST_OVERHEAD
+
+
+def purge(home: Home) -> int:
+    return store.Upload.delete().where(store.Upload.expires < home.now()).execute()
+
+
+def upload(home: Home, upload_id: str) -> store.Upload:
+    row = store.Upload.get_or_none(store.Upload.id == upload_id[:64])
+    if row is None or row.expires < home.now():
+        raise NotFound("this message is no longer open here: please open the file secure.htm again")
+    return row
+
+
+def record_of(home: Home, upload_id: str) -> store.Message | None:
+    """The message record an upload refers to (for the login page), or None."""
+    try:
+        header = envelope.read_header(upload(home, upload_id).envelope)
+    except (NotFound, EnvelopeError):
+        return None
+    return store.Message.get_or_none(store.Message.id == header.message_id)
+
+
+def open_upload(home: Home, recipient: store.Recipient, upload_id: str) -> gateway.Opened:
+    return gateway.open_envelope(home, upload(home, upload_id).envelope, recipient)
+
+
+class ViewCache:
+    """Parsed views in memory for VIEW_SECONDS: a reload need not decrypt again."""
+
+    def __init__(self, seconds: float = VIEW_SECONDS, entries: int = VIEW_ENTRIES):
+        self.seconds, self.entries = seconds, entries
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] < time.monotonic():
+                self._items.pop(key, None)
+                return None
+            return item[1]
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.seconds, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+    def drop(self, prefix) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == prefix]:
+                del self._items[key]
+
+
+def cached(home: Home, cache: ViewCache | None, session_key: str, upload_id: str):
+    """(View, Message record, Recipient) when this session read this upload moments ago, else None.
+
+    Entries are made only after the session's owner was checked and the message
+    decrypted for it; ending a session (logout, password change, disabling the
+    account) makes its entries unreachable, since lookups start from the session,
+    and a recall or expiry is checked on every hit.
+    """
+    hit = cache.get((session_key, upload_id)) if cache else None
+    if hit is None or hit[2] < home.now() or not still_readable(home, hit[1].id):
+        return None
+    return hit[0], hit[1], hit[3]
+
+
+def still_readable(home: Home, message_id: str) -> bool:
+    """Not recalled, deleted or expired since it was cached: a recall takes effect at once."""
+    return store.Message.select().where(
+        (store.Message.id == message_id)
+        & store.Message.revoked.is_null()
+        & store.Message.data_key_wrapped.is_null(False)
+        & (store.Message.expires >= home.now())
+    ).exists()
+
+
+def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCache | None, session_key: str):
+    """(View, Message record) of an upload, decrypted and parsed, or from the cache."""
+    hit = cached(home, cache, session_key, upload_id)
+    if hit is not None:
+        return hit[0], hit[1]
+    row = upload(home, upload_id)
+    opened = gateway.open_envelope(home, row.envelope, recipient)
+    result = reading.parse(opened.message)
+    result = dataclasses.replace(result, subject=policy.shown_subject(result.subject, home.config["policy.keyword"]))
+    if cache:
+        cache.put((session_key, upload_id), (result, opened.record, row.expires, recipient))
+    return result, opened.record

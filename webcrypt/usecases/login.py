@@ -1,0 +1,278 @@
+"""Recipient log-in, password changes, the confidential question and recovery links; no HTTP here.
+
+Failures are counted per account and per client address (see throttle.py) and
+always answered alike, so that nobody learns whether an address has an
+account. scrypt runs under a small semaphore: at full strength each hash takes
+128 MiB, and a burst of logins must not exhaust the machine's memory.
+"""
+
+import functools
+import re
+import secrets
+import threading
+import unicodedata
+from importlib import resources
+
+from ..base.errors import (
+    AccountDisabled,
+    BadAddress,
+    BadRequest,
+    LoginFailed,
+    PasswordRejected,
+    Throttled,
+    UnknownAccount,
+    WrongPassword,
+)
+from ..context.home import Home
+from ..core import crypto
+from ..core.addresses import normalise
+from ..infra import store
+from . import accounts, events, notices, sessions, throttle
+
+HASHING = threading.BoundedSemaphore(2)
+MIN_LENGTH = 12  # OWASP ASVS 4.0.3 V2.1.1, runs of blanks counted as one
+MAX_LENGTH = 200
+QUESTION_MAX = 200
+
+
+def _account_key(address: str) -> str:
+    return f"login-account:{address}"
+
+
+def _client_key(client: str) -> str:
+    return f"login-client:{throttle.client_bucket(client)}"
+
+
+def login(home: Home, address: str, password: str, client: str) -> store.Recipient:
+    """The recipient, when address and password are right; LoginFailed/Throttled otherwise."""
+    address = _normalised(address)
+    limits = _login_limits(home, address, client)
+    counts = _reserved(home, limits)
+    try:
+        with HASHING:
+            recipient = _authenticate(home, address, password)
+    except (UnknownAccount, WrongPassword, AccountDisabled, BadAddress):
+        _failed(home, address, client, limits, counts)
+        raise LoginFailed("the address or the password is wrong") from None
+    throttle.clear(_account_key(address))
+    throttle.succeeded(_client_key(client))
+    if crypto.scrypt_cost(recipient.password_hash) < home.config["accounts.scrypt_log_n"]:  # the cost was raised since
+        with HASHING:
+            recipient.password_hash = accounts.hash_password(home, password)
+    recipient.previous_login = recipient.last_login  # shown on the profile page (not a column)
+    recipient.last_login = home.now()
+    recipient.failed_logins = 0
+    recipient.save()
+    events.audit(home, address, "login", address, client=client)
+    return recipient
+
+
+def _login_limits(home: Home, address: str, client: str) -> list[tuple[str, throttle.Rule]]:
+    return [(_account_key(address), throttle.login_account(home)), (_client_key(client), throttle.login_client(home))]
+
+
+def _reserved(home: Home, limits) -> list[int]:
+    """The attempt counted before any hash is computed (see throttle.reserve)."""
+    try:
+        return throttle.reserve(home, *limits)
+    except Throttled:
+        events.count(home, events.LOGIN_THROTTLED)
+        raise
+
+
+NOT_AN_ADDRESS = "(not a mail address)"
+
+
+def _normalised(address: str) -> str:
+    try:
+        return normalise(address)
+    except BadAddress:
+        # may be a password typed into the wrong field: never kept (throttle key, audit trail)
+        return NOT_AN_ADDRESS
+
+
+def _authenticate(home: Home, address: str, password: str) -> store.Recipient:
+    if len(password) > MAX_LENGTH:
+        raise WrongPassword("password too long")
+    try:
+        return accounts.authenticate(home, address, password)
+    except UnknownAccount:
+        crypto.verify_password(password, _decoy_hash(home.config["accounts.scrypt_log_n"]))  # same time taken
+        raise
+
+
+@functools.lru_cache(maxsize=4)
+def _decoy_hash(log_n: int) -> str:
+    return crypto.hash_password(crypto.generate_password(), log_n)
+
+
+def _failed(home: Home, address: str, client: str, limits, counts: list[int]) -> None:
+    events.count(home, events.LOGIN_FAILED)
+    events.audit(home, address, "login_failed", address, client=client)
+    if throttle.failed(home, limits, counts)[0]:
+        _lock(home, address, client)
+
+
+def _lock(home: Home, address: str, client: str) -> None:
+    until = home.now() + throttle.login_account(home).block
+    store.Recipient.update(locked_until=until).where(store.Recipient.address == address).execute()
+    events.audit(home, address, "login_locked", address, detail=f"until {until}", client=client)
+
+
+# Passwords
+
+
+@functools.lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    text = resources.files("webcrypt").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_strength(password: str, address: str) -> None:
+    """Length over composition (NIST SP 800-63B): long enough, not common, not the address."""
+    if len(re.sub(r"\s{2,}", " ", password)) < MIN_LENGTH:
+        raise PasswordRejected(f"the password must have at least {MIN_LENGTH} characters")
+    if len(password) > MAX_LENGTH:
+        raise PasswordRejected(f"the password must have at most {MAX_LENGTH} characters")
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(password)) < 4:
+        raise PasswordRejected("this password is among the most common ones; choose another")
+    local = address.split("@", 1)[0].lower()
+    if lowered in (address.lower(), local) or (len(local) >= 4 and lowered.startswith(local) and len(password) - len(local) < 4):
+        raise PasswordRejected("the password must not be your mail address")
+
+
+def change_password(home: Home, recipient: store.Recipient, current: str, new: str, repeated: str, client: str) -> None:
+    """Check the current password, apply the rules, store the new one and end every session."""
+    _check_current(home, recipient, current, client)
+    if new != repeated:
+        raise PasswordRejected("the two new passwords differ")
+    if new == current:
+        raise PasswordRejected("the new password must differ from the current one")
+    check_strength(new, recipient.address)
+    chosen_freely = not recipient.must_change_password  # not the expected first change of a given password
+    with HASHING:
+        accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
+    events.audit(home, recipient.address, "password_changed", recipient.address, client=client)
+    if chosen_freely:
+        notices.password_changed(home, recipient.address)
+
+
+def _check_current(home: Home, recipient: store.Recipient, password: str, client: str) -> None:
+    """The current password, asked again with a session: wrong ones count like failed logins,
+    so that whoever holds a session cannot guess the password without limit."""
+    limits = _login_limits(home, recipient.address, client)[:1]
+    counts = _reserved(home, limits)
+    with HASHING:
+        right = crypto.verify_password(password[:MAX_LENGTH], recipient.password_hash)
+    if not right:
+        _failed(home, recipient.address, client, limits, counts)
+        raise PasswordRejected("the current password is wrong")
+    throttle.succeeded(*(key for key, _ in limits))
+
+
+# The confidential question
+
+
+def _answer_form(answer: str) -> str:
+    """Answers compare case- and space-insensitively: people retype them from memory."""
+    text = unicodedata.normalize("NFKC", answer).casefold()
+    return " ".join(text.split())
+
+
+def set_question(home: Home, recipient: store.Recipient, password: str, question: str, answer: str, client: str) -> None:
+    _check_current(home, recipient, password, client)
+    question = " ".join(question.split())
+    if not question or len(question) > QUESTION_MAX:
+        raise PasswordRejected(f"the question must have between 1 and {QUESTION_MAX} characters")
+    if len(_answer_form(answer)) < 4:
+        raise PasswordRejected("the answer must have at least 4 characters")
+    with HASHING:
+        recipient.answer_hash = crypto.hash_password(_answer_form(answer), home.config["accounts.scrypt_log_n"])
+    recipient.question = question
+    recipient.save()
+    events.audit(home, recipient.address, "question_set", recipient.address, client=client)
+
+
+# Forgotten password: the question is shown only to whoever opens a one-time link mailed to the
+# address. Asking for the link answers alike for every address (no mail for one without an
+# account that can use it), so these pages never tell whether an address has an account.
+RECOVERY_MINUTES = 30
+LINKS_PER_ADDRESS = throttle.Rule(limit=3, window=3600, block=3600)  # mails a stranger can cause an address
+
+
+def question_for(home: Home, address: str) -> str | None:
+    """The question of an usable account, or None (unknown address, none set, feature off)."""
+    if not home.config["portal.password_questions"]:
+        return None
+    recipient = store.Recipient.get_or_none(store.Recipient.address == _normalised(address))
+    if recipient is None or not recipient.question or not recipient.answer_hash or recipient.disabled:
+        return None
+    return recipient.question
+
+
+def request_recovery(home: Home, address: str, client: str) -> None:
+    """Mail a one-time link to the question page when *address* has an account with a question.
+    Returns alike in every case; the mail leaves in the background, so even the time taken
+    does not tell whether one was sent."""
+    address = _normalised(address)
+    throttle.take(home, f"forgot-account:{address}", LINKS_PER_ADDRESS)
+    now = home.now()
+    store.RecoveryLink.delete().where(store.RecoveryLink.expires < now).execute()
+    if question_for(home, address) is None:
+        events.audit(home, address, "recovery_requested", address, detail="no link: no account with a question", client=client)
+        return
+    token = secrets.token_urlsafe(32)
+    store.RecoveryLink.create(token_hash=_link_hash(token), address=address, created=now,
+                              expires=now + RECOVERY_MINUTES * 60)
+    events.audit(home, address, "recovery_requested", address, detail="link mailed", client=client)
+    notices.recovery_link(home, address, token, RECOVERY_MINUTES)
+
+
+def _link_hash(token: str) -> str:
+    return crypto.fingerprint(b"recovery\0" + token.encode("ascii", "replace"))
+
+
+def _live_link(home: Home, token: str) -> store.RecoveryLink:
+    row = None
+    if token and len(token) <= 100 and home.config["portal.password_questions"]:
+        row = store.RecoveryLink.get_or_none(store.RecoveryLink.token_hash == _link_hash(token))
+    if row is None or row.expires < home.now() or question_for(home, row.address) is None:
+        raise BadRequest("this link is not valid: it was used already or is too old. Please ask for a new one")
+    return row
+
+
+def recovery_question(home: Home, token: str) -> str:
+    """The question of the account a live recovery link belongs to; BadRequest otherwise."""
+    return question_for(home, _live_link(home, token).address)
+
+
+def recover(home: Home, token: str, answer: str, client: str) -> accounts.NewAccount:
+    """A new generated password for the right answer to the question of a live link, which it
+    uses up (once, on every portal node); guesses are throttled."""
+    link = _live_link(home, token)
+    address = link.address
+    limits = [(f"answer-account:{address}", throttle.answer_account(home)),
+              (f"answer-client:{throttle.client_bucket(client)}", throttle.answer_client(home))]
+    counts = throttle.reserve(home, *limits)  # before the hash: parallel guesses cannot pass the limit
+    recipient = store.Recipient.get(store.Recipient.address == address)
+    with HASHING:
+        right = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], recipient.answer_hash)
+    if not right:
+        throttle.failed(home, limits, counts)
+        events.audit(home, address, "question_failed", address, client=client)
+        raise LoginFailed("the answer is wrong")
+    throttle.succeeded(limits[1][0])
+    if store.RecoveryLink.delete().where(store.RecoveryLink.token_hash == link.token_hash).execute() != 1:
+        raise BadRequest("this link is not valid: it was used already or is too old. Please ask for a new one")
+    store.RecoveryLink.delete().where(store.RecoveryLink.address == address).execute()  # and every other link
+    new = accounts.reset(home, address)
+    throttle.clear(limits[0][0])
+    throttle.clear(_account_key(address))
+    events.audit(home, address, "password_recovered", address, client=client)
+    notices.password_changed(home, address)
+    return new
+
+
+def logout(token: str | None) -> None:
+    sessions.end(token)

@@ -1,0 +1,105 @@
+"""Encrypted messages as the administrator sees them: metadata, recall, expiry.
+
+Nothing of a message's content is stored, so listing shows who, when and how
+big only. Recalling destroys the wrapped data key: the message travels on in
+every copy of secure.htm, but nobody can ever open it again.
+"""
+
+from ..base.errors import EnvelopeError, MessageRevoked, UnknownMessage
+from ..context.home import Home
+from ..core import envelope, mime
+from ..infra import store
+from . import events
+
+DAY = 86400
+HEADER = "x-webcrypt-message-id"
+
+
+def listing(
+    sender: str = "", recipient: str = "", since: int | None = None, until: int | None = None, limit: int = 500
+) -> list[store.Message]:
+    """Messages newest first; *sender* and *recipient* match a part of the address."""
+    query = store.Message.select().order_by(store.Message.created.desc(), store.Message.id)
+    if sender:
+        query = query.where(store.Message.sender.contains(sender.strip().lower()))
+    if recipient:
+        query = query.where(store.Message.recipient.contains(recipient.strip().lower()))
+    if since is not None:
+        query = query.where(store.Message.created >= since)
+    if until is not None:
+        query = query.where(store.Message.created < until)
+    return list(query.limit(limit))
+
+
+def status(record: store.Message, now: int) -> str:
+    if record.revoked is not None:
+        return "recalled"
+    if record.data_key_wrapped is None:
+        return "destroyed"
+    if record.expires < now:
+        return "expired"
+    return "opened" if record.first_opened else "unopened"
+
+
+def describe(record: store.Message, now: int) -> dict:
+    return {
+        "id": record.id,
+        "sender": record.sender,
+        "recipient": record.recipient,
+        "created": record.created,
+        "expires": record.expires,
+        "size": record.size,
+        "first_opened": record.first_opened,
+        "revoked": record.revoked,
+        "status": status(record, now),
+    }
+
+
+def get(message_id: str) -> store.Message:
+    key = message_id.strip().lower()
+    record = store.Message.get_or_none(store.Message.id == key)
+    if record is None:
+        raise UnknownMessage(f"no message with id {key!r}")
+    return record
+
+
+def recall(home: Home, message_id: str, actor: str, client: str = "") -> store.Message:
+    """Destroy the message's data key for ever; the metadata row stays as a record."""
+    record = get(message_id)
+    with store.db.atomic():
+        store.Message.update(data_key_wrapped=None, revoked=home.now()).where(
+            store.Message.id == record.id
+        ).execute()
+        events.audit(home, actor, "recall", record.id, f"recipient={record.recipient}", client)
+    return get(record.id)
+
+
+def set_expiry(home: Home, message_id: str, days: int, actor: str, client: str = "") -> store.Message:
+    """Let the message be opened for *days* more days from now (0: not any more)."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    record = get(message_id)
+    if record.data_key_wrapped is None:
+        raise MessageRevoked(f"message {record.id} was recalled or its key destroyed; it cannot be extended")
+    expires = home.now() + days * DAY
+    with store.db.atomic():
+        store.Message.update(expires=expires).where(store.Message.id == record.id).execute()
+        events.audit(home, actor, "expire", record.id, f"days={days}", client)
+    return get(record.id)
+
+
+def id_from_copy(data: bytes) -> str:
+    """The message id named in a carrier mail (header) or a secure.htm (envelope).
+
+    So an administrator can recall a message from the copy in a sender's Sent folder.
+    """
+    named = mime.first(mime.fields(data), HEADER)
+    if named is not None:
+        value = named.value.decode("ascii", "replace").strip().lower()
+        if value:
+            return value
+    try:
+        return envelope.read_header(mime.extract_envelope(data)).message_id
+    except EnvelopeError:
+        raise EnvelopeError("no webcrypt message id in this file (not a carrier mail or secure.htm)") from None
+

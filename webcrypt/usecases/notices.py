@@ -1,0 +1,115 @@
+"""Notices to recipients about their own account (ASVS 2.2.3).
+
+Best effort: a notice that cannot be sent is recorded in the audit trail and
+never undoes the change it reports. A notice holds no secret, except the
+recovery link, which only its address receives.
+"""
+
+import email.utils
+import queue
+import sys
+import threading
+import time
+
+from ..base.errors import WebcryptError
+from ..context.home import Home
+from ..core import crypto, mime, texts
+from ..infra import mailer
+from . import events
+
+
+def password_changed(home: Home, address: str) -> None:
+    """Tell *address* that its password was changed, so a stranger's change does not go unseen."""
+    branding = {**home.config.values["branding"]}
+    branding["organisation"] = branding.get("organisation") or branding["name"]
+    sender = home.config["mail.from"]
+    mail = mime.AutoMail(
+        sender_name=branding["name"], sender=sender, to=address,
+        subject=texts.PASSWORD_NOTICE_SUBJECT.format(**branding),
+        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
+    )
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(home.now()))
+    chunks = mime.password_notice_chunks(mail, branding, address, home.config["portal.url"], when)
+    try:
+        mailer.send(mailer.parse_route(home.config["mail.reinject"]), sender, [address], chunks)
+    except WebcryptError as e:
+        events.audit(home, "webcrypt", "notice_failed", address, detail=str(e)[:200])
+
+
+def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> None:
+    """Tell the sender which recipients did not get the message (disabled accounts)."""
+    if not sender:  # never answer a bounce
+        return
+    branding = {**home.config.values["branding"]}
+    branding["organisation"] = branding.get("organisation") or branding["name"]
+    shown = mime.decoded(subject.value) if subject else ""
+    body = texts.NOT_DELIVERED_BODY.format(
+        subject=shown, addresses="\n".join(f"  {a}" for a in addresses), **branding
+    )
+    mail = mime.AutoMail(
+        sender_name=branding["name"], sender=home.config["mail.from"], to=sender,
+        subject=texts.NOT_DELIVERED_SUBJECT.format(**branding),
+        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
+    )
+    try:
+        route = mailer.parse_route(home.config["mail.reinject"])
+        mailer.send(route, home.config["mail.from"], [sender], mime.plain_mail_chunks(mail, body))
+    except WebcryptError as e:
+        events.audit(home, "webcrypt", "notice_failed", sender, detail=str(e)[:200])
+    for address in addresses:
+        events.audit(home, "webcrypt", "not_delivered", address, detail="account disabled")
+
+
+def recovery_link(home: Home, address: str, token: str, minutes: int) -> None:
+    """Mail *address* its one-time link to the confidential question. Sent in the background:
+    the page that asked for it must take as long for an address that gets no mail."""
+    branding = {**home.config.values["branding"]}
+    branding["organisation"] = branding.get("organisation") or branding["name"]
+    sender = home.config["mail.from"]
+    link = home.config["portal.url"].rstrip("/") + "/forgot/answer?token=" + token
+    mail = mime.AutoMail(
+        sender_name=branding["name"], sender=sender, to=address,
+        subject=texts.RECOVERY_LINK_SUBJECT.format(**branding),
+        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
+    )
+    body = texts.RECOVERY_LINK_BODY.format(address=address, link=link, minutes=minutes, **branding)
+    route = mailer.parse_route(home.config["mail.reinject"])
+    chunks = mime.plain_mail_chunks(mail, body)
+    _in_background(lambda: _send_or_audit(home, route, sender, address, chunks))
+
+
+def _send_or_audit(home: Home, route, sender: str, address: str, chunks: list[bytes]) -> None:
+    try:
+        mailer.send(route, sender, [address], chunks)
+    except WebcryptError as e:
+        events.audit(home, "webcrypt", "notice_failed", address, detail=str(e)[:200])
+
+
+_OUTBOX: queue.Queue = queue.Queue(maxsize=1000)
+_WORKER: list[threading.Thread] = []
+_WORKER_LOCK = threading.Lock()
+
+
+def _in_background(job) -> None:
+    with _WORKER_LOCK:
+        if not _WORKER or not _WORKER[0].is_alive():
+            _WORKER[:] = [threading.Thread(target=_work, name="webcrypt-notices", daemon=True)]
+            _WORKER[0].start()
+    _OUTBOX.put(job)
+
+
+def _work() -> None:
+    while True:
+        job = _OUTBOX.get()
+        try:
+            job()
+        except Exception as e:  # e.g. the database gone too: one line, never the mail
+            print(f"webcrypt: notice not sent: {type(e).__name__}", file=sys.stderr)
+        finally:
+            _OUTBOX.task_done()
+
+
+def wait_sent() -> None:
+    """Until every mail handed to the background was sent or given up (tests, shutdown)."""
+    _OUTBOX.join()
+

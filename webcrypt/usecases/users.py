@@ -1,0 +1,107 @@
+"""Administrator actions on recipient accounts, each with its audit record.
+
+The CLI and the web console both call these, so an action and its audit event
+always land together (one transaction).
+"""
+
+from ..base.errors import WebcryptError
+from ..context.home import Home
+from ..infra import store
+from . import accounts, events, gateway
+
+DAY = 86400
+
+
+def reset(home: Home, address: str, actor: str, client: str = "", mail: bool = True, print_login_data=None):
+    """A new generated password; with *mail*, the login data go out per credentials_to.
+
+    Delivery shares the transaction: if the mail cannot be sent, the old password stays.
+    """
+    with store.db.atomic():
+        new = accounts.reset(home, address)
+        channel = home.config["accounts.credentials_to"] if mail else "shown"
+        events.audit(home, actor, "reset", new.address, f"credentials_to={channel}", client)
+        if mail:
+            # no message, or only ones without a sender: accounts.credentials_fallback
+            sender = last_sender(new.address) or ""
+            gateway.deliver_login_data(home, new, sender, print_login_data, kind="reset")
+    return new
+
+
+def last_sender(address: str) -> str | None:
+    """Who last wrote to *address*: the 'sender' that credentials_to = "sender" means."""
+    row = (
+        store.Message.select(store.Message.sender)
+        .where(store.Message.recipient == address)
+        .order_by(store.Message.created.desc())
+        .first()
+    )
+    return row.sender if row else None
+
+
+def unlock(home: Home, address: str, actor: str, client: str = "") -> store.Recipient:
+    recipient = accounts.get(address)
+    with store.db.atomic():
+        store.Recipient.update(failed_logins=0, locked_until=None).where(
+            store.Recipient.id == recipient.id
+        ).execute()
+        store.Throttle.delete().where(store.Throttle.key.contains(recipient.address)).execute()
+        events.audit(home, actor, "unlock", recipient.address, "", client)
+    return accounts.get(recipient.address)
+
+
+def extend(home: Home, address: str, days: int, actor: str, client: str = "") -> store.Recipient:
+    """Valid for *days* more days from now (0: for ever); re-enables an account that ran out."""
+    if days < 0:
+        raise WebcryptError("days must not be negative")
+    recipient = accounts.get(address)
+    valid_until = home.now() + days * DAY if days else None
+    ran_out = recipient.valid_until is not None and recipient.valid_until < home.now()
+    with store.db.atomic():
+        changes = {"valid_until": valid_until}
+        if ran_out and recipient.disabled and _disabled_by_expiry(recipient.address):
+            changes["disabled"] = False
+        store.Recipient.update(**changes).where(store.Recipient.id == recipient.id).execute()
+        events.audit(home, actor, "extend", recipient.address, f"days={days}", client)
+    return accounts.get(recipient.address)
+
+
+def _disabled_by_expiry(address: str) -> bool:
+    """Was the last disable of *address* the one `maintain` does at the end of validity?"""
+    last = (
+        store.AuditEvent.select()
+        .where((store.AuditEvent.subject == address) & store.AuditEvent.action.in_(("disable", "enable")))
+        .order_by(store.AuditEvent.at.desc(), store.AuditEvent.id.desc())
+        .first()
+    )
+    return last is not None and last.action == "disable" and last.detail == "validity ended"
+
+
+def set_disabled(home: Home, address: str, disabled: bool, actor: str, client: str = "") -> store.Recipient:
+    with store.db.atomic():
+        recipient = accounts.set_disabled(address, disabled)
+        events.audit(home, actor, "disable" if disabled else "enable", recipient.address, "", client)
+    return recipient
+
+
+def delete(home: Home, address: str, actor: str, client: str = "") -> int:
+    """Delete the account and its key; returns how many message keys were destroyed."""
+    with store.db.atomic():
+        address = accounts.get(address).address
+        destroyed = accounts.delete(address)
+        events.audit(home, actor, "delete", address, f"message_keys_destroyed={destroyed}", client)
+    return destroyed
+
+
+def create(home: Home, address: str, password: str | None, actor: str, client: str = "") -> accounts.NewAccount:
+    with store.db.atomic():
+        new = accounts.create(home, address, password)
+        events.audit(home, actor, "useradd", new.address, "", client)
+    return new
+
+
+def describe(home: Home, recipient: store.Recipient) -> dict:
+    row = accounts.describe(recipient)
+    row["locked"] = bool(recipient.locked_until and recipient.locked_until > home.now())
+    row["expired"] = bool(recipient.valid_until and recipient.valid_until < home.now())
+    return row

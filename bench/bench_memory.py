@@ -24,14 +24,10 @@ freed before the message is decrypted, so it would hide what a message costs).
 
 import argparse
 import base64
-import http.client
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,57 +122,13 @@ def measure_open(conf: Path, carrier: Path) -> float:
 
 
 def wait_for_port(port: int) -> None:
-    import socket
-
-    for _ in range(400):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
-
-
-def request(method: str, path: str, body: bytes | None = None, cookie: str = "", content_type: str = ""):
-    conn = http.client.HTTPConnection("127.0.0.1", PORTAL_PORT, timeout=300)
-    headers = {"Cookie": cookie} if cookie else {}
-    if content_type:
-        headers["Content-Type"] = content_type
-    conn.request(method, path, body=body, headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    cookies = [v.split(";", 1)[0] for k, v in response.getheaders() if k.lower() == "set-cookie"]
-    conn.close()
-    return response.status, response.getheader("Location", ""), data, cookies
-
-
-def form(values: dict) -> bytes:
-    return urllib.parse.urlencode(values).encode()
+    memory_support.wait_for_port(port)
 
 
 def portal_read(carrier: bytes) -> None:
     """What a browser does: post secure.htm's form, log in, read, download attachment and .eml."""
-    page = mime.secure_htm_of(carrier)
-    textarea = page.split(b'<textarea name="envelope" readonly>', 1)[1].split(b"</textarea>", 1)[0]
-    body = b"envelope=" + urllib.parse.quote_from_bytes(textarea.replace(b"\n", b"\r\n"), safe="").encode()
-    del page, textarea
-    status, location, _, _ = request("POST", "/open", body, content_type="application/x-www-form-urlencoded")
-    assert status == 303, status
-    upload = location.split("upload=")[1]
-    _, _, login_page, pre = request("GET", location)
-    csrf = re.search(rb'name="csrf" value="([^"]+)"', login_page).group(1).decode()
-    status, location, _, cookies = request("POST", "/login", form({"csrf": csrf, "upload": upload,
-                                                                 "address": "alice@example.org", "password": PASSWORD}),
-                                        "; ".join(pre), "application/x-www-form-urlencoded")
-    assert status == 303 and location == f"/message/{upload}", (status, location)
-    cookie = "; ".join(cookies)
-    status, _, read_page, _ = request("GET", f"/message/{upload}", cookie=cookie)
-    assert status == 200 and b"statement.pdf" in read_page, status
-    parts = sorted(set(re.findall(rb"/part/(\d+)", read_page)))
-    for step in ("/body", *(f"/part/{int(p)}" for p in parts), "/eml"):
-        status, _, data, _ = request("GET", f"/message/{upload}{step}", cookie=cookie)
-        assert status == 200, (step, status)
-        del data
+    downloads = memory_support.portal_read(PORTAL_PORT, mime.secure_htm_of(carrier), "alice@example.org", PASSWORD)
+    assert b"statement.pdf" in downloads["read"]
 
 
 def measure_portal(conf: Path, carrier: bytes) -> float:

@@ -1,4 +1,5 @@
-"""Peak memory (RSS) of one whole child process, for bench/bench_memory.py and tests/test_review_memory.py.
+"""Peak memory (RSS) of one whole child process, for bench/bench_memory.py and tests/test_review_memory.py,
+and what a browser does with a large message on the portal (``portal_read``).
 
 A process's ru_maxrss also counts the memory image it was forked from (until exec the
 child shares or copies its parent's pages), so a child started straight from a big test
@@ -8,11 +9,16 @@ with wait4 and writes the command's ru_maxrss (KiB) to a file. SIGTERM to the la
 passed on to the command (for servers).
 """
 
+import http.client
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +95,57 @@ def clean_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(extra)
     return env
+
+
+def wait_for_port(port: int) -> None:
+    for _ in range(400):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, cookie: str = "", content_type: str = ""):
+    """(status, Location, body, cookies set) of one request on a new connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    headers = {"Cookie": cookie} if cookie else {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    cookies = [v.split(";", 1)[0] for k, v in response.getheaders() if k.lower() == "set-cookie"]
+    conn.close()
+    return response.status, response.getheader("Location", ""), data, cookies
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def portal_read(port: int, secure_htm: bytes, address: str, password: str) -> dict[str, bytes]:
+    """What a browser does with secure.htm: post its form (the envelope's lines url-encoded,
+    CRLF as browsers send a textarea), log in, read, then fetch the body frame, every
+    attachment and the .eml. Returns the downloads by path."""
+    textarea = secure_htm.split(b'<textarea name="envelope" readonly>', 1)[1].split(b"</textarea>", 1)[0]
+    body = b"envelope=" + urllib.parse.quote_from_bytes(textarea.replace(b"\n", b"\r\n"), safe="").encode()
+    del textarea
+    status, location, _, _ = request(port, "POST", "/open", body, content_type=FORM)
+    assert status == 303, status
+    del body
+    upload = location.split("upload=")[1]
+    _, _, login_page, pre = request(port, "GET", location)
+    csrf = re.search(rb'name="csrf" value="([^"]+)"', login_page).group(1).decode()
+    fields = urllib.parse.urlencode({"csrf": csrf, "upload": upload, "address": address, "password": password})
+    status, location, _, cookies = request(port, "POST", "/login", fields.encode(), "; ".join(pre), FORM)
+    assert status == 303 and location == f"/message/{upload}", (status, location)
+    cookie = "; ".join(cookies)
+    status, _, page, _ = request(port, "GET", f"/message/{upload}", cookie=cookie)
+    assert status == 200, status
+    downloads = {"read": page}
+    for step in ("/body", *(f"/part/{int(p)}" for p in sorted(set(re.findall(rb"/part/(\d+)", page)))), "/eml"):
+        status, _, data, _ = request(port, "GET", f"/message/{upload}{step}", cookie=cookie)
+        assert status == 200, (step, status)
+        downloads[step] = data
+    return downloads

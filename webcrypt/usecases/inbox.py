@@ -22,7 +22,7 @@ VIEW_SECONDS = 30
 VIEW_ENTRIES = 256
 
 
-def accept(home: Home, data: bytes) -> tuple[str, store.Message]:
+def accept(home: Home, data: bytes | bytearray) -> tuple[str, store.Message]:
     """Check and keep a posted envelope; return the upload id and the message record."""
     record = gateway.openable_record(home, envelope.read_header(data))
     if len(data) > largest_envelope(record.size):  # padding is not checked before login, but stored
@@ -30,8 +30,8 @@ def accept(home: Home, data: bytes) -> tuple[str, store.Message]:
     purge(home)
     upload_id = secrets.token_hex(16)
     now = home.now()
-    store.Upload.create(
-        id=upload_id, envelope=bytes(data), created=now, expires=now + home.config["portal.upload_minutes"] * 60
+    store.Upload.create(  # the buffer as it is: a copy would hold a large envelope twice
+        id=upload_id, envelope=data, created=now, expires=now + home.config["portal.upload_minutes"] * 60
     )
     events.count(home, events.PORTAL_OPENS)
     return upload_id, record
@@ -125,9 +125,10 @@ def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCach
     if hit is not None:
         return hit[0], hit[1]
     row = upload(home, upload_id)
-    opened = gateway.open_envelope(home, row.envelope, recipient)
+    expires, opened = row.expires, gateway.open_envelope(home, row.envelope, recipient)
+    del row  # its ciphertext is not needed beside the message while that is parsed
     result = reading.parse(opened.message)
     result = dataclasses.replace(result, subject=policy.shown_subject(result.subject, home.config["policy.keyword"]))
-    if cache:
-        cache.put((session_key, upload_id), (result, opened.record, row.expires, recipient))
+    if cache:  # the view only: text, sanitised HTML and attachment sizes, never the message itself
+        cache.put((session_key, upload_id), (result, opened.record, expires, recipient))
     return result, opened.record

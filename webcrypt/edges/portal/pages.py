@@ -28,6 +28,7 @@ from . import failures, i18n, web
 
 KIND = "recipient"
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+_NOT_BLANK = re.compile(rb"\S")
 BRANDING_SECONDS = 30
 BRANDING_FIELDS = ("name", "organisation", "logo_url", "color")
 FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
@@ -206,11 +207,12 @@ class Pages:
         return self.page("index", bye=bottle.request.query.get("bye") == "1")
 
     def open_(self):
-        text = bottle.request.forms.get("envelope") or ""
-        if not text.strip():
+        text = web.posted_value("envelope")  # read in pieces: the envelope may be tens of MB
+        if not _NOT_BLANK.search(text):
             raise EnvelopeError("no message was sent: please open the file secure.htm again")
         throttle.take(self.home, f"open-client:{throttle.client_bucket(web.client_address(self.home))}", OPEN_CLIENT)
-        data = mime.decode_envelope_text(text.encode("latin-1", "replace"))
+        data = mime.decode_envelope_text(text)
+        del text  # the base64 text is not needed beside the envelope while it is stored
         upload, _record = inbox.accept(self.home, data)
         see_other(f"/login?upload={upload}")
 

@@ -469,7 +469,7 @@ def test_forgotten_password_with_question(app, portal_home, sink):
     assert r.status == 401 and "answer is wrong" in r.text
     r = answer(stranger, token, "rex THE dog")
     new_password = re.search(r'id="new-password">([^<]+)<', r.text).group(1)
-    assert login.login(portal_home, "alice@example.org", new_password, "t").must_change_password
+    assert login.login(portal_home, "alice@example.org", new_password, "t").account.must_change_password
 
 
 def test_forgotten_password_guesses_are_throttled(app, portal_home, sink):

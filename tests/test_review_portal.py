@@ -326,7 +326,7 @@ def test_the_whole_recovery_through_the_mailed_link(app, portal_home, sink):
     done = stranger.post("/forgot/answer", {"csrf": page.field("csrf"), "token": token, "answer": " rex THE dog "})
     assert done.status == 200
     new_password = re.search(r'id="new-password">([^<]+)<', done.text).group(1)
-    assert login.login(portal_home, "alice@example.org", new_password, "192.0.2.121").must_change_password
+    assert login.login(portal_home, "alice@example.org", new_password, "192.0.2.121").account.must_change_password
     notices.wait_sent()
     assert any("password was changed" in subject_of(m) and m.recipients == ["alice@example.org"] for m in sink.messages)
 

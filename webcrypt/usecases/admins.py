@@ -10,9 +10,7 @@ from urllib.parse import quote, urlencode
 from ..base.errors import (
     AccountDisabled,
     AlreadyExists,
-    LoginFailed,
     SecondFactorMissing,
-    Throttled,
     UnknownAccount,
     WebcryptError,
     WrongPassword,
@@ -20,13 +18,10 @@ from ..base.errors import (
 from ..context.home import Home
 from ..core import crypto
 from ..infra import store
-from . import events, sessions, throttle
-from .login import HASHING  # one limit on concurrent hashing for every kind of login
+from . import events, signin, throttle
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 12
-# Verified when the name is unknown, so that a wrong name costs the same time as a wrong password.
-_DUMMY_HASH = "$scrypt$ln={log_n},r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
 def checked_name(name: str) -> str:
@@ -62,62 +57,69 @@ def get(name: str) -> store.Admin:
 
 
 def authenticate(home: Home, name: str, password: str) -> store.Admin:
-    """The administrator, if the password is right and the account enabled (the password only:
-    the console logs in through ``login``, which asks for the second factor too)."""
-    admin = _verified(home, name, password)
-    _note_login(home, admin)
+    """The administrator, if the password is right and the account enabled (the password only,
+    no throttle, no session: for commands run by root; the console signs in through ``login``)."""
+    admin = _find(_normalised(name))
+    with signin.HASHING:
+        right = crypto.verify_password(password, admin.password_hash if admin else signin.decoy_hash(home))
+    if admin is None or not right:
+        raise WrongPassword("wrong administrator name or password")
+    _check_usable(home, admin)
+    _succeeded(home, admin)
     return admin
 
 
-def _verified(home: Home, name: str, password: str) -> store.Admin:
-    admin = store.Admin.get_or_none(store.Admin.name == name.strip().lower())
-    digest = admin.password_hash if admin else _DUMMY_HASH.format(log_n=home.config["accounts.scrypt_log_n"])
-    if not crypto.verify_password(password, digest) or admin is None:
-        raise WrongPassword("wrong administrator name or password")
+def _normalised(name: str) -> str:
+    return name.strip().lower()[:64]
+
+
+def _find(name: str) -> store.Admin | None:
+    return store.Admin.get_or_none(store.Admin.name == name)
+
+
+def _check_usable(home: Home, admin: store.Admin) -> None:
     if admin.disabled:
         raise AccountDisabled(f"administrator {admin.name} is disabled")
-    return admin
 
 
-def _note_login(home: Home, admin: store.Admin) -> None:
-    store.Admin.update(last_login=home.now()).where(store.Admin.id == admin.id).execute()
+def _succeeded(home: Home, admin: store.Admin) -> None:
+    admin.last_login = home.now()
+    admin.save()  # with a password hash re-made at today's cost
 
 
-def login(home: Home, name: str, password: str, client: str, code: str = "") -> tuple[str, store.Session]:
-    """A new console session (token, row) for a right name and password, and the right one-time
-    code when the administrator has a second factor; throttled like recipients. A missing or
-    wrong code is a failed login like a wrong password, and says nothing about the password."""
-    name = name.strip().lower()[:64]
+def _name_key(home: Home, name: str) -> str:
     # the name as a MAC: what was typed may be a password in the wrong field, never to be stored
-    name_key = crypto.mac(home.keyring.mac_key(), f"admin-name\0{name}".encode())[:32]
-    limits = [(f"admin-account:{name_key}", throttle.login_account(home)),
-              (f"admin-client:{throttle.client_bucket(client)}", throttle.login_client(home))]
-    try:
-        counts = throttle.reserve(home, *limits)  # before any hash: parallel guesses cannot pass the limit
-    except Throttled:
-        events.count(home, events.LOGIN_THROTTLED)
-        raise
-    try:
-        with HASHING:
-            admin = _verified(home, name, password[:200])
-        _check_second_factor(home, admin, code[:20])
-    except (WrongPassword, AccountDisabled, SecondFactorMissing) as error:
-        events.count(home, events.LOGIN_FAILED)
-        shown = name if store.Admin.get_or_none(store.Admin.name == name) else "(unknown name)"
-        detail = str(error) if isinstance(error, (SecondFactorMissing, _WrongCode)) else ""
-        events.audit(home, f"admin:{shown}", "admin_login_failed", shown, detail, client=client)
-        throttle.failed(home, limits, counts)
-        if isinstance(error, SecondFactorMissing):
-            raise
-        raise LoginFailed("the name or the password is wrong") from None
-    _note_login(home, admin)
-    throttle.clear(limits[0][0])
-    throttle.succeeded(limits[1][0])
-    if crypto.scrypt_cost(admin.password_hash) < home.config["accounts.scrypt_log_n"]:  # the cost was raised since
-        store.Admin.update(password_hash=crypto.hash_password(password[:200], home.config["accounts.scrypt_log_n"])).where(
-            store.Admin.id == admin.id).execute()
-    events.audit(home, f"admin:{admin.name}", "admin_login", admin.name, client=client)
-    return sessions.start(home, "admin", admin.name)
+    return "admin-account:" + crypto.mac(home.keyring.mac_key(), f"admin-name\0{name}".encode())[:32]
+
+
+def _audit_failure(home: Home, name: str, error: BaseException, client: str) -> None:
+    shown = name if _find(name) else "(unknown name)"
+    detail = str(error) if isinstance(error, (SecondFactorMissing, _WrongCode)) else ""
+    events.audit(home, f"admin:{shown}", "admin_login_failed", shown, detail, client=client)
+
+
+ADMINS = signin.Door(
+    kind="admin",
+    wrong="the name or the password is wrong",
+    normalise=_normalised,
+    account_key=_name_key,
+    client_key=lambda client: f"admin-client:{throttle.client_bucket(client)}",
+    find=_find,
+    check_usable=_check_usable,
+    succeeded=_succeeded,
+    audit_success=lambda home, name, admin, client: events.audit(home, f"admin:{admin.name}", "admin_login", admin.name,
+                                                                 client=client),
+    audit_failure=_audit_failure,
+    principal=lambda admin: admin.name,
+    verifiers=(lambda home, admin, proof: _check_second_factor(home, admin, proof.code[:20]),),
+)
+
+
+def login(home: Home, name: str, password: str, client: str, code: str = "", replacing: str | None = None) -> signin.SignedIn:
+    """A new console session for a right name and password, and the right one-time code when the
+    administrator has a second factor; the same pipeline as recipients. A missing or wrong code
+    is a failed login like a wrong password, and says nothing about the password."""
+    return signin.sign_in(home, ADMINS, name, signin.Proof(password=password, code=code), client, replacing)
 
 
 def set_password(home: Home, name: str, password: str, actor: str = "cli") -> store.Admin:

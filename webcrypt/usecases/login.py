@@ -1,85 +1,32 @@
-"""Recipient log-in, password changes, the confidential question and recovery links; no HTTP here.
+"""Recipients: their door into the login pipeline (signin.py), password changes, the
+confidential question and recovery links; no HTTP here.
 
-Failures are counted per account and per client address (see throttle.py) and
-always answered alike, so that nobody learns whether an address has an
-account. scrypt runs under a small semaphore: at full strength each hash takes
-128 MiB, and a burst of logins must not exhaust the machine's memory.
+Failures are counted per account and per client address and always answered alike, so
+that nobody learns whether an address has an account.
 """
 
 import functools
 import re
 import secrets
-import threading
 import unicodedata
 from importlib import resources
 
 from ..base.errors import (
-    AccountDisabled,
     BadAddress,
     BadRequest,
     LoginFailed,
     PasswordRejected,
-    Throttled,
-    UnknownAccount,
     WrongPassword,
 )
 from ..context.home import Home
 from ..core import crypto
 from ..core.addresses import normalise
 from ..infra import store
-from . import accounts, events, notices, sessions, throttle
+from . import accounts, events, notices, sessions, signin, throttle
 
-HASHING = threading.BoundedSemaphore(2)
 MIN_LENGTH = 12  # OWASP ASVS 4.0.3 V2.1.1, runs of blanks counted as one
-MAX_LENGTH = 200
+MAX_LENGTH = signin.MAX_PASSWORD
 QUESTION_MAX = 200
-
-
-def _account_key(address: str) -> str:
-    return f"login-account:{address}"
-
-
-def _client_key(client: str) -> str:
-    return f"login-client:{throttle.client_bucket(client)}"
-
-
-def login(home: Home, address: str, password: str, client: str) -> store.Recipient:
-    """The recipient, when address and password are right; LoginFailed/Throttled otherwise."""
-    address = _normalised(address)
-    limits = _login_limits(home, address, client)
-    counts = _reserved(home, limits)
-    try:
-        with HASHING:
-            recipient = _authenticate(home, address, password)
-    except (UnknownAccount, WrongPassword, AccountDisabled, BadAddress):
-        _failed(home, address, client, limits, counts)
-        raise LoginFailed("the address or the password is wrong") from None
-    throttle.clear(_account_key(address))
-    throttle.succeeded(_client_key(client))
-    if crypto.scrypt_cost(recipient.password_hash) < home.config["accounts.scrypt_log_n"]:  # the cost was raised since
-        with HASHING:
-            recipient.password_hash = accounts.hash_password(home, password)
-    recipient.previous_login = recipient.last_login  # shown on the profile page (not a column)
-    recipient.last_login = home.now()
-    recipient.failed_logins = 0
-    recipient.save()
-    events.audit(home, address, "login", address, client=client)
-    return recipient
-
-
-def _login_limits(home: Home, address: str, client: str) -> list[tuple[str, throttle.Rule]]:
-    return [(_account_key(address), throttle.login_account(home)), (_client_key(client), throttle.login_client(home))]
-
-
-def _reserved(home: Home, limits) -> list[int]:
-    """The attempt counted before any hash is computed (see throttle.reserve)."""
-    try:
-        return throttle.reserve(home, *limits)
-    except Throttled:
-        events.count(home, events.LOGIN_THROTTLED)
-        raise
-
-
 NOT_AN_ADDRESS = "(not a mail address)"
 
 
@@ -91,32 +38,46 @@ def _normalised(address: str) -> str:
         return NOT_AN_ADDRESS
 
 
-def _authenticate(home: Home, address: str, password: str) -> store.Recipient:
-    if len(password) > MAX_LENGTH:
-        raise WrongPassword("password too long")
-    try:
-        return accounts.authenticate(home, address, password)
-    except UnknownAccount:
-        crypto.verify_password(password, _decoy_hash(home.config["accounts.scrypt_log_n"]))  # same time taken
-        raise
+def _account_key(address: str) -> str:
+    return f"login-account:{address}"
 
 
-@functools.lru_cache(maxsize=4)
-def _decoy_hash(log_n: int) -> str:
-    return crypto.hash_password(crypto.generate_password(), log_n)
-
-
-def _failed(home: Home, address: str, client: str, limits, counts: list[int]) -> None:
-    events.count(home, events.LOGIN_FAILED)
-    events.audit(home, address, "login_failed", address, client=client)
-    if throttle.failed(home, limits, counts)[0]:
-        _lock(home, address, client)
+def _succeeded(home: Home, recipient: store.Recipient) -> None:
+    recipient.previous_login = recipient.last_login  # shown on the profile page (not a column)
+    recipient.last_login = home.now()
+    recipient.failed_logins = 0
+    recipient.save()  # with a password hash re-made at today's cost
 
 
 def _lock(home: Home, address: str, client: str) -> None:
     until = home.now() + throttle.login_account(home).block
     store.Recipient.update(locked_until=until).where(store.Recipient.address == address).execute()
     events.audit(home, address, "login_locked", address, detail=f"until {until}", client=client)
+
+
+RECIPIENTS = signin.Door(
+    kind="recipient",
+    wrong="the address or the password is wrong",
+    normalise=_normalised,
+    account_key=lambda home, address: _account_key(address),
+    client_key=lambda client: f"login-client:{throttle.client_bucket(client)}",
+    find=lambda address: store.Recipient.get_or_none(store.Recipient.address == address),
+    check_usable=accounts.check_usable,
+    succeeded=_succeeded,
+    audit_success=lambda home, address, recipient, client: events.audit(home, address, "login", address, client=client),
+    audit_failure=lambda home, address, error, client: events.audit(home, address, "login_failed", address, client=client),
+    principal=lambda recipient: recipient.address,
+    locked=_lock,
+    session_data=lambda recipient: {"previous_login": recipient.previous_login},
+)
+
+
+def login(home: Home, address: str, password: str, client: str, replacing: str | None = None,
+          uploads: list[str] | None = None) -> signin.SignedIn:
+    """A recipient's new session (ending *replacing*) when address and password are right,
+    with the *uploads* it may read; LoginFailed/Throttled otherwise."""
+    return signin.sign_in(home, RECIPIENTS, address, signin.Proof(password=password), client, replacing,
+                          {"uploads": uploads or []})
 
 
 # Passwords
@@ -151,7 +112,7 @@ def change_password(home: Home, recipient: store.Recipient, current: str, new: s
         raise PasswordRejected("the new password must differ from the current one")
     check_strength(new, recipient.address)
     chosen_freely = not recipient.must_change_password  # not the expected first change of a given password
-    with HASHING:
+    with signin.HASHING:
         accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
     events.audit(home, recipient.address, "password_changed", recipient.address, client=client)
     if chosen_freely:
@@ -161,14 +122,10 @@ def change_password(home: Home, recipient: store.Recipient, current: str, new: s
 def _check_current(home: Home, recipient: store.Recipient, password: str, client: str) -> None:
     """The current password, asked again with a session: wrong ones count like failed logins,
     so that whoever holds a session cannot guess the password without limit."""
-    limits = _login_limits(home, recipient.address, client)[:1]
-    counts = _reserved(home, limits)
-    with HASHING:
-        right = crypto.verify_password(password[:MAX_LENGTH], recipient.password_hash)
-    if not right:
-        _failed(home, recipient.address, client, limits, counts)
-        raise PasswordRejected("the current password is wrong")
-    throttle.succeeded(*(key for key, _ in limits))
+    try:
+        signin.confirm(home, RECIPIENTS, recipient, password, client)
+    except WrongPassword:
+        raise PasswordRejected("the current password is wrong") from None
 
 
 # The confidential question
@@ -187,7 +144,7 @@ def set_question(home: Home, recipient: store.Recipient, password: str, question
         raise PasswordRejected(f"the question must have between 1 and {QUESTION_MAX} characters")
     if len(_answer_form(answer)) < 4:
         raise PasswordRejected("the answer must have at least 4 characters")
-    with HASHING:
+    with signin.HASHING:
         recipient.answer_hash = crypto.hash_password(_answer_form(answer), home.config["accounts.scrypt_log_n"])
     recipient.question = question
     recipient.save()
@@ -256,7 +213,7 @@ def recover(home: Home, token: str, answer: str, client: str) -> accounts.NewAcc
               (f"answer-client:{throttle.client_bucket(client)}", throttle.answer_client(home))]
     counts = throttle.reserve(home, *limits)  # before the hash: parallel guesses cannot pass the limit
     recipient = store.Recipient.get(store.Recipient.address == address)
-    with HASHING:
+    with signin.HASHING:
         right = crypto.verify_password(_answer_form(answer)[:MAX_LENGTH], recipient.answer_hash)
     if not right:
         throttle.failed(home, limits, counts)

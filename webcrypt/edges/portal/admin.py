@@ -222,8 +222,8 @@ class Console:
         except BadRequest:
             return self.login_form(self.t("The form has expired. Please try again."), status=400)
         try:
-            token, _ = admins.login(self.home, self.form("name"), self.form("password"), self.client(),
-                                    code=self.form("code"))
+            signed = admins.login(self.home, self.form("name"), self.form("password"), self.client(),
+                                  code=self.form("code"), replacing=web.session_token(self.home, COOKIE))
         except Throttled:
             return self.login_form(self.t("Too many attempts. Please wait a while."), status=429)
         except SecondFactorMissing:
@@ -232,8 +232,7 @@ class Console:
             ), status=403)
         except LoginFailed:
             return self.login_form(self.t("The name or the password is wrong."), status=403)
-        sessions.end(web.session_token(self.home, COOKIE))  # a new id at every login; the old one ends
-        web.set_session_cookie(self.home, token, COOKIE)
+        web.set_session_cookie(self.home, signed.token, COOKIE)
         return pages.see_other(self.safe_next(self.form("next")))
 
     def logout(self):

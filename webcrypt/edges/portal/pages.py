@@ -239,17 +239,14 @@ class Pages:
         address, password = web.form("address", 320).strip(), web.form("password", 1000)
         upload = upload_id(web.form("upload", 40))
         try:
-            recipient = login.login(self.home, address, password, web.client_address(self.home))
+            signed = login.login(self.home, address, password, web.client_address(self.home),
+                                 replacing=web.session_token(self.home), uploads=[upload] if upload else [])
         except LoginFailed as e:
             bottle.response.status = 401
             _ = i18n.translator(web.language(self.home))
             return self.login_form(error=_(str(e)), address=address)
-        sessions.end(web.session_token(self.home))  # a new id at every login
-        sessions.purge(self.home)
-        data = {"uploads": [upload] if upload else [], "previous_login": recipient.previous_login}
-        token, _session = sessions.start(self.home, KIND, recipient.address, data)
-        web.set_session_cookie(self.home, token)
-        if recipient.must_change_password:
+        web.set_session_cookie(self.home, signed.token)
+        if signed.account.must_change_password:
             see_other("/password")
         see_other(f"/message/{upload}" if upload else "/profile")
 

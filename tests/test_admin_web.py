@@ -346,7 +346,8 @@ def test_portal_shows_the_consoles_text_in_the_readers_language(web):
 
 
 def test_settings_refresher_keeps_the_last_settings_when_the_database_fails(web, monkeypatch):
-    from webcrypt.edges.portal.admin import settings_refresher
+    from webcrypt.context import overrides
+    from webcrypt.edges.portal.app import settings_refresher
 
     settings.save_overrides(web, {"policy.keyword": "WebCrypt"}, actor="test")
     web._settings_read = float("-inf")
@@ -354,7 +355,7 @@ def test_settings_refresher_keeps_the_last_settings_when_the_database_fails(web,
     def unreadable(key):
         raise store.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(settings, "read", unreadable)
+    monkeypatch.setattr(overrides, "read", unreadable)
     settings_refresher(web)()  # no exception out of a before_request hook
     assert web.config["policy.keyword"] == "WebCrypt"
 

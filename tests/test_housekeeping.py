@@ -34,7 +34,7 @@ def test_maintain_removes_what_has_run_out(home, clock):
     clock.advance(91 * DAY)  # past expire_days = 90
     fresh = encrypt_for(home, "bob@example.org", passwords)
     now = clock.now
-    session = dict(kind="recipient", principal="bob@example.org", csrf="x")
+    session = dict(kind="recipient", principal="bob@example.org")
     store.Session.create(id_hash="idle", created=now - 3600, last_seen=now - 3600, **session)
     store.Session.create(id_hash="old", created=now - 9 * 3600, last_seen=now - 60, **session)
     store.Session.create(id_hash="live", created=now - 60, last_seen=now - 60, **session)

@@ -41,7 +41,7 @@ def test_gauges_read_the_tables(home, clock):
     store.Recipient.update(locked_until=now + 600).where(store.Recipient.address == "a@example.org").execute()
     store.Recipient.update(locked_until=now - 600).where(store.Recipient.address == "b@example.org").execute()
     store.Recipient.update(disabled=True).where(store.Recipient.address == "c@example.org").execute()
-    session = dict(kind="recipient", principal="a@example.org", created=now, csrf="x")
+    session = dict(kind="recipient", principal="a@example.org", created=now)
     store.Session.create(id_hash="fresh", last_seen=now - 60, **session)
     store.Session.create(id_hash="idle", last_seen=now - 3 * HOUR, **session)
     store.Upload.create(id="u1", envelope=b"x", created=now, expires=now + 300)

@@ -284,7 +284,7 @@ def test_a_permanently_refused_recipient_refuses_the_message(scripted):
     handler = Scripted(rcpt={"gone@example.org": "550 5.1.1 no such mailbox"})
     conf = scripted(handler)
     status, log = run_in_process(conf, ["alice@example.org", "gone@example.org"])
-    assert status == 69 and log.startswith("5.1.1 relay refused RCPT: no such mailbox (webcrypt: queue=Q1")
+    assert status == 69 and log.startswith("5.1.1 relay refused RCPT: no such mailbox (webcrypt pipe: queue=Q1")
     assert handler.received == []
 
 
@@ -299,7 +299,7 @@ def test_a_temporarily_refused_recipient_defers_the_message(scripted):
 def test_a_refusal_without_enhanced_code_gets_one(scripted):
     conf = scripted(Scripted(data="554 no thanks"))
     status, log = run_in_process(conf, ["alice@example.org"])
-    assert status == 69 and log.startswith("5.0.0 no thanks (webcrypt:")
+    assert status == 69 and log.startswith("5.0.0 no thanks (webcrypt pipe:")
 
 
 def test_a_relay_that_never_answers_the_end_of_data_defers(scripted, monkeypatch):

@@ -189,10 +189,6 @@ def scrypt_cost(phc: str) -> int:
         return 0
 
 
-def needs_rehash(phc: str) -> bool:
-    return not phc.startswith(f"$scrypt$ln={SCRYPT_LOG_N},r={SCRYPT_R},p={SCRYPT_P}$")
-
-
 def _scrypt(password: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
         password.encode("utf-8"), salt=salt, n=1 << log_n, r=r, p=p, maxmem=_SCRYPT_MAXMEM, dklen=32

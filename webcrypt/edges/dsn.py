@@ -52,6 +52,12 @@ def where(error: BaseException) -> str:
     return f"{os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
 
 
+def log_line(program: str, queue: str, sender: str, recipients: int, action: str, size: int, ms: int) -> str:
+    """The start of the one line pipe and relay log for every message (never its content)."""
+    return (f"webcrypt {program}: queue={clean(queue) or '-'} from=<{clean(sender)}> rcpts={recipients} "
+            f"action={action} size={size} ms={ms}")
+
+
 def clean(text: str) -> str:
     """One line, printable, bounded."""
     lines = str(text).splitlines()

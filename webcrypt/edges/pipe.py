@@ -220,22 +220,25 @@ class _Log:
     def fields(self, action: str) -> str:
         o = self.options
         ms = round((time.monotonic() - self.started) * 1000)
-        return (
-            f"webcrypt: queue={_clean(o['queue_id'])} from=<{_clean(o['sender'])}> "
-            f"rcpts={len(o['recipients'])} action={action} size={self.size} ms={ms}"
-        )
+        from .dsn import log_line
+
+        return log_line("pipe", o["queue_id"], o["sender"], len(o["recipients"]), action, self.size, ms)
 
     def done(self, outcome) -> int:
+        from .dsn import clean  # dataclasses, ~6 ms: only once the message is handled
+
         if isinstance(outcome, Forwarded):
-            tail = f"relay={_clean(outcome.relay)} reply={_clean(outcome.reply)}"
+            tail = f"relay={clean(outcome.relay)} reply={clean(outcome.reply)}"
         else:
             tail = f"reason={outcome.reason} copies={outcome.copies}"
         self._write(f"{self.fields(outcome.action)} {tail}")
         return EX_OK
 
     def failed(self, error: BaseException) -> int:
+        from .dsn import clean
+
         if isinstance(error, Usage):
-            status, dsn, text = EX_TEMPFAIL, "4.3.5", f"{_clean(str(error))}; {USAGE}"
+            status, dsn, text = EX_TEMPFAIL, "4.3.5", f"{clean(str(error))}; {USAGE}"
         else:
             status, dsn, text = _classified(error)
         if status == EX_UNAVAILABLE:
@@ -275,7 +278,3 @@ def _classified(error: BaseException) -> tuple[int, str, str]:
     return (EX_UNAVAILABLE if failure.permanent else EX_TEMPFAIL), failure.dsn, failure.text
 
 
-def _clean(text: str) -> str:
-    """One line, printable, bounded."""
-    lines = str(text).splitlines()
-    return "".join(c if c.isprintable() else " " for c in (lines[0] if lines else ""))[:300]

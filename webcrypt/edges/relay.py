@@ -146,7 +146,7 @@ class Handler:
 
     def _write(self, started, sender, recipients, raw, action, tail) -> None:
         ms = round((time.monotonic() - started) * 1000)
-        line = f"webcrypt relay: from=<{failures.clean(sender)}> rcpts={len(recipients)} action={action} size={len(raw)} ms={ms} {tail}"
+        line = f"{failures.log_line('relay', '', sender, len(recipients), action, len(raw), ms)} {tail}"
         try:
             print(line, file=self.log, flush=True)
         except Exception:  # noqa: BLE001  # nosec B110 - logging must not change the reply

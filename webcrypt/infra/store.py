@@ -103,7 +103,6 @@ class Session(BaseModel):
     principal = pw.CharField(index=True, max_length=320)  # address or admin name
     created = pw.BigIntegerField()
     last_seen = pw.BigIntegerField(index=True)
-    csrf = pw.CharField(max_length=64)
     data = pw.TextField(default="{}")
 
 
@@ -174,6 +173,16 @@ class Stat(BaseModel):
 
 
 # Each migration brings the schema from version i to i+1. Append, never edit.
+def _drop_columns(model, *names: str) -> None:
+    """Drop columns an earlier schema had; a table migration 1 just made from today's model has none."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    table = model._meta.table_name
+    present = {column.name for column in db.get_columns(table)}
+    migrator = SchemaMigrator.from_database(db.obj)
+    migrate(*(migrator.drop_column(table, name) for name in names if name in present))
+
+
 def _add_columns(model, *names: str) -> None:
     """Add columns a later schema gave *model*; a table that migration 1 just created from
     today's model has them already."""
@@ -195,6 +204,8 @@ MIGRATIONS = [
     lambda: _add_columns(Admin, "totp_secret", "totp_generation", "totp_last_step"),
     # 4: forgotten password: the question is reached only through a link mailed to the address
     lambda: db.create_tables([RecoveryLink]),
+    # 5: sessions' csrf column goes: the token is derived from the session id, never stored
+    lambda: _drop_columns(Session, "csrf"),
 ]
 
 

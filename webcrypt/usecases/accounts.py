@@ -14,8 +14,10 @@ from ..context.home import Home
 from ..core import crypto
 from ..core.addresses import normalise
 from ..infra import store
+from . import sessions
 
 DAY = 86400
+KIND = "recipient"  # the kind of their sessions
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,7 @@ def set_password(home: Home, recipient: store.Recipient, password: str, must_cha
     recipient.failed_logins = 0
     recipient.locked_until = None
     recipient.save()
-    store.Session.delete().where(
-        (store.Session.kind == "recipient") & (store.Session.principal == recipient.address)
-    ).execute()
+    sessions.end_all(KIND, recipient.address)
 
 
 def reset(home: Home, address: str) -> NewAccount:
@@ -156,7 +156,7 @@ def set_disabled(address: str, disabled: bool) -> store.Recipient:
     recipient.disabled_reason = "admin" if disabled else None
     recipient.save()
     if disabled:
-        store.Session.delete().where(store.Session.principal == recipient.address).execute()
+        sessions.end_all(KIND, recipient.address)
     return recipient
 
 
@@ -169,7 +169,7 @@ def delete(address: str) -> int:
             .where((store.Message.recipient == recipient.address) & store.Message.data_key_wrapped.is_null(False))
             .execute()
         )
-        store.Session.delete().where(store.Session.principal == recipient.address).execute()
+        sessions.end_all(KIND, recipient.address)
         recipient.delete_instance()
     return destroyed
 

@@ -18,8 +18,9 @@ from ..base.errors import (
 from ..context.home import Home
 from ..core import crypto
 from ..infra import store
-from . import events, signin, throttle
+from . import events, sessions, signin, throttle
 
+KIND = "admin"  # the kind of their sessions
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 12
 
@@ -99,7 +100,7 @@ def _audit_failure(home: Home, name: str, error: BaseException, client: str) -> 
 
 
 ADMINS = signin.Door(
-    kind="admin",
+    kind=KIND,
     wrong="the name or the password is wrong",
     normalise=_normalised,
     account_key=_name_key,
@@ -127,7 +128,7 @@ def set_password(home: Home, name: str, password: str, actor: str = "cli") -> st
     admin.password_hash = crypto.hash_password(checked_password(password), home.config["accounts.scrypt_log_n"])
     with store.db.atomic():
         admin.save()
-        _end_sessions(admin.name)
+        sessions.end_all(KIND, admin.name)
         events.audit(home, actor, "admin_password", admin.name)
     return admin
 
@@ -138,7 +139,7 @@ def set_disabled(home: Home, name: str, disabled: bool, actor: str = "cli") -> s
     with store.db.atomic():
         admin.save()
         if disabled:
-            _end_sessions(admin.name)
+            sessions.end_all(KIND, admin.name)
         events.audit(home, actor, "admin_disable" if disabled else "admin_enable", admin.name)
     return admin
 
@@ -191,7 +192,7 @@ def enrol_totp(home: Home, name: str, actor: str = "cli") -> tuple[str, str]:
             totp_secret=crypto.seal(_totp_key(home, generation), secret, _totp_aad(admin.name)),
             totp_generation=generation, totp_last_step=None,
         ).where(store.Admin.id == admin.id).execute()
-        _end_sessions(admin.name)
+        sessions.end_all(KIND, admin.name)
         events.audit(home, actor, "admin_totp_on", admin.name)
     text = crypto.base32(secret)
     uri = f"otpauth://totp/webcrypt:{quote(admin.name)}?" + urlencode(
@@ -216,7 +217,3 @@ def listing() -> list[store.Admin]:
 def describe(admin: store.Admin) -> dict:
     return {"name": admin.name, "created": admin.created, "last_login": admin.last_login, "disabled": admin.disabled,
             "totp": admin.totp_secret is not None}
-
-
-def _end_sessions(name: str) -> None:
-    store.Session.delete().where((store.Session.kind == "admin") & (store.Session.principal == name)).execute()

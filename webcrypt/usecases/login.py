@@ -56,7 +56,7 @@ def _lock(home: Home, address: str, client: str) -> None:
 
 
 RECIPIENTS = signin.Door(
-    kind="recipient",
+    kind=accounts.KIND,
     wrong="the address or the password is wrong",
     normalise=_normalised,
     account_key=lambda home, address: _account_key(address),

@@ -44,7 +44,7 @@ def start(home: Home, kind: str, principal: str, data: dict | None = None) -> tu
     now = home.now()
     row = store.Session.create(
         id_hash=_hash(token), kind=kind, principal=principal, created=now, last_seen=now,
-        csrf="", data=json.dumps(data or {}),  # the column stays empty: see _csrf
+        data=json.dumps(data or {}),
     )
     row.csrf = _csrf(token)
     return token, row

@@ -14,6 +14,7 @@ from ...base import config
 from ...base.errors import ExitStatus, WebcryptError
 from ...context.home import Home
 from ...infra import store
+from ...core.display import date_text, parse_since, shown_value  # noqa: F401 - for the commands
 from ...usecases import accounts
 
 app = typer.Typer(
@@ -126,38 +127,8 @@ def actor() -> str:
     return f"cli:{os.environ.get('SUDO_USER') or getpass.getuser()}"
 
 
-def parse_since(text: Optional[str], now: int) -> Optional[int]:
-    """'24h', '7d', '30m', '2026-11-27' or '2026-11-27T10:00' (UTC) as Unix seconds."""
-    import datetime
-
-    if not text:
-        return None
-    units = {"m": 60, "h": 3600, "d": 86400}
-    if text[:-1].isdigit() and text[-1:] in units:
-        return now - int(text[:-1]) * units[text[-1]]
-    try:
-        moment = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise WebcryptError(f"--since must look like 24h, 7d or 2026-11-27, not {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return int(moment.timestamp())
-
-
 def is_file(text: str) -> bool:
     return text == "-" or Path(text).is_file()
-
-
-def shown_value(value) -> str:
-    return ", ".join(value) if isinstance(value, list) else str(value)
-
-
-def date_text(value) -> str:
-    if not value:
-        return "-"
-    import datetime
-
-    return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def status_text(row: dict) -> str:

@@ -29,7 +29,7 @@ from ...base.errors import (
     WebcryptError,
 )
 from ...context.home import Home
-from ...core import mime, netaccess
+from ...core import display, mime, netaccess
 from ...infra import store
 from ...usecases import accounts, admins, auditlog, messages, monitor, sessions, settings, users
 from . import admin_text, pages, web
@@ -37,7 +37,6 @@ from . import admin_text, pages, web
 TEMPLATES = web.TEMPLATES
 COOKIE = "webcrypt-admin"
 KIND = "admin"
-SETTINGS_SECONDS = 30  # how stale the console's settings may be on other portal nodes
 STATUS = {  # error -> HTTP status of its page
     LoginFailed: 403, Throttled: 429, UnknownAccount: 404, UnknownMessage: 404, BadRequest: 400,
     ConfigError: 400, MessageRevoked: 409, AccountDisabled: 409,
@@ -67,22 +66,6 @@ def install_metrics(app: bottle.Bottle, home: Home) -> None:
             bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
             bottle.response.set_header("Cache-Control", "no-store")
             return monitor.prometheus(monitor.snapshot(home))
-
-
-def settings_refresher(home: Home):
-    """A before_request hook: the console's settings, re-read at most every SETTINGS_SECONDS.
-
-    A database that cannot be read keeps the last settings: the request itself then
-    fails or succeeds on its own (/healthz answers 503, not a 500 from here).
-    """
-
-    def refresh() -> None:
-        try:
-            home.refresh_settings(max_age=SETTINGS_SECONDS)
-        except (WebcryptError, store.DatabaseError):
-            pass
-
-    return refresh
 
 
 class _connection:
@@ -194,7 +177,7 @@ class Console:
             here=bottle.request.fullpath,
             get_request=bottle.request.method == "GET",
             brand=self.home.config.values["branding"],
-            date=admin_text.date, shown=admin_text.shown, **values,
+            date=display.date_text, shown=display.shown_value, **values,
         )
 
     def error_page(self, status: int, text: str) -> str:
@@ -290,8 +273,8 @@ class Console:
         sender = query.getunicode("sender", default="") or ""
         if recipient is None:
             recipient = query.getunicode("recipient", default="") or ""
-        since = admin_text.parse_day(query.get("since", ""))
-        until = admin_text.parse_day(query.get("until", ""))
+        since = display.parse_day(query.get("since", ""))
+        until = display.parse_day(query.get("until", ""))
         now = self.home.now()
         rows = [messages.describe(m, now) for m in messages.listing(
             sender, recipient, since, until + 86400 if until else None, limit=500)]
@@ -391,7 +374,7 @@ class Console:
     def audit(self):
         query = bottle.request.query
         user = query.getunicode("user", default="") or ""
-        rows = auditlog.query(admin_text.parse_day(query.get("since", "")), user, query.get("action", ""))
+        rows = auditlog.query(display.parse_day(query.get("since", "")), user, query.get("action", ""))
         return self.render("admin_audit.tpl", title=self.t("Audit trail"), rows=rows,
                            filters={"user": user, "since": query.get("since", ""), "action": query.get("action", "")})
 

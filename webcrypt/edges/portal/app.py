@@ -26,12 +26,14 @@ def create_app(home: Home | Config | None = None, home_factory=None) -> bottle.B
     if isinstance(home, Config):
         home = Home(home)
     home.connect()
+    home.refresh_settings()  # a new app starts with the settings as stored now
     portal = web.Portal(home=home, cache=pages.new_cache(home))
     app = bottle.Bottle(catchall=True)
     bottle.BaseRequest.MEMFILE_MAX = body_limit(home)  # keep bodies in memory: replies hold plaintext
     app.install(_guarded(portal))
     app.add_hook("before_request", web.client_resolver(home))  # first: every later step sees one client
     app.add_hook("before_request", _connect)
+    app.add_hook("before_request", settings_refresher(home))
     for code in failures.TITLES:
         app.error(code)(lambda e, code=code: _http_error_page(portal, e))
     app.route("/healthz", "GET", lambda: healthz(home))
@@ -52,6 +54,26 @@ def _connect() -> None:
         store.db.connect(reuse_if_open=True)
     except store.DatabaseError:
         pass  # the route's first query fails again and gets its 503 page from _guarded
+
+
+SETTINGS_SECONDS = 30  # how stale the console's settings may be on other portal nodes
+
+
+def settings_refresher(home: Home):
+    """A before_request hook: the console's settings (limits, branding, credentials channel)
+    re-read at most every SETTINGS_SECONDS, the one cache of them in a portal process.
+
+    A database that cannot be read keeps the last settings: the request itself then
+    fails or succeeds on its own (/healthz answers 503, not a 500 from here).
+    """
+
+    def refresh() -> None:
+        try:
+            home.refresh_settings(max_age=SETTINGS_SECONDS)
+        except (errors.WebcryptError, store.DatabaseError):
+            pass
+
+    return refresh
 
 
 def healthz(home: Home) -> str:
@@ -82,8 +104,6 @@ def _mount_admin(app: bottle.Bottle, home: Home) -> None:
     app.mount("/admin/", admin.create_admin_app(home, "/admin"))
     app.route("/admin", "GET", lambda: pages.see_other("/admin/"))
     admin.install_metrics(app, home)  # GET /metrics for Prometheus (networks or bearer token)
-    # console settings (limits, credentials channel, ...) reach every node within half a minute
-    app.add_hook("before_request", admin.settings_refresher(home))
 
 
 def _guarded(portal: web.Portal):

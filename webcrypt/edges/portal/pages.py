@@ -23,14 +23,12 @@ from ...base.errors import (
 )
 from ...core import mime
 from ...infra import store
-from ...usecases import accounts, inbox, login, reading, reply, sessions, settings, throttle
+from ...usecases import accounts, inbox, login, reading, reply, sessions, throttle
 from . import failures, i18n, web
 
-KIND = "recipient"
+KIND = accounts.KIND
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _NOT_BLANK = re.compile(rb"\S")
-BRANDING_SECONDS = 30
-BRANDING_FIELDS = ("name", "organisation", "logo_url", "color")
 FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
 OPEN_CLIENT = throttle.Rule(limit=120, window=3600, block=3600)  # secure.htm uploads per client and hour
 
@@ -75,27 +73,16 @@ def install(app: bottle.Bottle, portal: web.Portal) -> None:
 
 
 def branding(portal: web.Portal) -> dict:
-    """[branding] of the configuration, overridden by the console's 'branding' setting (settings.py).
-
-    Re-read at most every BRANDING_SECONDS; ``texts`` holds the organisation's own
-    words per language (``portal_welcome`` is shown on the start and login pages).
-    """
-    cached = portal.settings_branding
-    if cached and cached.get("_until", 0) > time.monotonic():
-        return cached["value"]
+    """The corporate identity as every process sees it: [branding] of the file with the console's
+    settings over it (Home.refresh_settings, at most app.SETTINGS_SECONDS old); ``texts`` holds the
+    organisation's own words per language (``portal_welcome`` on the start and login pages)."""
     base = portal.home.config.values["branding"]
-    value = {k: str(base.get(k) or "") for k in BRANDING_FIELDS}
-    try:
-        stored = settings.read(settings.BRANDING_KEY)
-    except store.DatabaseError:
-        stored = {}  # the error page for a database outage still shows the configured brand
-    value.update({k: stored[k] for k in BRANDING_FIELDS if isinstance(stored.get(k), str) and stored[k]})
-    value["texts"] = stored.get("texts") if isinstance(stored.get("texts"), dict) else {}
+    value = {k: str(base.get(k) or "") for k in ("name", "organisation", "logo_url", "color")}
+    value["texts"] = base.get("texts") if isinstance(base.get("texts"), dict) else {}
     if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", value["color"]):
         value["color"] = "#1f4e79"
     if not value["logo_url"].startswith(("https://", "http://")):
         value["logo_url"] = ""
-    portal.settings_branding = {"value": value, "_until": time.monotonic() + BRANDING_SECONDS}
     return value
 
 

@@ -24,7 +24,7 @@ Reusable pieces, all working on bottle's thread-local request and response:
 import re
 import secrets
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -49,7 +49,6 @@ LANG = "webcrypt-lang"
 class Portal:
     home: Home
     cache: object = None
-    settings_branding: dict = field(default_factory=dict)
 
 
 def cookie_name(home: Home, base: str) -> str:

@@ -19,7 +19,7 @@ OWNERS = {
     "typer": ("cli/",),
     "rich": ("cli/",),
     "aiosmtpd": ("relay.py",),
-    "subprocess": ("mailer.py",),
+    "subprocess": ("mailer.py", "store.py"),  # sendmail; pg_dump
     "smtplib": ("mailer.py",),
     "nh3": ("sanitise.py", "reading.py", "portal/"),
 }

@@ -228,3 +228,44 @@ def test_a_copy_the_target_refuses_leaves_it_empty(pg, home, home_dir):
             assert store.filled_tables() == []
     finally:
         target.close()
+
+
+@needs_postgres
+def test_backup_and_restore_on_postgresql_as_docs_admin_md_says(pg, home_dir, tmp_path, clock):
+    url = pg.create_database("wc_" + uuid.uuid4().hex[:12])
+    path = home_dir / "webcrypt.toml"
+    write_settings(path, {"database": {"url": f'"{url}"'}})
+    assert webcrypt(path, "migrate").returncode == 0
+    site = Home(config.load(path), clock=clock)
+    site.connect()
+    try:
+        envelopes, passwords, _ = a_running_site(site, count=3)
+    finally:
+        site.close()
+    dump = tmp_path / "webcrypt.dump"
+    result = webcrypt(path, "backup", str(dump))  # docs/admin.md: webcrypt backup FILE, pg_dump inside
+    assert result.returncode == 0, result.stderr
+    assert dump.read_bytes()[:5] == b"PGDMP" and dump.stat().st_mode & 0o077 == 0
+
+    # the disaster: mail after the backup, then the database lost
+    site.connect()
+    gateway.encrypt(site, mail(50, "late@example.org"), "clerk@bank.example", ["late@example.org"],
+                    print_login_data=lambda new: None)
+    store.db.execute_sql("DROP TABLE recipient CASCADE")
+    site.close()
+    # docs/admin.md, "Restore (PostgreSQL)": pg_restore into the database, then webcrypt migrate
+    restore = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={url}", str(dump)],
+                             capture_output=True, text=True, timeout=120)
+    assert restore.returncode == 0, restore.stderr
+    assert webcrypt(path, "migrate").returncode == 0
+
+    site.connect()
+    try:
+        app = create_app(site)
+        for number, to, envelope, _ in envelopes:
+            password = NEW_PASSWORD if number == 0 else passwords[to]
+            assert f"Balance number {number} for {to}." in read_in_portal(Client(app), envelope, to, password)
+            passwords[to] = NEW_PASSWORD if number else passwords[to]
+        assert not store.Recipient.select().where(store.Recipient.address == "late@example.org").exists()
+    finally:
+        site.close()

@@ -269,3 +269,48 @@ def test_backup_and_restore_on_postgresql_as_docs_admin_md_says(pg, home_dir, tm
         assert not store.Recipient.select().where(store.Recipient.address == "late@example.org").exists()
     finally:
         site.close()
+
+
+# --- the appliance on PostgreSQL: install.sh --database, the built executable's driver -----
+
+
+@needs_postgres
+def test_install_sh_database_puts_the_appliance_on_postgresql(pg, tmp_path):
+    """install.sh --database URL with the built executable (build.spec carries psycopg2): the
+    configuration names the database, it is migrated there, and the monitor shows which store."""
+    import json
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from appliance_support import ROOT, built
+    from test_appliance import ACCOUNT, layout, user_exists
+
+    onedir = built()["onedir"]
+    url = pg.create_database("wc_" + uuid.uuid4().hex[:12])
+    root = Path(tempfile.mkdtemp(prefix="webcrypt-pg-appliance-", dir="/tmp"))
+    root.chmod(0o755)
+    had_user = user_exists(ACCOUNT)
+    env = layout(root)
+    try:
+        result = subprocess.run([str(ROOT / "appliance/install.sh"), "--hostname", "secure.example.com",
+                                 "--web", "none", "--no-postfix", "--database", url,
+                                 "--executable", str(onedir.parent)], env=env, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        config_path = root / "etc/webcrypt/webcrypt.toml"
+        assert f'url = "{url}"' in config_path.read_text()
+        admin = [str(root / "usr/local/bin/webcrypt"), "--config", str(config_path)]
+        figures = subprocess.run([*admin, "monitor", "--json"], capture_output=True, text=True, timeout=60, cwd="/")
+        assert figures.returncode == 0, figures.stderr
+        assert json.loads(figures.stdout)["database"] == f"PostgreSQL {url.rsplit('/', 1)[1]} on 127.0.0.1:{PG_PORT}"
+        assert not (root / "var/lib/webcrypt/webcrypt.db").exists()  # no SQLite beside it
+        # an upgrade run keeps it; another URL for an existing site is refused with the way to move
+        again = subprocess.run([str(ROOT / "appliance/install.sh"), "--hostname", "secure.example.com", "--web", "none",
+                                "--no-postfix", "--database", url + "x", "--executable", str(onedir.parent)],
+                               env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode != 0 and "webcrypt db copy" in again.stderr, again.stdout + again.stderr
+    finally:
+        subprocess.run([str(ROOT / "appliance/uninstall.sh"), *([] if had_user else ["--purge"])], env=env,
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

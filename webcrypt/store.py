@@ -282,6 +282,16 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, pw.SqliteDatabase)
 
 
+def description() -> str:
+    """Which database this is, for the monitor and the console (never a password)."""
+    if is_sqlite():
+        return f"SQLite {db.obj.database}"
+    params = db.obj.connect_params
+    kind = "PostgreSQL" if is_postgresql() else type(db.obj).__name__.removesuffix("Database")
+    where = params.get("host") or "local socket"
+    return f"{kind} {db.obj.database} on {where}" + (f":{params['port']}" if params.get("port") else "")
+
+
 def is_postgresql() -> bool:
     return isinstance(db.obj, pw.PostgresqlDatabase)
 

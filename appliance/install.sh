@@ -106,6 +106,10 @@ case "$DATABASE" in
     *) die "--database must be a postgresql:// (or sqlite:///) URL" ;;
 esac
 case "$DATABASE" in *'"'*|*'\'*) die "--database: the URL must not contain \" or \\" ;; esac
+# An existing site keeps its database: moving one is 'webcrypt db copy', not a reinstall.
+if [ -n "$DATABASE" ] && [ -f "$ETC/webcrypt.toml" ] && ! grep -qxF "url = \"$DATABASE\"" "$ETC/webcrypt.toml"; then
+    die "$ETC/webcrypt.toml names another database; a site moves with 'webcrypt db copy --to URL', then [database] url is set by hand (docs/admin.md)"
+fi
 if [ -n "$CERT$KEY" ] && { [ -z "$CERT" ] || [ -z "$KEY" ]; }; then
     die "--cert and --key go together"
 fi
@@ -212,9 +216,6 @@ configure() {
     config="$ETC/webcrypt.toml"
     if [ -f "$config" ]; then
         say "keeping $config"
-        if [ -n "$DATABASE" ] && ! grep -qxF "url = \"$DATABASE\"" "$config"; then
-            die "$config names another database; a site moves with 'webcrypt db copy --to URL', then [database] url is set by hand (docs/admin.md)"
-        fi
     else
         # Let the program write its own commented template, then point it at this layout.
         scratch=$(mktemp -d)

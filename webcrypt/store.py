@@ -6,6 +6,7 @@ seconds in integer columns so every backend stores them alike.
 """
 
 import contextlib
+import time
 
 import peewee as pw
 
@@ -234,6 +235,37 @@ def _misconfigured(error: Exception):
     from .errors import ConfigError
 
     return ConfigError(f"database.url cannot be used: {str(error).splitlines()[0]}")
+
+
+def usable_connection(wait: float = 0) -> None:
+    """This thread's connection, working: for processes that keep one across requests (portal
+    threads, relay workers). One the server dropped (PostgreSQL restarted or failed over) is
+    replaced instead of failing every later request; a database that is down is waited for up
+    to *wait* seconds, so that a restart is a slower answer rather than an error."""
+    if not db.is_closed() and not _alive():
+        try:
+            db.close()
+        except pw.DatabaseError:  # nosec B110 - closing a dead connection; peewee forgets it anyway
+            pass
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.connect(reuse_if_open=True)
+            return
+        except pw.OperationalError as e:
+            if time.monotonic() >= deadline:
+                raise _unavailable(e) from None
+            time.sleep(0.25)
+
+
+def _alive() -> bool:
+    if not is_postgresql():  # SQLite is a file: nothing drops the connection
+        return True
+    try:
+        db.execute_sql("SELECT 1")
+        return True
+    except (pw.OperationalError, pw.InterfaceError):
+        return False
 
 
 def close() -> None:

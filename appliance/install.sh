@@ -33,6 +33,9 @@ usage: install.sh [options]
   --executable PATH   the built one-folder build (folder) or one-file build (file)
                       (default: dist/webcrypt-onedir or build/dist/webcrypt-onedir
                       next to this script's parent folder)
+  --database URL      the database of a new configuration (default: SQLite in
+                      /var/lib/webcrypt); postgresql://USER@HOST:PORT/NAME for several
+                      portal nodes on one PostgreSQL (docs/admin.md, "Several nodes")
   --relay             also enable the SMTP relay service (Exchange/Domino smarthost)
   --postfix PATTERN   how Postfix hands mail to webcrypt (appliance/postfix/README.md):
                       content-filter (default: mail submitted on the submission
@@ -73,6 +76,7 @@ WEB=nginx
 EXECUTABLE=""
 RELAY=no
 POSTFIX_PATTERN=content-filter
+DATABASE=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --hostname) HOSTNAME_=${2:?--hostname needs a value}; shift 2 ;;
@@ -80,6 +84,7 @@ while [ $# -gt 0 ]; do
         --key) KEY=${2:?--key needs a file}; shift 2 ;;
         --web) WEB=${2:?--web needs nginx, apache or none}; shift 2 ;;
         --executable) EXECUTABLE=${2:?--executable needs a path}; shift 2 ;;
+        --database) DATABASE=${2:?--database needs a URL}; shift 2 ;;
         --relay) RELAY=yes; shift ;;
         --postfix) POSTFIX_PATTERN=${2:?--postfix needs a pattern}; shift 2 ;;
         --no-postfix) POSTFIX_PATTERN=none; shift ;;
@@ -95,6 +100,16 @@ case "$POSTFIX_PATTERN" in
     *) die "--postfix must be content-filter, transport, relay or none, not $POSTFIX_PATTERN" ;;
 esac
 [ "$(id -u)" = 0 ] || die "run as root (it creates a system user and installs services)"
+case "$DATABASE" in
+    ""|postgresql://*|postgres://*) ;;
+    sqlite:///*) ;;
+    *) die "--database must be a postgresql:// (or sqlite:///) URL" ;;
+esac
+case "$DATABASE" in *'"'*|*'\'*) die "--database: the URL must not contain \" or \\" ;; esac
+# An existing site keeps its database: moving one is 'webcrypt db copy', not a reinstall.
+if [ -n "$DATABASE" ] && [ -f "$ETC/webcrypt.toml" ] && ! grep -qxF "url = \"$DATABASE\"" "$ETC/webcrypt.toml"; then
+    die "$ETC/webcrypt.toml names another database; a site moves with 'webcrypt db copy --to URL', then [database] url is set by hand (docs/admin.md)"
+fi
 if [ -n "$CERT$KEY" ] && { [ -z "$CERT" ] || [ -z "$KEY" ]; }; then
     die "--cert and --key go together"
 fi
@@ -189,6 +204,11 @@ toml_set() {
     rm -f "$file.tmp"
 }
 
+# The database URL without its password, for messages.
+shown_database() {
+    printf '%s' "${DATABASE:-sqlite:///$VAR/webcrypt.db}" | sed 's#\(://[^:/@]*:\)[^@/]*@#\1***@#'
+}
+
 configure() {
     mkdir -p "$ETC" "$VAR"
     chown "$ACCOUNT:$ACCOUNT" "$ETC" "$VAR"
@@ -203,7 +223,7 @@ configure() {
         as_webcrypt "$PREFIX/webcrypt" init --home "$scratch" --portal-url "https://$HOSTNAME_" >/dev/null
         cp "$scratch/webcrypt.toml" "$config.new"
         rm -rf "$scratch"
-        toml_set "$config.new" database url "\"sqlite:///$VAR/webcrypt.db\""
+        toml_set "$config.new" database url "\"${DATABASE:-sqlite:///$VAR/webcrypt.db}\""
         toml_set "$config.new" portal listen "\"$LISTEN\""
         toml_set "$config.new" portal trusted_proxies '["127.0.0.1", "::1"]'
         if postfix_snippets_present; then
@@ -217,7 +237,7 @@ configure() {
         chown "$ACCOUNT:$ACCOUNT" "$config.new"
         chmod 0640 "$config.new"
         mv "$config.new" "$config"
-        say "wrote $config (database in $VAR)"
+        say "wrote $config (database: $(shown_database))"
     fi
     # Creates the master key (0600, owned by webcrypt) and the database if missing; never
     # replaces either.

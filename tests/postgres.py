@@ -36,6 +36,12 @@ class Server:
                      "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off")
         return self
 
+    def restart(self) -> None:
+        """Stop (fast: clients are disconnected, as 'systemctl restart postgresql' does) and start again."""
+        _as_postgres(BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        _as_postgres(BIN / "pg_ctl", "-D", self.data, "-l", self.dir / "log", "-w", "start",
+                     "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off")
+
     def create_database(self, name: str) -> str:
         _as_postgres(BIN / "createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", name)
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"

@@ -1,4 +1,4 @@
-"""Administration on a real PostgreSQL server: monitor, maintain, recall, settings; backup points to pg_dump."""
+"""Administration on a real PostgreSQL server: monitor, maintain, recall, settings; backup by pg_dump."""
 
 
 import pytest
@@ -6,7 +6,6 @@ import pytest
 import postgres
 from webcrypt.infra import store
 from webcrypt.usecases import accounts, events, gateway, housekeeping, messages, monitor, settings
-from webcrypt.base.errors import ConfigError
 
 pytestmark = pytest.mark.skipif(not postgres.available(), reason="Debian package postgresql-15 is not installed")
 
@@ -44,5 +43,5 @@ def test_admin_use_cases_on_postgresql(pg_home, clock, tmp_path):
     settings.save_overrides(pg_home, {"policy.keyword": "WebCrypt"}, actor="test")
     assert pg_home.config["policy.keyword"] == "WebCrypt"
 
-    with pytest.raises(ConfigError, match="pg_dump"):
-        housekeeping.backup(pg_home, tmp_path / "copy.db")
+    # backup calls pg_dump (restore: tests/test_postgres_production.py)
+    assert housekeeping.backup(pg_home, tmp_path / "copy.dump").read_bytes()[:5] == b"PGDMP"

@@ -26,7 +26,7 @@ OWNERS = {
     "typer": ("edges/cli/",),
     "rich": ("edges/cli/",),
     "aiosmtpd": ("edges/relay.py",),
-    "subprocess": ("infra/mailer.py",),
+    "subprocess": ("infra/mailer.py", "infra/store.py"),  # sendmail; pg_dump
     "smtplib": ("infra/mailer.py",),
     "nh3": ("usecases/reading.py",),
 }

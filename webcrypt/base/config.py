@@ -186,6 +186,12 @@ def _typed(section: str, key: str, value, path: Path):
         )
     if expected is int and value < 0:
         raise ConfigError(f"{path}: '{section}.{key}' must not be negative")
+    if expected is int and value < 1 and key in AT_LEAST_ONE.get(section, ()):
+        raise ConfigError(f"{path}: '{section}.{key}' must be at least 1, not {value}")
+    if key in DOMAIN_LISTS.get(section, ()):
+        _check_domains(section, key, value, path)
+    if (section, key) == ("database", "url"):
+        _check_database_url(value, path)
     check = CHECKS.get(f"{section}.{key}")
     if check and not check[0](value):
         raise ConfigError(f"{path}: '{section}.{key}' {check[1]}, not {value!r}")
@@ -215,11 +221,42 @@ CHECKS = {
     "branding.name": (lambda v: not _CONTROL.search(v), "must not contain control characters or line breaks"),
     "branding.organisation": (lambda v: not _CONTROL.search(v), "must not contain control characters or line breaks"),
     "pipe.relay": (
-        lambda v: v == "" or (v.rpartition(":")[0].strip("[]") != "" and v.rpartition(":")[2].isdigit()
-                              and 0 < int(v.rpartition(":")[2]) < 65536),
+        lambda v: v == "" or _is_host_port(v),
         "must be empty or HOST:PORT of a running 'webcrypt relay'",
     ),
+    "portal.listen": (lambda v: _is_host_port(v), "must be HOST:PORT, e.g. \"127.0.0.1:8080\""),
+    "relay.listen": (lambda v: _is_host_port(v), "must be HOST:PORT, e.g. \"127.0.0.1:10025\""),
+    "portal.legacy_urls": (
+        lambda v: all(item.startswith(("http://", "https://")) for item in v),
+        "must list URLs that start with http:// or https://",
+    ),
+    "mail.from": (
+        lambda v: "@" in v and v.isprintable() and not any(c.isspace() or c in "<>" for c in v),
+        "must be one mail address, e.g. \"webcrypt@example.com\"",
+    ),
+    "keys.master_key": (lambda v: v.strip() != "", "must name the master key file, e.g. \"master.key\""),
+    "branding.logo_url": (lambda v: v == "" or v.startswith("https://"), "must be empty or an https:// URL"),
+    "branding.color": (lambda v: re.fullmatch("#[0-9a-fA-F]{6}", v) is not None, "must look like \"#1f4e79\""),
 }
+
+# Whole numbers where 0 would stop the service rather than switch something off
+# (no threads, no time to log in, every login refused): at least 1.
+AT_LEAST_ONE = {
+    "portal": ("threads", "upload_minutes", "session_idle_minutes", "session_max_hours", "reply_max_size"),
+    "policy": ("max_message_size", "expire_days"),
+    "relay": ("max_size", "workers", "processes"),
+    "throttle": ("login_failures_per_account", "login_failures_per_client", "login_block_minutes",
+                 "answer_failures_per_account", "answer_failures_per_client", "answer_block_minutes"),
+}
+
+# Lists of mail domains: an address or a URL there would match nothing, silently.
+DOMAIN_LISTS = {"mail": ("internal_domains",), "policy": ("always_encrypt_domains", "never_encrypt_domains")}
+_DOMAIN = re.compile(r"\*?\.?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?\.?", re.IGNORECASE)
+
+
+def _is_host_port(text: str) -> bool:
+    host, sep, port = text.rpartition(":")
+    return bool(sep) and host.strip("[]").strip() != "" and port.isdigit() and 0 < int(port) < 65536
 
 
 # Lists of IP addresses or CIDR networks: a typo would silently trust or refuse the wrong clients.
@@ -235,6 +272,58 @@ def _check_networks(section: str, key: str, value: list[str], path) -> None:
             ipaddress.ip_network(item.strip(), strict=False)
         except ValueError:
             raise ConfigError(f"{path}: '{section}.{key}' must list IP addresses or networks (CIDR), not {item!r}") from None
+
+
+def _check_domains(section: str, key: str, value: list[str], path) -> None:
+    for item in value:
+        if not _DOMAIN.fullmatch(item.strip()):
+            raise ConfigError(f"{path}: '{section}.{key}' must list mail domains such as \"example.com\", not {item!r}")
+
+
+# URL scheme -> (the Python module the driver is, how to install it)
+DATABASE_DRIVERS = {
+    "postgresql": ("psycopg2", "pip install 'webcrypt[postgres]' (or: apt install python3-psycopg2)"),
+    "postgres": ("psycopg2", "pip install 'webcrypt[postgres]' (or: apt install python3-psycopg2)"),
+    "mysql": ("pymysql", "pip install pymysql (or: apt install python3-pymysql)"),
+}
+
+
+def check_database_url(url: str, where) -> None:
+    """*url* as a database URL webcrypt can use (*where* names it in the error: a file, an option)."""
+    _check_database_url(url, where, name="")
+
+
+def _check_database_url(url: str, path, name: str = " 'database.url'") -> None:
+    """The database URL's form and its driver, so that a typo or a missing package is one line at
+    start, not a traceback at the first query."""
+    import importlib.util
+
+    if url == "":
+        return
+    scheme, sep, rest = url.partition("://")
+    key = f"{path}:{name}"
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise ConfigError(f"{key} for SQLite must be sqlite:///PATH (an absolute path has four slashes: "
+                              f"sqlite:////var/lib/webcrypt/webcrypt.db), not {url!r}")
+        return
+    if not sep or scheme not in DATABASE_DRIVERS:
+        raise ConfigError(f"{key} must start with sqlite:///, postgresql:// or mysql://, "
+                          f"not {shown_url(url)!r}")
+    if not rest.partition("/")[2].partition("?")[0]:
+        raise ConfigError(f"{key} must name the database: {scheme}://USER:PASSWORD@HOST:PORT/DATABASE")
+    module, install = DATABASE_DRIVERS[scheme]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ConfigError(f"{key} needs the database driver {module}, which is not installed: {install}")
+
+
+def shown_url(url: str) -> str:
+    """*url* fit for a message or a log: a password in it replaced by ***."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _type_name(default) -> str:

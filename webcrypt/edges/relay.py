@@ -28,8 +28,10 @@ from ..context.home import Home
 from ..core import addresses
 from ..usecases import events, processing
 from . import dsn as failures
+from ..infra import store
 
 SETTINGS_SECONDS = 30  # how stale the web console's settings may be here
+DATABASE_WAIT_SECONDS = 10  # a PostgreSQL restart shorter than this delays the reply, not the mail
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,8 @@ class Handler:
 
     def _process(self, raw: bytes, sender: str, recipients: list[str], smtputf8: bool = False):
         # SMTP hands over CRLF lines; the original bytes are kept as the client sent them.
+        # a connection PostgreSQL dropped (restart, failover) is replaced; a short outage is waited for
+        store.usable_connection(wait=DATABASE_WAIT_SECONDS)
         self.home.refresh_settings(max_age=SETTINGS_SECONDS)  # the web console's keyword, domains, ...
         try:
             outcome = processing.process(self.home, raw, sender, recipients, smtputf8=smtputf8)

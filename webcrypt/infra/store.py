@@ -5,6 +5,9 @@ The only module that imports peewee. SQLite (WAL, busy timeout) by default;
 seconds in integer columns so every backend stores them alike.
 """
 
+import contextlib
+import time
+
 import peewee as pw
 
 db = pw.DatabaseProxy()
@@ -211,20 +214,69 @@ MIGRATIONS = [
 
 def connect(url: str) -> pw.Database:
     """Bind the models to the database at *url* and open a connection."""
+    database = _database(url)
+    db.initialize(database)
+    _open(database)
+    return database
+
+
+def _database(url: str) -> pw.Database:
     if url.startswith("sqlite:///"):
         # Directly, not through playhouse.db_url: that imports every backend's
         # extension, a cost each pipe process would pay.
-        database = _SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
-    else:
-        from playhouse.db_url import connect as connect_url
+        return _SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
+    from playhouse.db_url import connect as connect_url
 
-        database = connect_url(url)
-    db.initialize(database)
+    try:
+        return connect_url(url)
+    except RuntimeError as e:  # an unknown scheme (config.py refuses it first)
+        raise _misconfigured(e) from None
+
+
+def _open(database: pw.Database) -> None:
     try:
         database.connect(reuse_if_open=True)
     except pw.OperationalError as e:
         raise _unavailable(e) from None
-    return database
+    except pw.ImproperlyConfigured as e:  # a driver that is found but cannot be imported
+        raise _misconfigured(e) from None
+
+
+def _misconfigured(error: Exception):
+    from ..base.errors import ConfigError
+
+    return ConfigError(f"database.url cannot be used: {str(error).splitlines()[0]}")
+
+
+def usable_connection(wait: float = 0) -> None:
+    """This thread's connection, working: for processes that keep one across requests (portal
+    threads, relay workers). One the server dropped (PostgreSQL restarted or failed over) is
+    replaced instead of failing every later request; a database that is down is waited for up
+    to *wait* seconds, so that a restart is a slower answer rather than an error."""
+    if not db.is_closed() and not _alive():
+        try:
+            db.close()
+        except pw.DatabaseError:  # nosec B110 - closing a dead connection; peewee forgets it anyway
+            pass
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.connect(reuse_if_open=True)
+            return
+        except pw.OperationalError as e:
+            if time.monotonic() >= deadline:
+                raise _unavailable(e) from None
+            time.sleep(0.25)
+
+
+def _alive() -> bool:
+    if not is_postgresql():  # SQLite is a file: nothing drops the connection
+        return True
+    try:
+        db.execute_sql("SELECT 1")
+        return True
+    except (pw.OperationalError, pw.InterfaceError):
+        return False
 
 
 def close() -> None:
@@ -273,6 +325,20 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, pw.SqliteDatabase)
 
 
+def description() -> str:
+    """Which database this is, for the monitor and the console (never a password)."""
+    if is_sqlite():
+        return f"SQLite {db.obj.database}"
+    params = db.obj.connect_params
+    kind = "PostgreSQL" if is_postgresql() else type(db.obj).__name__.removesuffix("Database")
+    where = params.get("host") or "local socket"
+    return f"{kind} {db.obj.database} on {where}" + (f":{params['port']}" if params.get("port") else "")
+
+
+def is_postgresql() -> bool:
+    return isinstance(db.obj, pw.PostgresqlDatabase)
+
+
 def database_size() -> int:
     """Bytes the database occupies (SQLite: file plus write-ahead log)."""
     if is_sqlite():
@@ -283,6 +349,33 @@ def database_size() -> int:
     if isinstance(db.obj, pw.PostgresqlDatabase):
         return int(db.execute_sql("SELECT pg_database_size(current_database())").fetchone()[0])
     return 0
+
+
+def backup_postgresql(target: str) -> None:
+    """Dump the PostgreSQL database to *target* with pg_dump (custom format, for pg_restore).
+
+    pg_dump reads one snapshot while the portal nodes keep working. The password goes in
+    its environment, never on a command line others can see.
+    """
+    import os
+    import shutil
+    import subprocess  # nosec B404 - pg_dump, named by its full path, no shell
+
+    from ..base.errors import StoreUnavailable, WebcryptError
+
+    program = shutil.which("pg_dump")
+    if program is None:
+        raise WebcryptError("pg_dump is not installed: apt install postgresql-client (the server's version or newer)")
+    params = db.obj.connect_params
+    environment = {**os.environ, "PGDATABASE": db.obj.database}
+    for key, name in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"), ("password", "PGPASSWORD")):
+        if params.get(key) is not None:
+            environment[name] = str(params[key])
+    done = subprocess.run([program, "--format=custom", "--no-owner", "--file", target],  # nosec B603
+                          env=environment, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise StoreUnavailable(f"pg_dump failed: {reason}")
 
 
 def backup_sqlite(target: str) -> None:
@@ -298,3 +391,78 @@ def backup_sqlite(target: str) -> None:
         db.obj.connection().backup(destination)
     finally:
         destination.close()
+
+
+# --- moving a site to another database (copying.py) ---------------------------------------
+
+# Every table, parents before the rows that name them.
+TABLES = [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, RecoveryLink,
+          Setting, Stat]
+
+
+class Other:
+    """A second database open beside the connected one (a copy's target). ``with other.bound():``
+    points the models at it; every function here then works on it, and on the first one after."""
+
+    def __init__(self, url: str):
+        self.database = _database(url)
+        _open(self.database)
+
+    def close(self) -> None:
+        if not self.database.is_closed():
+            self.database.close()
+
+    @contextlib.contextmanager
+    def bound(self):
+        first = db.obj
+        db.initialize(self.database)
+        try:
+            yield
+        finally:
+            db.initialize(first)
+
+
+def pinned_transaction():
+    """A transaction on the database the models use now, that stays with it while ``Other.bound``
+    points them elsewhere (``db.atomic()`` follows the proxy)."""
+    return db.obj.atomic()
+
+
+def filled_tables() -> list[str]:
+    """Tables that hold rows (the schema version in meta does not count)."""
+    return [model._meta.table_name for model in TABLES
+            if (Meta.select().where(Meta.key != "schema_version") if model is Meta else model.select()).exists()]
+
+
+def table_rows(model):
+    """Every row of *model* as a dict of column values, in primary-key order."""
+    key = model._meta.primary_key
+    order = [model._meta.fields[n] for n in key.field_names] if isinstance(key, pw.CompositeKey) else [key]
+    return model.select().order_by(*order).dicts().iterator()
+
+
+def insert_rows(model, rows: list[dict]) -> None:
+    """Insert *rows* as they are, ids included; meta rows replace the migration's own."""
+    if model is Meta:
+        for row in rows:
+            Meta.insert(row).on_conflict(conflict_target=[Meta.key], update={Meta.value: row["value"]}).execute()
+        return
+    for start in range(0, len(rows), 200):  # databases limit a statement's parameters
+        try:
+            model.insert_many(rows[start:start + 200]).execute()
+        except ValueError as e:  # psycopg2 refuses a NUL in text before it reaches the server
+            raise pw.DataError(f"{model._meta.table_name}: {e}") from None
+
+
+def continue_sequences() -> None:
+    """PostgreSQL: serial ids continue after the copied ones. Explicit ids do not move a
+    sequence, and the next new account would collide with a copied one."""
+    if not isinstance(db.obj, pw.PostgresqlDatabase):
+        return
+    for model in TABLES:
+        key = model._meta.primary_key
+        if isinstance(key, pw.AutoField):
+            table, column = model._meta.table_name, key.column_name
+            # names from the models, not from input
+            db.execute_sql(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "  # nosec B608
+                           f"COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)")

@@ -85,18 +85,16 @@ def _disable_expired_accounts(home: Home, now: int, actor: str) -> int:
 
 
 def backup(home: Home, target: Path, actor: str = "backup") -> Path:
-    """A consistent copy of the SQLite database at *target* (mode 0600), written atomically.
-
-    PostgreSQL has its own tools: use pg_dump (docs/admin.md).
-    """
-    if not store.is_sqlite():
-        raise ConfigError("backup copies SQLite databases only; for PostgreSQL use pg_dump (see docs/admin.md)")
+    """A consistent copy of the database at *target* (mode 0600), written atomically: SQLite's
+    online backup, or pg_dump's custom format for pg_restore (docs/admin.md)."""
+    if not (store.is_sqlite() or store.is_postgresql()):
+        raise ConfigError("backup copies SQLite and PostgreSQL databases; use your database's own tools")
     target = Path(target).expanduser().absolute()
     if target.is_dir():
         raise WebcryptError(f"{target} is a folder; name the backup file")
     partial = _partial_file(target)
     try:
-        store.backup_sqlite(str(partial))
+        (store.backup_sqlite if store.is_sqlite() else store.backup_postgresql)(str(partial))
         os.replace(partial, target)
     except OSError as e:
         raise WebcryptError(f"cannot write backup {target}: {e.strerror}") from None

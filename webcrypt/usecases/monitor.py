@@ -51,6 +51,7 @@ class Figures:
     all_time: dict[str, int]  # counter -> every hour ever counted (Prometheus counters)
     gauges: dict[str, int]
     last_errors: list[dict]
+    database: str = ""  # which store: "SQLite /var/lib/webcrypt/webcrypt.db", "PostgreSQL webcrypt on db1:5432"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -69,6 +70,7 @@ def snapshot(home: Home) -> Figures:
         all_time=_all_time(),
         gauges=gauges(home, now),
         last_errors=last_errors(),
+        database=store.description(),
     )
 
 

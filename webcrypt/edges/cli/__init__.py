@@ -13,6 +13,7 @@ from . import mail_commands  # noqa: F401
 from . import message_commands  # noqa: F401
 from . import monitor_commands  # noqa: F401
 from . import user_commands  # noqa: F401
+from . import db_commands  # noqa: F401
 from .base import app, main
 
 __all__ = ["app", "main"]

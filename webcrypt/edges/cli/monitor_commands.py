@@ -91,4 +91,4 @@ def _dashboard(home: Home, figures):
         errors.add_row(date_text(row["at"]), row["action"], row["subject"], row["detail"])
     verdict = monitor_mod.check(home, figures)
     title = f"webcrypt monitor, {date_text(figures.at)} UTC: {monitor_mod.STATE_NAMES[verdict.state]}"
-    return Panel(Group(counters, state, errors, verdict.line()), title=title)
+    return Panel(Group(counters, state, errors, f"database: {figures.database}", verdict.line()), title=title)

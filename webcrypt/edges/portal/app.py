@@ -49,10 +49,14 @@ def body_limit(home: Home) -> int:
     return int(biggest * 1.6) + 256 * 1024
 
 
+# A PostgreSQL restart or failover shorter than this is a slower answer, not an error page.
+DATABASE_WAIT_SECONDS = 10
+
+
 def _connect() -> None:
     try:
-        store.db.connect(reuse_if_open=True)
-    except store.DatabaseError:
+        store.usable_connection(wait=DATABASE_WAIT_SECONDS)
+    except errors.StoreUnavailable:
         pass  # the route's first query fails again and gets its 503 page from _guarded
 
 
@@ -78,7 +82,7 @@ def settings_refresher(home: Home):
 
 def healthz(home: Home) -> str:
     try:
-        store.db.connect(reuse_if_open=True)
+        store.usable_connection()  # at once: the balancer asks again soon
         store.schema_version()
         home.keyring.wrapping_key(home.keyring.current)
     except (errors.WebcryptError, store.DatabaseError):

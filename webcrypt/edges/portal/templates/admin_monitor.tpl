@@ -1,6 +1,7 @@
 % rebase('admin_base.tpl', title=title)
 <p class="{{'notice' if verdict.state == 0 else 'warning' if verdict.state == 1 else 'error'}}" role="status">{{_("State")}}: {{state}}. {{'; '.join(verdict.problems)}}</p>
 <p>{{_("The figures of 'webcrypt monitor'.")}} {{date(figures.at)}} UTC</p>
+<p>{{_("Database")}}: {{figures.database}}</p>
 <div class="scroll"><table>
 <thead><tr><th></th><th class="num">{{_("Last hour")}}</th><th class="num">{{_("24 hours")}}</th><th>{{_("Per hour")}}</th></tr></thead>
 <tbody>

@@ -218,7 +218,7 @@ def test_messages_list_recall_and_expiry(web, clock):
     client.post(f"/admin/messages/{second.message_id}/expire", {"csrf": csrf, "days": "5"})
     assert gateway.open_envelope(web, mime.extract_envelope(second.data), alice).message == MESSAGE
     assert client.post(f"/admin/messages/{'0' * 32}/recall", {"csrf": csrf, "confirm": "yes"}).status == 404
-    assert client.post(f"/admin/messages/{first.message_id}/expire", {"csrf": csrf, "days": "5"}).status == 409
+    assert client.post(f"/admin/messages/{first.message_id}/expire", {"csrf": csrf, "days": "5"}).status == 410  # gone for good, as the portal says too
 
 
 def test_branding_is_stored_for_every_node_and_previewed(web):

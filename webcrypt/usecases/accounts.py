@@ -81,6 +81,17 @@ def hash_password(home: Home, password: str) -> str:
     return crypto.hash_password(password, home.config["accounts.scrypt_log_n"])
 
 
+def find(address: str) -> store.Recipient | None:
+    """The account of an address already normalised (a session's principal), or None."""
+    return store.Recipient.get_or_none(store.Recipient.address == address)
+
+
+def set_language(recipient: store.Recipient, language: str) -> None:
+    """The recipient's own choice of language, which wins over the browser's."""
+    recipient.language = language
+    recipient.save()
+
+
 def get(address: str) -> store.Recipient:
     address = normalise(address)
     recipient = store.Recipient.get_or_none(store.Recipient.address == address)

@@ -2,8 +2,7 @@
 
 ``create_admin_app(home)`` builds a Bottle app that the portal (app.py) mounts
 at /admin; ``install_metrics(app, home)`` adds /metrics to the portal. Every
-route goes through ``page``: database connection, fresh settings, the
-client-network rule, the admin session, CSRF on POST and the security headers,
+route goes through ``page``: fresh settings, the client-network rule, the admin session, CSRF on POST and the security headers,
 all with the portal's helpers (web.py, i18n.py); a WebcryptError becomes a
 status page in the admin's language. Only administrator accounts (admins.py)
 log in here, never recipients: their sessions are of kind "admin" in a cookie
@@ -17,30 +16,22 @@ from urllib.parse import quote, urlencode
 import bottle
 
 from ...base.errors import (
-    AccountDisabled,
     BadRequest,
     ConfigError,
     LoginFailed,
-    MessageRevoked,
     SecondFactorMissing,
     Throttled,
-    UnknownAccount,
-    UnknownMessage,
     WebcryptError,
 )
 from ...context.home import Home
 from ...core import display, mime, netaccess
 from ...infra import store
 from ...usecases import accounts, admins, auditlog, messages, monitor, sessions, settings, users
-from . import admin_text, pages, web
+from . import admin_text, failures, pages, web
 
 TEMPLATES = web.TEMPLATES
 COOKIE = "webcrypt-admin"
 KIND = "admin"
-STATUS = {  # error -> HTTP status of its page
-    LoginFailed: 403, Throttled: 429, UnknownAccount: 404, UnknownMessage: 404, BadRequest: 400,
-    ConfigError: 400, MessageRevoked: 409, AccountDisabled: 409,
-}
 
 
 def create_admin_app(home: Home, prefix: str = "/admin") -> bottle.Bottle:
@@ -56,32 +47,16 @@ def install_metrics(app: bottle.Bottle, home: Home) -> None:
 
     @app.get("/metrics")
     def metrics():
-        with _connection(home):
-            home.refresh_settings()
-            client = web.client_address(home)
-            if not netaccess.metrics_allowed(home.config, client, bottle.request.get_header("Authorization", "")):
-                bottle.response.status = 403
-                bottle.response.content_type = "text/plain; charset=utf-8"
-                return "forbidden\n"
-            bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
-            bottle.response.set_header("Cache-Control", "no-store")
-            return monitor.prometheus(monitor.snapshot(home))
-
-
-class _connection:
-    """One database connection per request (peewee connections are per thread)."""
-
-    def __init__(self, home: Home):
-        self.home = home
-
-    def __enter__(self):
-        self.opened = store.db.is_closed()
-        if self.opened:
-            store.db.connect()
-
-    def __exit__(self, *exc):
-        if self.opened and not store.db.is_closed():
-            store.db.close()
+        # the database connection comes from the portal's hook, as for every request
+        home.refresh_settings()
+        client = web.client_address(home)
+        if not netaccess.metrics_allowed(home.config, client, bottle.request.get_header("Authorization", "")):
+            bottle.response.status = 403
+            bottle.response.content_type = "text/plain; charset=utf-8"
+            return "forbidden\n"
+        bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
+        bottle.response.set_header("Cache-Control", "no-store")
+        return monitor.prometheus(monitor.snapshot(home))
 
 
 class Console:
@@ -112,18 +87,17 @@ class Console:
     def page(self, handler, login_needed: bool = True):
         @functools.wraps(handler)
         def wrapper(*args, **kwargs):
-            with _connection(self.home):
-                try:
-                    return self.guarded(handler, login_needed, *args, **kwargs)
-                except WebcryptError as e:
-                    return self.error_page(STATUS.get(type(e), 400), self.t(str(e)))
-                except store.DatabaseError:
-                    return self.error_page(503, self.t("The database is busy. Please try again in a moment."))
-                except bottle.HTTPResponse:
-                    raise
-                except Exception as e:  # a bug: its type to the log, never its text
-                    print(f"webcrypt serve: error: {type(e).__name__} in /admin", file=sys.stderr)
-                    return self.error_page(500, self.t("Something went wrong."))
+            try:  # the database connection comes from the portal's hook, as for every request
+                return self.guarded(handler, login_needed, *args, **kwargs)
+            except WebcryptError as e:
+                return self.error_page(failures.status_of(e), self.t(str(e)))
+            except store.DatabaseError:
+                return self.error_page(503, self.t("The database is busy. Please try again in a moment."))
+            except bottle.HTTPResponse:
+                raise
+            except Exception as e:  # a bug: its type to the log, never its text
+                print(f"webcrypt serve: error: {type(e).__name__} in /admin", file=sys.stderr)
+                return self.error_page(500, self.t("Something went wrong."))
 
         return wrapper
 

@@ -1,4 +1,5 @@
-"""Which error becomes which HTTP status, and what the user is told about it.
+"""Which error becomes which HTTP status, for the portal and the console alike, and what a
+recipient is told about it.
 
 Only messages written for recipients (SHOWN) are displayed, translated; every
 other error gets a generic sentence, so no internal detail reaches a page.
@@ -16,6 +17,9 @@ STATUS = [
     (errors.WrongRecipient, 403),
     (errors.AccountDisabled, 403),
     (errors.NotFound, 404),
+    (errors.UnknownAccount, 404),
+    (errors.UnknownMessage, 404),
+    (errors.ConfigError, 400),  # checked at load: at run time only a value someone typed (console, form)
     (errors.MessageExpired, 410),
     (errors.MessageRevoked, 410),
     (errors.MessageTooLarge, 413),

@@ -95,8 +95,7 @@ def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None,
     home = portal.home
     lang = lang or web.language(home, recipient)
     if recipient is not None and bottle.request.query.get("lang") == lang and recipient.language != lang:
-        recipient.language = lang  # the header's language link is a choice, kept like the profile's
-        store.Recipient.update(language=lang).where(store.Recipient.id == recipient.id).execute()
+        accounts.set_language(recipient, lang)  # the header's language link is a choice, kept like the profile's
     nonce = web.new_nonce()
     brand = with_own_text(branding(portal), lang)
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
@@ -162,7 +161,7 @@ class Pages:
         session = web.current_session(self.home, KIND)
         if session is None:
             raise SessionExpired("your session has ended: please log in again")
-        recipient = store.Recipient.get_or_none(store.Recipient.address == session.principal)
+        recipient = accounts.find(session.principal)
         if recipient is None or not usable(self.home, recipient):  # disabled, or past its validity
             sessions.end(web.session_token(self.home))
             raise SessionExpired("your session has ended: please log in again")
@@ -349,8 +348,7 @@ class Pages:
         chosen = i18n.valid(web.form("language", 8))
         if chosen is None:
             raise BadRequest("this language is not available")
-        recipient.language = chosen
-        recipient.save()
+        accounts.set_language(recipient, chosen)
         see_other("/profile")
 
     def set_question(self):

@@ -36,7 +36,7 @@ PACKAGES = ("systemd", "systemd-sysv", "dbus", "postfix", "nginx", "apache2", "o
 HOST_SIDE, CONTAINER = "10.231.0.1", "10.231.0.2"
 # Neither loopback nor a private range, so the console's and /metrics' default networks refuse
 # them. Not TEST-NET-2/3: this machine's resolver maps real names into those.
-OUTSIDE = ["198.18.0.10", "198.18.0.11"]
+OUTSIDE = ["198.18.0.10", "198.18.0.11", "198.18.0.12"]
 CONTAINER_OUTSIDE = "198.18.0.2"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -102,6 +102,9 @@ class Container:
         _remove(self.root)
         subprocess.run(["cp", "-a", "--reflink=auto", str(image()), str(self.root)], check=True)
         self._trust_local_authorities()
+        # as Debian's installer writes it: the machine's own name resolves (sudo asks)
+        with open(self.root / "etc/hosts", "a") as hosts:
+            hosts.write("127.0.1.1 secure\n")
         self._runtime_folder()
         try:
             self.boot()

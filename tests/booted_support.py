@@ -95,11 +95,12 @@ class Container:
         self.veth = f"ve-{name}"[:15]
         self.process: subprocess.Popen | None = None
         self.pid = 0
-        self.log = CACHE / f"{name}.console.log"
+        self.log = CACHE / "console.log"  # the last run's boots (and reboots), for a failure's story
         self._mounted_run = False
 
     def __enter__(self) -> "Container":
         _remove(self.root)
+        self.log.unlink(missing_ok=True)
         subprocess.run(["cp", "-a", "--reflink=auto", str(image()), str(self.root)], check=True)
         self._trust_local_authorities()
         # as Debian's installer writes it: the machine's own name resolves (sudo asks)

@@ -12,7 +12,8 @@
 # Every location can be moved with an environment variable (the tests install into a temporary
 # root this way); the defaults are the real paths:
 #   WEBCRYPT_PREFIX=/opt/webcrypt  WEBCRYPT_BIN=/usr/local/bin  WEBCRYPT_ETC=/etc/webcrypt
-#   WEBCRYPT_VAR=/var/lib/webcrypt  WEBCRYPT_UNITS=/etc/systemd/system
+#   WEBCRYPT_VAR=/var/lib/webcrypt  WEBCRYPT_BACKUPS=/var/backups/webcrypt
+#   WEBCRYPT_UNITS=/etc/systemd/system
 #   WEBCRYPT_NGINX=/etc/nginx  WEBCRYPT_APACHE=/etc/apache2  WEBCRYPT_TLS=/etc/ssl/webcrypt
 #   WEBCRYPT_POSTFIX=/etc/postfix  WEBCRYPT_HTTPS_PORT=443  WEBCRYPT_HTTP_PORT=80
 #   WEBCRYPT_PORTAL_LISTEN=127.0.0.1:8080  WEBCRYPT_REINJECT_PORT=10026  WEBCRYPT_RELAY_PORT=10025
@@ -55,6 +56,7 @@ PREFIX=${WEBCRYPT_PREFIX:-/opt/webcrypt}
 BIN=${WEBCRYPT_BIN:-/usr/local/bin}
 ETC=${WEBCRYPT_ETC:-/etc/webcrypt}
 VAR=${WEBCRYPT_VAR:-/var/lib/webcrypt}
+BACKUPS=${WEBCRYPT_BACKUPS:-/var/backups/webcrypt}
 UNITS=${WEBCRYPT_UNITS:-/etc/systemd/system}
 NGINX=${WEBCRYPT_NGINX:-/etc/nginx}
 APACHE=${WEBCRYPT_APACHE:-/etc/apache2}
@@ -213,6 +215,11 @@ configure() {
     mkdir -p "$ETC" "$VAR"
     chown "$ACCOUNT:$ACCOUNT" "$ETC" "$VAR"
     chmod 0750 "$ETC" "$VAR"
+    # 'webcrypt backup' as root runs as the webcrypt user (the admin command), so it needs a
+    # folder of its own to write to; nobody else may read the wrapped keys in a copy.
+    mkdir -p "$BACKUPS"
+    chown "$ACCOUNT:$ACCOUNT" "$BACKUPS"
+    chmod 0700 "$BACKUPS"
     config="$ETC/webcrypt.toml"
     if [ -f "$config" ]; then
         say "keeping $config"
@@ -525,8 +532,10 @@ front_end() {
             ln -sfn "$NGINX/sites-available/webcrypt.conf" "$NGINX/sites-enabled/webcrypt.conf"
             if [ "$NGINX" = /etc/nginx ] && command -v nginx >/dev/null 2>&1; then
                 nginx -t -q || die "nginx refuses the configuration (see above)"
-                if systemd_running; then systemctl reload-or-restart nginx; fi
+                # enabled too: a front end started by hand would be gone after the next boot
+                if systemd_running; then systemctl enable --quiet nginx && systemctl reload-or-restart nginx; fi
             fi
+            drop_apache_site
             say "configured nginx: https://$HOSTNAME_:$HTTPS_PORT/ -> $LISTEN"
             ;;
         apache)
@@ -536,11 +545,33 @@ front_end() {
                 a2enmod -q ssl proxy proxy_http headers >/dev/null
                 a2ensite -q webcrypt >/dev/null
                 apache2ctl -t || die "Apache refuses the configuration (see above)"
-                if systemd_running; then systemctl reload-or-restart apache2; fi
+                if systemd_running; then systemctl enable --quiet apache2 && systemctl reload-or-restart apache2; fi
             fi
+            drop_nginx_site
             say "configured Apache: https://$HOSTNAME_:$HTTPS_PORT/ -> $LISTEN"
             ;;
     esac
+}
+
+# One front end serves the portal: switching (--web apache after nginx, or back) removes this
+# script's site from the other one. Stopping the other server is yours (docs/admin.md).
+drop_nginx_site() {
+    [ -e "$NGINX/sites-available/webcrypt.conf" ] || return 0
+    rm -f "$NGINX/sites-enabled/webcrypt.conf" "$NGINX/sites-available/webcrypt.conf"
+    if [ "$NGINX" = /etc/nginx ] && systemd_running && systemctl -q is-active nginx; then
+        systemctl reload nginx || true
+    fi
+    say "removed the webcrypt site from nginx"
+}
+
+drop_apache_site() {
+    [ -e "$APACHE/sites-available/webcrypt.conf" ] || return 0
+    if [ "$APACHE" = /etc/apache2 ] && command -v a2dissite >/dev/null 2>&1; then
+        a2dissite -q webcrypt >/dev/null 2>&1 || true
+        if systemd_running && systemctl -q is-active apache2; then systemctl reload apache2 || true; fi
+    fi
+    rm -f "$APACHE/sites-enabled/webcrypt.conf" "$APACHE/sites-available/webcrypt.conf"
+    say "removed the webcrypt site from Apache"
 }
 
 # Refuse before anything is changed.

@@ -15,6 +15,7 @@ PREFIX=${WEBCRYPT_PREFIX:-/opt/webcrypt}
 BIN=${WEBCRYPT_BIN:-/usr/local/bin}
 ETC=${WEBCRYPT_ETC:-/etc/webcrypt}
 VAR=${WEBCRYPT_VAR:-/var/lib/webcrypt}
+BACKUPS=${WEBCRYPT_BACKUPS:-/var/backups/webcrypt}
 UNITS=${WEBCRYPT_UNITS:-/etc/systemd/system}
 NGINX=${WEBCRYPT_NGINX:-/etc/nginx}
 APACHE=${WEBCRYPT_APACHE:-/etc/apache2}
@@ -89,6 +90,11 @@ say "removed the programs, units and front-end site"
 
 if [ "$PURGE" = yes ]; then
     rm -rf "$ETC" "$VAR" "$TLS"
+    # Backups are the administrator's: an empty folder goes, one with copies in it stays.
+    if [ -d "$BACKUPS" ] && ! rmdir "$BACKUPS" 2>/dev/null; then
+        chown -R root:root "$BACKUPS"
+        say "kept the backups in $BACKUPS (now owned by root)"
+    fi
     if id "$ACCOUNT" >/dev/null 2>&1; then
         userdel "$ACCOUNT" 2>/dev/null || say "could not remove user $ACCOUNT (still running processes?)"
     fi

@@ -56,15 +56,16 @@ class _Controller(Controller):
 class Sink:
     """*smtputf8*: announce SMTPUTF8 (RFC 6531), as Postfix does; False: a next hop without it."""
 
-    def __init__(self, port: int, smtputf8: bool = True):
+    def __init__(self, port: int, smtputf8: bool = True, host: str = "127.0.0.1"):
         self.handler = SinkHandler()
         self.port = port
+        self.host = host
         self.smtputf8 = smtputf8
         self.controller = None
 
     def start(self) -> None:
         self.controller = _Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, data_size_limit=0, enable_SMTPUTF8=self.smtputf8
+            self.handler, hostname=self.host, port=self.port, data_size_limit=0, enable_SMTPUTF8=self.smtputf8
         )
         self.controller.start()
 

@@ -85,13 +85,24 @@ def python_for_pipe_user() -> tuple[str, ...]:
 
 def _copied_interpreter(folder: Path) -> list[str]:
     prefix = folder / "py"
-    result = subprocess.run(["cp", "-al", sys.prefix, str(prefix)], capture_output=True)
-    if result.returncode != 0:
-        subprocess.run(["cp", "-a", sys.prefix, str(prefix)], check=True)
+    _copy_tree(sys.base_prefix, prefix)
+    if sys.prefix != sys.base_prefix:
+        # A virtual environment (tests/run.sh makes .venv): its python is a link to the base
+        # interpreter, so the base is copied and the environment's packages laid over it.
+        packages = f"lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
+        _copy_tree(f"{sys.prefix}/{packages}/.", prefix / packages)
     executable = prefix / Path(sys.executable).relative_to(sys.prefix)
     # Its RUNPATH names the original lib folder, which nobody cannot reach either;
     # without this the system's libpython of the same version would be loaded.
     return ["/usr/bin/env", f"LD_LIBRARY_PATH={prefix / 'lib'}", str(executable)]
+
+
+def _copy_tree(source, target: Path) -> None:
+    """Hard links where the file system allows (no data copied), else a copy."""
+    target.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["cp", "-alf", f"{source}/.", str(target)], capture_output=True)
+    if result.returncode != 0:
+        subprocess.run(["cp", "-af", f"{source}/.", str(target)], check=True)
 
 
 def _runs_as_pipe_user(command: list[str]) -> bool:

@@ -93,6 +93,7 @@ def layout(root: Path) -> dict:
         "WEBCRYPT_BIN": str(root / "usr/local/bin"),
         "WEBCRYPT_ETC": str(root / "etc/webcrypt"),
         "WEBCRYPT_VAR": str(root / "var/lib/webcrypt"),
+        "WEBCRYPT_BACKUPS": str(root / "var/backups/webcrypt"),
         "WEBCRYPT_UNITS": str(root / "etc/systemd/system"),
         "WEBCRYPT_NGINX": str(root / "etc/nginx"),
         "WEBCRYPT_APACHE": str(root / "etc/apache2"),

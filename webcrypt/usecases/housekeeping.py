@@ -6,6 +6,7 @@ working (SQLite's online backup API); restore is documented in docs/admin.md.
 """
 
 import os
+import pwd
 import tempfile
 from pathlib import Path
 
@@ -104,11 +105,20 @@ def backup(home: Home, target: Path, actor: str = "backup") -> Path:
     return target
 
 
+def _user_name() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
 def _partial_file(target: Path) -> Path:
     """An empty 0600 file beside *target*: the copy holds wrapped keys, nobody else reads it."""
     try:
         handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     except OSError as e:
-        raise WebcryptError(f"cannot write backup into {target.parent}: {e.strerror}") from None
+        # As root, the appliance's admin command runs as the webcrypt user: say whose rights count.
+        raise WebcryptError(f"cannot write backup into {target.parent} as user {_user_name()}: {e.strerror}"
+                            " (the appliance's folder for backups: /var/backups/webcrypt)") from None
     os.close(handle)
     return Path(name)

@@ -79,7 +79,7 @@ def backup(ctx: typer.Context, target: Path = typer.Argument(..., help="File to 
 
     The master key is not in the copy: keep master.key backed up separately.
 
-    Example: webcrypt backup /var/backups/webcrypt-$(date +%F).db
+    Example: webcrypt backup /var/backups/webcrypt/webcrypt-$(date +%F).db
     """
     home = open_home(ctx)
     path = housekeeping.backup(home, target, actor())

@@ -107,7 +107,7 @@ case "$DATABASE" in
     sqlite:///*) ;;
     *) die "--database must be a postgresql:// (or sqlite:///) URL" ;;
 esac
-case "$DATABASE" in *'"'*|*'\'*) die "--database: the URL must not contain \" or \\" ;; esac
+case "$DATABASE" in *\"*|*\\*) die "--database: the URL must not contain \" or \\" ;; esac
 # An existing site keeps its database: moving one is 'webcrypt db copy', not a reinstall.
 if [ -n "$DATABASE" ] && [ -f "$ETC/webcrypt.toml" ] && ! grep -qxF "url = \"$DATABASE\"" "$ETC/webcrypt.toml"; then
     die "$ETC/webcrypt.toml names another database; a site moves with 'webcrypt db copy --to URL', then [database] url is set by hand (docs/admin.md)"

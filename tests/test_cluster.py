@@ -330,7 +330,8 @@ def test_readers_and_mail_survive_a_killed_node_and_a_database_restart(cluster):
     figures["mails_at_sink"] = len(delivered)
     print("\ncluster figures:", figures)
 
-    assert failed == [], f"reads that failed as the clients saw them: {failed[:10]}"
+    nginx_errors = (running.folder / "error.log").read_text(errors="replace").splitlines()[-15:]
+    assert failed == [], f"reads that failed as the clients saw them: {failed[:10]}; nginx said: {nginx_errors}"
     assert sorted(load.submitted) == list(range(MAILS))
     assert delivered == list(range(MAILS)), "mail lost or doubled between relays and sink"
 

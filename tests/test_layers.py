@@ -145,3 +145,37 @@ def test_pipe_path_imports_no_cli_or_web_libraries():
             "print(sorted(m for m in ('typer', 'rich', 'bottle', 'waitress', 'aiosmtpd', 'nh3') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# Each table has one writer, a use case; edges never query a table themselves.
+WRITERS = {
+    "Recipient": "usecases/accounts.py", "Message": "usecases/messages.py", "ThreadRef": "usecases/gateway.py",
+    "Session": "usecases/sessions.py", "Upload": "usecases/inbox.py", "Throttle": "usecases/throttle.py",
+    "AuditEvent": "usecases/events.py", "Stat": "usecases/events.py", "Admin": "usecases/admins.py",
+    "Setting": "usecases/settings.py", "RecoveryLink": "usecases/login.py", "Meta": "infra/store.py",
+}
+WRITES = {"create", "insert", "insert_many", "replace", "update", "delete", "get_or_create"}
+
+
+def model_calls(path: Path) -> list[tuple[str, str]]:
+    """(model, method) of every ``store.Model.method(...)`` call in *path*."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            if (isinstance(owner, ast.Attribute) and owner.attr in WRITERS and isinstance(owner.value, ast.Name)
+                    and owner.value.id == "store"):
+                found.append((owner.attr, node.func.attr))
+    return found
+
+
+@pytest.mark.parametrize("path", modules(), ids=rel)
+def test_each_table_has_one_writer(path):
+    foreign = sorted({f"{model}.{method}" for model, method in model_calls(path)
+                      if method in WRITES and WRITERS[model] != rel(path)})
+    assert foreign == [], f"{rel(path)} writes tables another use case owns: {foreign}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "edges").rglob("*.py")), ids=rel)
+def test_edges_never_query_a_table(path):
+    assert model_calls(path) == [], f"{rel(path)} queries tables itself: {sorted(set(model_calls(path)))}"

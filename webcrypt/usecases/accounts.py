@@ -14,7 +14,7 @@ from ..context.home import Home
 from ..core import crypto
 from ..core.addresses import normalise
 from ..infra import store
-from . import sessions
+from . import messages, sessions
 
 DAY = 86400
 KIND = "recipient"  # the kind of their sessions
@@ -79,6 +79,49 @@ def _insert(home: Home, address: str, password: str, must_change: bool) -> store
 
 def hash_password(home: Home, password: str) -> str:
     return crypto.hash_password(password, home.config["accounts.scrypt_log_n"])
+
+
+def note_login(home: Home, recipient: store.Recipient) -> None:
+    """A login succeeded: when (the one before is kept on the row object for the profile page),
+    and a password hash the pipeline re-made at today's cost."""
+    recipient.previous_login = recipient.last_login  # shown on the profile page (not a column)
+    recipient.last_login = home.now()
+    recipient.failed_logins = 0
+    recipient.save()
+
+
+def lock(address: str, until: int) -> None:
+    store.Recipient.update(locked_until=until).where(store.Recipient.address == address).execute()
+
+
+def unlock(recipient: store.Recipient) -> None:
+    store.Recipient.update(failed_logins=0, locked_until=None).where(store.Recipient.id == recipient.id).execute()
+
+
+def set_validity(recipient: store.Recipient, valid_until: int | None, enable: bool) -> None:
+    changes = {"valid_until": valid_until, **({"disabled": False, "disabled_reason": None} if enable else {})}
+    store.Recipient.update(**changes).where(store.Recipient.id == recipient.id).execute()
+
+
+def renew(home: Home, recipient: store.Recipient) -> None:
+    """New mail keeps an account in use valid (and wakes one that only expired)."""
+    store.Recipient.update(**renewal(home, recipient)).where(store.Recipient.id == recipient.id).execute()
+
+
+def set_question(recipient: store.Recipient, question: str, answer_hash: str) -> None:
+    recipient.question, recipient.answer_hash = question, answer_hash
+    recipient.save()
+
+
+def disable_expired(now: int) -> list[str]:
+    """Disable every account whose validity ended (and end its sessions); their addresses."""
+    expired = [r.address for r in store.Recipient.select(store.Recipient.address).where(
+        store.Recipient.valid_until.is_null(False) & (store.Recipient.valid_until < now)
+        & (store.Recipient.disabled == False))]  # noqa: E712 - peewee builds SQL from ==
+    for address in expired:
+        store.Recipient.update(disabled=True, disabled_reason="expired").where(store.Recipient.address == address).execute()
+        sessions.end_all(KIND, address)
+    return expired
 
 
 def find(address: str) -> store.Recipient | None:
@@ -175,11 +218,7 @@ def delete(address: str) -> int:
     """Delete the account and destroy the keys of its messages; return how many."""
     recipient = get(address)
     with store.db.atomic():
-        destroyed = (
-            store.Message.update(data_key_wrapped=None)
-            .where((store.Message.recipient == recipient.address) & store.Message.data_key_wrapped.is_null(False))
-            .execute()
-        )
+        destroyed = messages.destroy_keys_of(recipient.address)
         sessions.end_all(KIND, recipient.address)
         recipient.delete_instance()
     return destroyed

@@ -19,7 +19,7 @@ from ..context.home import Home
 from ..core import crypto, envelope, mime
 from ..core.addresses import domain_of, mailbox, normalise
 from ..infra import mailer, store
-from . import accounts, events
+from . import accounts, events, messages
 
 DAY = 86400
 
@@ -125,17 +125,9 @@ def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_
 def _record(home, recipient, header, data_key, size, fields) -> None:
     key = accounts.recipient_key(home, recipient)
     with store.db.atomic():
-        # New mail keeps an account in use valid (and wakes one that only expired).
-        store.Recipient.update(**accounts.renewal(home, recipient)).where(store.Recipient.id == recipient.id).execute()
-        store.Message.create(
-            id=header.message_id,
-            recipient=recipient.address,
-            sender=header.sender,
-            created=header.created,
-            expires=header.expires,
-            size=size,
-            data_key_wrapped=crypto.seal(key, data_key, header.message_id.encode()),
-        )
+        accounts.renew(home, recipient)
+        messages.record(header.message_id, recipient.address, header.sender, header.created, header.expires, size,
+                        crypto.seal(key, data_key, header.message_id.encode()))
         original_id = mime.first(fields, "message-id")
         refs = [f"<{header.message_id}@{domain_of(home.config['mail.from']) or 'localhost'}>"]
         if original_id:
@@ -156,7 +148,7 @@ def discard(home: Home, items: list[Sealed]) -> None:
     try:
         with store.db.atomic():
             store.ThreadRef.delete().where(store.ThreadRef.message_id.in_(ids)).execute()
-            store.Message.delete().where(store.Message.id.in_(ids)).execute()
+            messages.forget(ids)
         events.count(home, events.ENCRYPTED, -len(ids))
     except Exception:  # noqa: BLE001  # nosec B110 - e.g. the database is what failed; the retry still works
         pass
@@ -238,6 +230,5 @@ def open_envelope(home: Home, data: bytes, recipient: store.Recipient) -> Opened
     except EnvelopeError:
         raise MessageRevoked("the key of this message is damaged") from None
     checked, message = envelope.open_(data, data_key)
-    if record.first_opened is None:
-        store.Message.update(first_opened=home.now()).where(store.Message.id == record.id).execute()
+    messages.note_opened(home, record)
     return Opened(checked, message, record)

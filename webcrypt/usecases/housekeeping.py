@@ -13,7 +13,7 @@ from pathlib import Path
 from ..base.errors import ConfigError, WebcryptError
 from ..context.home import Home
 from ..infra import store
-from . import events
+from . import accounts, events, inbox, login, messages, sessions, throttle
 
 THROTTLE_KEEP = 86400  # a throttle row older than a day has no window left to count in
 
@@ -23,11 +23,11 @@ def maintain(home: Home, actor: str = "maintain") -> dict[str, int]:
     now = home.now()
     with store.db.atomic():
         done = {
-            "message_keys_destroyed": _destroy_expired_keys(now),
-            "uploads_deleted": _delete_stale_uploads(now),
-            "sessions_deleted": _delete_stale_sessions(home, now),
-            "throttles_deleted": _delete_stale_throttles(now),
-            "recovery_links_deleted": _delete_expired_recovery_links(now),
+            "message_keys_destroyed": messages.destroy_expired_keys(now),
+            "uploads_deleted": inbox.purge(home),
+            "sessions_deleted": sessions.purge(home),
+            "throttles_deleted": throttle.purge(now, THROTTLE_KEEP),
+            "recovery_links_deleted": login.purge_links(now),
             "accounts_disabled": _disable_expired_accounts(home, now, actor),
         }
         if any(done.values()):
@@ -36,53 +36,11 @@ def maintain(home: Home, actor: str = "maintain") -> dict[str, int]:
     return done
 
 
-def _destroy_expired_keys(now: int) -> int:
-    return (
-        store.Message.update(data_key_wrapped=None)
-        .where((store.Message.expires < now) & store.Message.data_key_wrapped.is_null(False))
-        .execute()
-    )
-
-
-def _delete_stale_uploads(now: int) -> int:
-    return store.Upload.delete().where(store.Upload.expires < now).execute()
-
-
-def _delete_stale_sessions(home: Home, now: int) -> int:
-    idle = home.config["portal.session_idle_minutes"] * 60
-    longest = home.config["portal.session_max_hours"] * 3600
-    return (
-        store.Session.delete()
-        .where((store.Session.last_seen < now - idle) | (store.Session.created < now - longest))
-        .execute()
-    )
-
-
-def _delete_expired_recovery_links(now: int) -> int:
-    return store.RecoveryLink.delete().where(store.RecoveryLink.expires < now).execute()
-
-
-def _delete_stale_throttles(now: int) -> int:
-    blocked_over = store.Throttle.blocked_until.is_null() | (store.Throttle.blocked_until < now)
-    return store.Throttle.delete().where(blocked_over & (store.Throttle.window_start < now - THROTTLE_KEEP)).execute()
-
-
 def _disable_expired_accounts(home: Home, now: int, actor: str) -> int:
-    expired = store.Recipient.select().where(
-        store.Recipient.valid_until.is_null(False)
-        & (store.Recipient.valid_until < now)
-        & (store.Recipient.disabled == False)  # noqa: E712
-    )
-    addresses = [r.address for r in expired]
-    for address in addresses:
-        store.Recipient.update(disabled=True, disabled_reason="expired").where(
-            store.Recipient.address == address
-        ).execute()
-        store.Session.delete().where(
-            (store.Session.kind == "recipient") & (store.Session.principal == address)
-        ).execute()
+    expired = accounts.disable_expired(now)
+    for address in expired:
         events.audit(home, actor, "disable", address, "validity ended")
-    return len(addresses)
+    return len(expired)
 
 
 def backup(home: Home, target: Path, actor: str = "backup") -> Path:

@@ -42,16 +42,9 @@ def _account_key(address: str) -> str:
     return f"login-account:{address}"
 
 
-def _succeeded(home: Home, recipient: store.Recipient) -> None:
-    recipient.previous_login = recipient.last_login  # shown on the profile page (not a column)
-    recipient.last_login = home.now()
-    recipient.failed_logins = 0
-    recipient.save()  # with a password hash re-made at today's cost
-
-
 def _lock(home: Home, address: str, client: str) -> None:
     until = home.now() + throttle.login_account(home).block
-    store.Recipient.update(locked_until=until).where(store.Recipient.address == address).execute()
+    accounts.lock(address, until)
     events.audit(home, address, "login_locked", address, detail=f"until {until}", client=client)
 
 
@@ -63,7 +56,7 @@ RECIPIENTS = signin.Door(
     client_key=lambda client: f"login-client:{throttle.client_bucket(client)}",
     find=lambda address: store.Recipient.get_or_none(store.Recipient.address == address),
     check_usable=accounts.check_usable,
-    succeeded=_succeeded,
+    succeeded=accounts.note_login,
     audit_success=lambda home, address, recipient, client: events.audit(home, address, "login", address, client=client),
     audit_failure=lambda home, address, error, client: events.audit(home, address, "login_failed", address, client=client),
     principal=lambda recipient: recipient.address,
@@ -145,9 +138,8 @@ def set_question(home: Home, recipient: store.Recipient, password: str, question
     if len(_answer_form(answer)) < 4:
         raise PasswordRejected("the answer must have at least 4 characters")
     with signin.HASHING:
-        recipient.answer_hash = crypto.hash_password(_answer_form(answer), home.config["accounts.scrypt_log_n"])
-    recipient.question = question
-    recipient.save()
+        answer_hash = crypto.hash_password(_answer_form(answer), home.config["accounts.scrypt_log_n"])
+    accounts.set_question(recipient, question, answer_hash)
     events.audit(home, recipient.address, "question_set", recipient.address, client=client)
 
 
@@ -175,7 +167,7 @@ def request_recovery(home: Home, address: str, client: str) -> None:
     address = _normalised(address)
     throttle.take(home, f"forgot-account:{address}", LINKS_PER_ADDRESS)
     now = home.now()
-    store.RecoveryLink.delete().where(store.RecoveryLink.expires < now).execute()
+    purge_links(now)
     if question_for(home, address) is None:
         events.audit(home, address, "recovery_requested", address, detail="no link: no account with a question", client=client)
         return
@@ -184,6 +176,11 @@ def request_recovery(home: Home, address: str, client: str) -> None:
                               expires=now + RECOVERY_MINUTES * 60)
     events.audit(home, address, "recovery_requested", address, detail="link mailed", client=client)
     notices.recovery_link(home, address, token, RECOVERY_MINUTES)
+
+
+def purge_links(now: int) -> int:
+    """Forget links past their time; how many."""
+    return store.RecoveryLink.delete().where(store.RecoveryLink.expires < now).execute()
 
 
 def _link_hash(token: str) -> str:

@@ -1,4 +1,5 @@
-"""Encrypted messages as the administrator sees them: metadata, recall, expiry.
+"""Encrypted messages: their records (the one writer of the messages table), and what the
+administrator sees of them: metadata, recall, expiry.
 
 Nothing of a message's content is stored, so listing shows who, when and how
 big only. Recalling destroys the wrapped data key: the message travels on in
@@ -102,4 +103,34 @@ def id_from_copy(data: bytes) -> str:
         return envelope.read_header(mime.extract_envelope(data)).message_id
     except EnvelopeError:
         raise EnvelopeError("no webcrypt message id in this file (not a carrier mail or secure.htm)") from None
+
+
+# --- the records the gateway keeps, and what destroys their keys ----------------------------
+
+
+def record(message_id: str, recipient: str, sender: str, created: int, expires: int, size: int,
+           data_key_wrapped: bytes) -> None:
+    store.Message.create(id=message_id, recipient=recipient, sender=sender, created=created, expires=expires,
+                         size=size, data_key_wrapped=data_key_wrapped)
+
+
+def note_opened(home: Home, row: store.Message) -> None:
+    if row.first_opened is None:
+        store.Message.update(first_opened=home.now()).where(store.Message.id == row.id).execute()
+
+
+def forget(ids: list[str]) -> None:
+    """Records of carriers that never left (the MTA retries, sealing afresh)."""
+    store.Message.delete().where(store.Message.id.in_(ids)).execute()
+
+
+def destroy_keys_of(address: str) -> int:
+    """Every message of *address* unreadable for ever (the account is deleted); how many."""
+    return (store.Message.update(data_key_wrapped=None)
+            .where((store.Message.recipient == address) & store.Message.data_key_wrapped.is_null(False)).execute())
+
+
+def destroy_expired_keys(now: int) -> int:
+    return (store.Message.update(data_key_wrapped=None)
+            .where((store.Message.expires < now) & store.Message.data_key_wrapped.is_null(False)).execute())
 

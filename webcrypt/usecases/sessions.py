@@ -101,6 +101,9 @@ def end_all(kind: str, principal: str) -> None:
 
 
 def purge(home: Home, limits: Limits | None = None) -> int:
-    """Delete sessions past the idle timeout (the absolute one is checked on lookup)."""
+    """Delete sessions past the idle or the absolute timeout (both are also checked on lookup)."""
     limits = limits or Limits.from_config(home)
-    return store.Session.delete().where(store.Session.last_seen < home.now() - limits.idle).execute()
+    now = home.now()
+    return (store.Session.delete()
+            .where((store.Session.last_seen < now - limits.idle) | (store.Session.created < now - limits.total))
+            .execute())

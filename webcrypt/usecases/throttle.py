@@ -141,5 +141,16 @@ def take(home: Home, key: str, rule: Rule) -> None:
     failed(home, [(key, rule)], [count])  # every request counts: the last allowed one blocks the rest
 
 
+def clear_naming(address: str) -> None:
+    """Forget every count whose key names *address* (an administrator's unlock)."""
+    store.Throttle.delete().where(store.Throttle.key.contains(address)).execute()
+
+
+def purge(now: int, keep: int) -> int:
+    """Drop counts older than *keep* seconds that block nothing: they have no window left."""
+    blocked_over = store.Throttle.blocked_until.is_null() | (store.Throttle.blocked_until < now)
+    return store.Throttle.delete().where(blocked_over & (store.Throttle.window_start < now - keep)).execute()
+
+
 def clear(key: str) -> None:
     store.Throttle.delete().where(store.Throttle.key == key[:200]).execute()

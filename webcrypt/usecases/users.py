@@ -7,7 +7,7 @@ always land together (one transaction).
 from ..base.errors import WebcryptError
 from ..context.home import Home
 from ..infra import store
-from . import accounts, events, gateway
+from . import accounts, events, gateway, throttle
 
 DAY = 86400
 
@@ -42,10 +42,8 @@ def last_sender(address: str) -> str | None:
 def unlock(home: Home, address: str, actor: str, client: str = "") -> store.Recipient:
     recipient = accounts.get(address)
     with store.db.atomic():
-        store.Recipient.update(failed_logins=0, locked_until=None).where(
-            store.Recipient.id == recipient.id
-        ).execute()
-        store.Throttle.delete().where(store.Throttle.key.contains(recipient.address)).execute()
+        accounts.unlock(recipient)
+        throttle.clear_naming(recipient.address)
         events.audit(home, actor, "unlock", recipient.address, "", client)
     return accounts.get(recipient.address)
 
@@ -58,10 +56,8 @@ def extend(home: Home, address: str, days: int, actor: str, client: str = "") ->
     valid_until = home.now() + days * DAY if days else None
     ran_out = recipient.valid_until is not None and recipient.valid_until < home.now()
     with store.db.atomic():
-        changes = {"valid_until": valid_until}
-        if ran_out and recipient.disabled and _disabled_by_expiry(recipient.address):
-            changes["disabled"] = False
-        store.Recipient.update(**changes).where(store.Recipient.id == recipient.id).execute()
+        enable = ran_out and recipient.disabled and _disabled_by_expiry(recipient.address)
+        accounts.set_validity(recipient, valid_until, enable)
         events.audit(home, actor, "extend", recipient.address, f"days={days}", client)
     return accounts.get(recipient.address)
 

@@ -82,17 +82,17 @@ def test_expired_message_cannot_be_opened_before_maintain_either(home, clock):
 
 
 def test_extend_re_enables_an_account_that_maintain_disabled(home, clock):
-    from webcrypt.usecases import users
+    from webcrypt.usecases import account_admin
 
     accounts.create(home, "carol@example.org", "carol password")
     store.Recipient.update(valid_until=clock.now - 1).execute()
     housekeeping.maintain(home)
     assert accounts.get("carol@example.org").disabled
-    users.extend(home, "carol@example.org", 30, actor="test")
+    account_admin.extend(home, "carol@example.org", 30, actor="test")
     assert not accounts.get("carol@example.org").disabled
-    users.set_disabled(home, "carol@example.org", True, actor="test")  # an admin's disable stays
+    account_admin.set_disabled(home, "carol@example.org", True, actor="test")  # an admin's disable stays
     store.Recipient.update(valid_until=clock.now - 1).execute()
-    users.extend(home, "carol@example.org", 30, actor="test")
+    account_admin.extend(home, "carol@example.org", 30, actor="test")
     assert accounts.get("carol@example.org").disabled
 
 

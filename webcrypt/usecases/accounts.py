@@ -224,8 +224,10 @@ def delete(address: str) -> int:
     return destroyed
 
 
-def describe(recipient: store.Recipient) -> dict:
+def describe(home: Home, recipient: store.Recipient) -> dict:
+    """What the command line (`user show`, `user list`) and the console show of an account: the same fields."""
     counts = store.Message.select().where(store.Message.recipient == recipient.address)
+    now = home.now()
     return {
         "address": recipient.address,
         "created": recipient.created,
@@ -238,6 +240,8 @@ def describe(recipient: store.Recipient) -> dict:
         "language": recipient.language,
         "messages": counts.count(),
         "key_generation": recipient.key_generation,
+        "locked": bool(recipient.locked_until and recipient.locked_until > now),
+        "expired": bool(recipient.valid_until and recipient.valid_until < now),
     }
 
 

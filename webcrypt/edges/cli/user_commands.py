@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from ...base.errors import ExitStatus
-from ...usecases import accounts, admins, users
+from ...usecases import account_admin, accounts, admins
 from .base import (
     actor,
     admin_app,
@@ -36,7 +36,7 @@ def useradd(
     Example: webcrypt useradd alice@example.org
     """
     home = open_home(ctx)
-    new = users.create(home, address, read_password(password_stdin), actor())
+    new = account_admin.create(home, address, read_password(password_stdin), actor())
     if password_stdin:
         typer.echo(f"Created {new.address}.")
     else:
@@ -55,7 +55,7 @@ def reset(
     Example: webcrypt reset alice@example.org --mail
     """
     home = open_home(ctx)
-    new = users.reset(home, address, actor(), mail=mail, print_login_data=print_login_data)
+    new = account_admin.reset(home, address, actor(), mail=mail, print_login_data=print_login_data)
     if mail and home.config["accounts.credentials_to"] != "print":
         typer.echo(f"New login data for {new.address} sent per credentials_to.")
     elif mail:
@@ -75,8 +75,8 @@ def user_list(
 
     Example: webcrypt user list --search example.org --json
     """
-    open_home(ctx)
-    rows = [accounts.describe(r) for r in accounts.listing(search)]
+    home = open_home(ctx)
+    rows = [accounts.describe(home, r) for r in accounts.listing(search)]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -96,8 +96,8 @@ def user_show(
 
     Example: webcrypt user show alice@example.org
     """
-    open_home(ctx)
-    row = accounts.describe(accounts.get(address))
+    home = open_home(ctx)
+    row = accounts.describe(home, accounts.get(address))
     if as_json:
         typer.echo(json.dumps(row, indent=2))
         return
@@ -114,7 +114,7 @@ def user_disable(ctx: typer.Context, address: str = typer.Argument(..., help="Re
     Example: webcrypt user disable alice@example.org
     """
     home = open_home(ctx)
-    typer.echo(f"Disabled {users.set_disabled(home, address, True, actor()).address}.")
+    typer.echo(f"Disabled {account_admin.set_disabled(home, address, True, actor()).address}.")
 
 
 @user_app.command("enable")
@@ -125,7 +125,7 @@ def user_enable(ctx: typer.Context, address: str = typer.Argument(..., help="Rec
     Example: webcrypt user enable alice@example.org
     """
     home = open_home(ctx)
-    typer.echo(f"Enabled {users.set_disabled(home, address, False, actor()).address}.")
+    typer.echo(f"Enabled {account_admin.set_disabled(home, address, False, actor()).address}.")
 
 
 @user_app.command("delete")
@@ -141,14 +141,14 @@ def user_delete(
     """
     home = open_home(ctx)
     recipient = accounts.get(address)
-    count = accounts.describe(recipient)["messages"]
+    count = accounts.describe(home, recipient)["messages"]
     warning = (f"Deleting {recipient.address} destroys its key: its {count} message(s) "
                "can never be read again, by anyone.")
     if not yes:
         err.print(warning, markup=False)
         if not typer.confirm("Delete?", err=True):
             raise typer.Exit(int(ExitStatus.ERROR))
-    destroyed = users.delete(home, recipient.address, actor())
+    destroyed = account_admin.delete(home, recipient.address, actor())
     typer.echo(f"Deleted {recipient.address}; {destroyed} message key(s) destroyed.")
 
 
@@ -160,7 +160,7 @@ def user_unlock(ctx: typer.Context, address: str = typer.Argument(..., help="Rec
     Example: webcrypt user unlock alice@example.org
     """
     home = open_home(ctx)
-    typer.echo(f"Unlocked {users.unlock(home, address, actor()).address}.")
+    typer.echo(f"Unlocked {account_admin.unlock(home, address, actor()).address}.")
 
 
 @user_app.command("extend")
@@ -175,7 +175,7 @@ def user_extend(
     Example: webcrypt user extend alice@example.org --days 365
     """
     home = open_home(ctx)
-    recipient = users.extend(home, address, days, actor())
+    recipient = account_admin.extend(home, address, days, actor())
     typer.echo(f"{recipient.address} is valid until {date_text(recipient.valid_until) if recipient.valid_until else 'for ever'}.")
 
 

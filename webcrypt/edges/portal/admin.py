@@ -26,7 +26,7 @@ from ...base.errors import (
 from ...context.home import Home
 from ...core import display, mime, netaccess
 from ...infra import store
-from ...usecases import accounts, admins, auditlog, messages, monitor, sessions, settings, users
+from ...usecases import account_admin, accounts, admins, auditlog, messages, monitor, sessions, settings
 from . import admin_text, failures, pages, web
 
 TEMPLATES = web.TEMPLATES
@@ -201,36 +201,36 @@ class Console:
 
     def user_list(self):
         search = bottle.request.query.getunicode("q", default="") or ""
-        rows = [users.describe(self.home, r) for r in accounts.listing(search.strip())[:500]]
+        rows = [accounts.describe(self.home, r) for r in accounts.listing(search.strip())[:500]]
         return self.render("admin_users.tpl", title=self.t("Users"), rows=rows, search=search)
 
     def user_page(self, address, message: str = "", password: str = ""):  # nosec B107 - "": none to show
-        row = users.describe(self.home, accounts.get(address))
+        row = accounts.describe(self.home, accounts.get(address))
         return self.render("admin_user.tpl", title=row["address"], row=row, message=message, password=password)
 
     def user_action(self, address, action):
         home, actor, client = self.home, self.actor(), self.client()
         if action == "reset":
             shown = {}
-            new = users.reset(home, address, actor, client, mail=True,
+            new = account_admin.reset(home, address, actor, client, mail=True,
                               print_login_data=lambda n: shown.update(password=n.password))
             text = "A new password was set and the login data were sent." if not shown else \
                 "A new password was set. Pass it on by a safe channel; it is shown only now."
             return self.user_page(new.address, self.t(text), shown.get("password", ""))
         if action == "unlock":
-            users.unlock(home, address, actor, client)
+            account_admin.unlock(home, address, actor, client)
             return self.user_page(address, self.t("The account is unlocked."))
         if action in ("disable", "enable"):
-            users.set_disabled(home, address, action == "disable", actor, client)
+            account_admin.set_disabled(home, address, action == "disable", actor, client)
             return self.user_page(address, self.t("Disabled." if action == "disable" else "Enabled."))
         if action == "extend":
-            users.extend(home, address, self.days(), actor, client)
+            account_admin.extend(home, address, self.days(), actor, client)
             return self.user_page(address, self.t("The validity was changed."))
         if action == "delete":
             recipient = accounts.get(address)
             if self.form("confirm").strip().lower() != recipient.address:
                 raise BadRequest(self.t("To delete, type the address exactly as shown."))
-            users.delete(home, recipient.address, actor, client)
+            account_admin.delete(home, recipient.address, actor, client)
             return pages.see_other(self.url("/users", deleted=recipient.address))
         raise BadRequest(self.t("Unknown action."))
 

@@ -1,4 +1,5 @@
-"""Administrator actions on recipient accounts, each with its audit record.
+"""The administrator's actions on recipient accounts (command line and console), each with its
+audit record; the accounts themselves and their table are accounts.py.
 
 The CLI and the web console both call these, so an action and its audit event
 always land together (one transaction).
@@ -94,10 +95,3 @@ def create(home: Home, address: str, password: str | None, actor: str, client: s
         new = accounts.create(home, address, password)
         events.audit(home, actor, "useradd", new.address, "", client)
     return new
-
-
-def describe(home: Home, recipient: store.Recipient) -> dict:
-    row = accounts.describe(recipient)
-    row["locked"] = bool(recipient.locked_until and recipient.locked_until > home.now())
-    row["expired"] = bool(recipient.valid_until and recipient.valid_until < home.now())
-    return row

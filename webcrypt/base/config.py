@@ -254,9 +254,27 @@ DOMAIN_LISTS = {"mail": ("internal_domains",), "policy": ("always_encrypt_domain
 _DOMAIN = re.compile(r"\*?\.?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?\.?", re.IGNORECASE)
 
 
-def _is_host_port(text: str) -> bool:
+def host_port(text: str, default_host: str = "") -> tuple[str, int]:
+    """'HOST:PORT' (an IPv6 host in brackets) as (host, port); ConfigError otherwise. The one
+    reader of such values: listen addresses, [pipe] relay."""
     host, sep, port = text.rpartition(":")
-    return bool(sep) and host.strip("[]").strip() != "" and port.isdigit() and 0 < int(port) < 65536
+    host = host.strip().strip("[]") or default_host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"must be HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
+def _is_host_port(text: str) -> bool:
+    try:
+        host_port(text)
+    except ConfigError:
+        return False
+    return True
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL, None for another database: the one reader of such URLs."""
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
 
 
 # Lists of IP addresses or CIDR networks: a typo would silently trust or refuse the wrong clients.

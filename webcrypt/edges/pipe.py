@@ -175,8 +175,10 @@ def _forward(relay: str, options: dict, raw: bytes) -> Forwarded:
     """Forwarding mode: the relay, a long-running process, does the work."""
     from ..infra import mailer
 
-    host, _, port = relay.rpartition(":")
-    reply = mailer.forward(host.strip("[]"), int(port), options["sender"], options["recipients"], raw)
+    from ..base.config import host_port
+
+    host, port = host_port(relay)
+    reply = mailer.forward(host, port, options["sender"], options["recipients"], raw)
     return Forwarded(relay, reply)
 
 

@@ -23,12 +23,13 @@ from dataclasses import dataclass
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from ..base.config import host_port
 from ..base.errors import BadAddress, ConfigError
 from ..context.home import Home
 from ..core import addresses
+from ..infra import store
 from ..usecases import events, processing
 from . import dsn as failures
-from ..infra import store
 
 SETTINGS_SECONDS = 30  # how stale the web console's settings may be here
 DATABASE_WAIT_SECONDS = 10  # a PostgreSQL restart shorter than this delays the reply, not the mail
@@ -61,10 +62,10 @@ def settings(home: Home, listen: str | None = None) -> Settings:
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"listen address must be HOST:PORT, not {text!r}")
-    return host.strip("[]"), int(port)
+    try:
+        return host_port(text)
+    except ConfigError:
+        raise ConfigError(f"listen address must be HOST:PORT, not {text!r}") from None
 
 
 def _tls(home: Home) -> ssl.SSLContext | None:

@@ -10,6 +10,8 @@ import time
 
 import peewee as pw
 
+from ..base.config import sqlite_path
+
 db = pw.DatabaseProxy()
 
 IntegrityError = pw.IntegrityError
@@ -221,10 +223,10 @@ def connect(url: str) -> pw.Database:
 
 
 def _database(url: str) -> pw.Database:
-    if url.startswith("sqlite:///"):
+    if sqlite_path(url) is not None:
         # Directly, not through playhouse.db_url: that imports every backend's
         # extension, a cost each pipe process would pay.
-        return _SqliteDatabase(url[len("sqlite:///"):], pragmas=SQLITE_PRAGMAS)
+        return _SqliteDatabase(str(sqlite_path(url)), pragmas=SQLITE_PRAGMAS)
     from playhouse.db_url import connect as connect_url
 
     try:

@@ -191,8 +191,8 @@ def init_home(folder: Path, portal_url: str) -> Path:
 def _private_sqlite_file(url: str) -> None:
     """Create the SQLite file readable by its owner only (SQLite gives its -wal and -shm
     files the same mode): password hashes and wrapped keys are nobody else's business."""
-    if url.startswith("sqlite:///"):
-        database = Path(url[len("sqlite:///"):])
+    database = config.sqlite_path(url)
+    if database is not None:
         if not database.exists():
             database.touch(mode=0o600)
 

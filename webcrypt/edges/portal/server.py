@@ -10,16 +10,17 @@ client. ``waitress_options`` pins both settings.
 import ctypes
 import sys
 
+from ...base.config import host_port, sqlite_path
 from ...base.errors import ConfigError, KeyFileError, StoreUnavailable
 from ...context.home import Home
 from ...infra import store
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"listen must be HOST:PORT, not {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+    try:
+        return host_port(value, default_host="127.0.0.1")
+    except ConfigError:
+        raise ConfigError(f"listen must be HOST:PORT, not {value!r}") from None
 
 
 def check_ready(home: Home) -> None:
@@ -27,16 +28,12 @@ def check_ready(home: Home) -> None:
     if not home.config.file("keys.master_key").exists():
         raise KeyFileError(f"master key file {home.config.file('keys.master_key')} is missing: run 'webcrypt init'")
     home.keyring  # raises KeyFileError with the reason
-    url = home.config.database_url
-    if url.startswith("sqlite:///") and not _sqlite_path(url).exists():
-        raise StoreUnavailable(f"database {_sqlite_path(url)} is missing: run 'webcrypt init' or 'webcrypt migrate'")
+    database = sqlite_path(home.config.database_url)
+    if database is not None and not database.exists():
+        raise StoreUnavailable(f"database {database} is missing: run 'webcrypt init' or 'webcrypt migrate'")
     home.connect()
 
 
-def _sqlite_path(url: str):
-    from pathlib import Path
-
-    return Path(url[len("sqlite:///"):])
 
 
 def run(home: Home, listen: str | None = None, threads: int | None = None) -> None:

@@ -275,7 +275,7 @@ class Console:
         stored = settings.read(settings.BRANDING_KEY)
         return self.render("admin_branding.tpl", status=status, title=self.t("Corporate identity"),
                            stored=stored, effective=self.home.config.values["branding"],
-                           text_keys=settings.TEXT_KEYS, languages=settings.LANGUAGES,
+                           text_keys=settings.TEXT_KEYS,
                            samples=self.mail_samples(), message=message, failed=status != 200)
 
     def mail_samples(self) -> dict[str, str]:

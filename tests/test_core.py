@@ -339,3 +339,64 @@ def test_each_carrier_is_counted_with_its_message_row(home):
     gateway.encrypt(home, MESSAGE, SENDER, ["alice@example.org", "bob@example.org"], print_login_data=lambda n: None)
     (row,) = store.Stat.select().where(store.Stat.name == "encrypted")
     assert row.count == 2 and store.Message.select().count() == 2
+
+
+# Languages of the mails (issue 10: languages as data)
+
+def carrier_text(sealed) -> str:
+    import quopri
+    return quopri.decodestring(sealed.data).decode("utf-8", "replace")
+
+
+def test_mails_say_everything_in_english_then_german_by_default(home):
+    text = carrier_text(seal_one(home))
+    assert "has sent you a confidential message" in text
+    assert text.index("has sent you") < text.index("\n--\n") < text.index("hat Ihnen eine vertrauliche Nachricht")
+    assert b"This is an encrypted message in MIME format. / Verschluesselte Nachricht." in seal_one(home).data
+
+
+def test_mail_languages_follow_the_account_and_the_configuration(home_dir, clock):
+    write_settings(home_dir / "webcrypt.toml", {"mail": {"language": '"de"', "second_language": '""'}})
+    home = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    home.connect()
+    german = seal_one(home)
+    text = carrier_text(german)
+    assert "hat Ihnen eine vertrauliche Nachricht" in text and "confidential message" not in text
+    assert b'<html lang="de">' in mime.secure_htm_of(german.data) and b"Open message" not in german.data
+    accounts.set_language(accounts.get("alice@example.org"), "en")  # the account's choice wins
+    text = carrier_text(seal_one(home))
+    assert "confidential message" in text and "hat Ihnen" not in text and "\n--\n" not in text
+    home.close()
+
+
+def test_a_reader_who_chose_the_second_language_still_gets_both(home):
+    seal_one(home)
+    accounts.set_language(accounts.get("alice@example.org"), "de")
+    text = carrier_text(seal_one(home))
+    assert text.index("hat Ihnen eine vertrauliche Nachricht") < text.index("\n--\n") < text.index("has sent you")
+
+
+@pytest.mark.parametrize("key, value", [("language", '"xx"'), ("second_language", '"english"')])
+def test_mail_languages_are_checked_at_load(home_dir, key, value):
+    write_settings(home_dir / "webcrypt.toml", {"mail": {key: value}})
+    with pytest.raises(ConfigError, match=f"mail.{key}"):
+        config.load(home_dir / "webcrypt.toml")
+
+
+def test_every_language_translates_every_mail_text_with_known_placeholders():
+    import string
+
+    from webcrypt.base import languages
+    from webcrypt.core import texts
+
+    def placeholders(text):
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    for code in languages.LANGUAGES:
+        if code == languages.DEFAULT:
+            continue
+        table = languages.catalogue(code, "mail")
+        assert sorted(m for m in texts.MSGIDS if m not in table) == [], code
+        # a translation may leave a value out (German names the portal once), never invent one
+        assert [m for m in texts.MSGIDS if not placeholders(table[m]) <= placeholders(m)] == [], code
+        assert table[texts.CARRIER_PREAMBLE].isascii()

@@ -861,3 +861,53 @@ def test_login_throttle_follows_the_configuration(home_dir, clock, sink):
     with pytest.raises(errors.LoginFailed):  # blocked for one minute only
         login.login(home, "alice@example.org", "wrong", "192.0.2.61")
     home.close()
+
+
+def po_file(entries: dict[str, str]) -> str:
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return "\n".join(f"msgid {quoted(k)}\nmsgstr {quoted(v)}\n" for k, v in entries.items())
+
+
+def test_a_new_language_is_its_catalogues_and_one_line(app, portal_home, sink, tmp_path, monkeypatch):
+    """Issue 10: a language added by its .po files (here in a folder of its own) and one line of
+    base/languages.py is offered by the portal, and its pages and mails are written in it."""
+    import quopri
+
+    from webcrypt.base import languages
+    from webcrypt.core import texts
+
+    folder = tmp_path / "xx" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "portal.po").write_text(po_file({"Log in": "Xx-login", "Profile": "Xx-profile"}))
+    (folder / "mail.po").write_text(po_file({
+        texts.CARRIER_NOTICE: "Xx-notice from {sender}.\n", texts.SECURE_HTM_BUTTON: "Xx-open",
+        texts.PASSWORD_NOTICE_SUBJECT: "xx-changed", texts.PASSWORD_NOTICE_BODY: "Xx-body {address}\n",
+    }))
+    monkeypatch.setenv("WEBCRYPT_LOCALE_DIR", str(tmp_path))
+    monkeypatch.setitem(languages.LANGUAGES, "xx", "Xxish")  # the one line
+
+    page = Client(app, language="xx").get("/login").text
+    assert '<html lang="xx">' in page and "Xx-login" in page
+    english = Client(app, language="en").get("/login").text
+    assert 'hreflang="xx">Xxish</a>' in english and 'hreflang="de">Deutsch</a>' in english
+    client = Client(app)
+    ready(client, portal_home)
+    profile = client.get("/profile")
+    assert '<option value="xx" >Xxish</option>' in profile.text
+    assert client.post("/profile/language", {"csrf": profile.field("csrf"), "language": "xx"}).status == 303
+    assert "Xx-profile" in client.get("/profile").text and store.Recipient.get().language == "xx"
+
+    # The account's language first, then the configured second language (German by default).
+    sealed = gateway.encrypt(portal_home, PLAIN, "clerk@bank.example", ["alice@example.org"])[0]
+    notice = quopri.decodestring(sealed.data).decode("utf-8", "replace")
+    assert "\n\nXx-notice from clerk@bank.example.\n\n--\nclerk@bank.example hat Ihnen" in notice
+    secure_htm = mime.secure_htm_of(sealed.data)
+    assert b'<html lang="xx">' in secure_htm and b"Xx-open / Nachricht &ouml;ffnen</button>" in secure_htm
+    sink.messages.clear()
+    form = client.get("/password")
+    client.post("/password", {"csrf": form.field("csrf"), "current": NEW_PASSWORD, "new": "amber lantern meadow",
+                              "repeat": "amber lantern meadow"})
+    [mail] = [email.message_from_bytes(m.content, policy=email.policy.default) for m in sink.messages]
+    assert mail["Subject"].endswith(": xx-changed / Ihr Passwort wurde geändert")
+    assert mail.get_content().replace("\r\n", "\n").startswith("Xx-body alice@example.org\n\n--\nDas Passwort Ihres")

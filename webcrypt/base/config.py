@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .languages import LANGUAGES
 
 DEFAULT_PATH = Path("/etc/webcrypt/webcrypt.toml")
 MB = 1024 * 1024
@@ -37,6 +38,8 @@ SCHEMA: dict[str, dict[str, object]] = {
         "reinject": "sendmail:/usr/sbin/sendmail",
         "from": "webcrypt@localhost",
         "internal_domains": [],
+        "language": "en",  # of mails to someone whose account chose none (base/languages.py)
+        "second_language": "de",  # said after the reader's own in every mail; "": none
     },
     "policy": {
         "keyword": "[secure]",
@@ -234,6 +237,8 @@ CHECKS = {
         lambda v: "@" in v and v.isprintable() and not any(c.isspace() or c in "<>" for c in v),
         "must be one mail address, e.g. \"webcrypt@example.com\"",
     ),
+    "mail.language": (lambda v: v in LANGUAGES, f"must be one of {', '.join(LANGUAGES)}"),
+    "mail.second_language": (lambda v: v == "" or v in LANGUAGES, f"must be empty or one of {', '.join(LANGUAGES)}"),
     "keys.master_key": (lambda v: v.strip() != "", "must name the master key file, e.g. \"master.key\""),
     "branding.logo_url": (lambda v: v == "" or v.startswith("https://"), "must be empty or an https:// URL"),
     "branding.color": (lambda v: re.fullmatch("#[0-9a-fA-F]{6}", v) is not None, "must look like \"#1f4e79\""),

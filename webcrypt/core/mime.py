@@ -283,14 +283,15 @@ class Carrier:
     branding: dict
     copied: list[Field]  # the original's header fields (mime.fields); carrier_copies() picks what is shown
     subject: bytes  # raw Subject field to use, b"" for none (one unambiguous field, or none is shown)
+    wording: texts.Wording = texts.ENGLISH  # the recipient's languages (usecases/wording.py)
 
 
 def carrier_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
     """The whole carrier mail as byte strings, made as they are written (no copy of it all)."""
     boundary = f"=_webcrypt_{carrier.message_id}"
     head = _carrier_head(carrier, boundary)
-    notice = own_text(carrier.branding, "carrier_notice") + texts.CARRIER_NOTICE.format(
-        sender=carrier.sender, portal_url=carrier.portal_url, **carrier.branding
+    notice = own_text(carrier.branding, "carrier_notice", carrier.wording) + carrier.wording.bodies(
+        texts.CARRIER_NOTICE, sender=carrier.sender, portal_url=carrier.portal_url, **carrier.branding
     )
     yield from [
         head,
@@ -325,19 +326,19 @@ def _carrier_head(carrier: Carrier, boundary: str) -> bytes:
         b"MIME-Version: 1.0",
         f'Content-Type: multipart/mixed; boundary="{boundary}"'.encode(),
         b"",
-        b"This is an encrypted message in MIME format. / Verschluesselte Nachricht.",
+        " / ".join(carrier.wording.each(texts.CARRIER_PREAMBLE)).encode("ascii", "replace"),
         b"",
     ]
     return b"\n".join(lines) + b"\n"
 
 
-def own_text(branding: dict, key: str) -> str:
-    """The organisation's own text (English, then German), shown before the built-in one.
+def own_text(branding: dict, key: str, wording: texts.Wording) -> str:
+    """The organisation's own text in the mail's languages, shown before the built-in one.
 
     Set in the web console (settings.py puts them in branding["texts"]); taken
     literally, never as a format string, so braces in it are harmless.
     """
-    parts = [_own(branding, key, language) for language in ("en", "de")]
+    parts = [_own(branding, key, language) for language in wording.codes]
     return "".join(f"{part}\n\n" for part in parts if part)
 
 
@@ -346,10 +347,10 @@ def _own(branding: dict, key: str, language: str) -> str:
     return str(entries.get(key) or "").strip()
 
 
-def _own_html(branding: dict, key: str) -> str:
+def _own_html(branding: dict, key: str, wording: texts.Wording) -> str:
     return "".join(
         f'<p lang="{language}">{_ascii_html(text).replace(chr(10), "<br>")}</p>\n'
-        for language in ("en", "de")
+        for language in wording.codes
         if (text := _own(branding, key, language))
     )
 
@@ -357,12 +358,17 @@ def _own_html(branding: dict, key: str) -> str:
 def secure_htm_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
     """secure.htm around *sealed*: the envelope in one buffer or in pieces (see base64_lines)."""
     values = {k: _ascii_html(str(v)) for k, v in carrier.branding.items()}
+    wording = carrier.wording
     values.update(
         sender=_ascii_html(carrier.sender),
         portal_url=_ascii_html(carrier.portal_url),
         action=_ascii_html(carrier.portal_url.rstrip("/") + "/open"),
-        own_intro=_own_html(carrier.branding, "secure_htm_intro"),
+        own_intro=_own_html(carrier.branding, "secure_htm_intro", wording),
+        lang=wording.codes[0],
+        title=values["name"] + ": " + " / ".join(_ascii_html(t) for t in wording.each(texts.SECURE_HTM_TITLE)),
+        button=" / ".join(_ascii_markup(t) for t in wording.each(texts.SECURE_HTM_BUTTON)),
     )
+    values["explanations"] = _explanations(wording, values)
     head = texts.SECURE_HTM_HEAD.format(**values).encode("ascii")
     tail = texts.SECURE_HTM_TAIL.format(**values).encode("ascii")
     yield head
@@ -397,8 +403,22 @@ def base64_lines(data) -> Iterator[bytes]:
         yield base64.encodebytes(pending)
 
 
+def _explanations(wording: texts.Wording, values: dict) -> str:
+    """What secure.htm is, once per language; the first is the page's own language (no lang)."""
+    paragraphs = []
+    for n, (code, text) in enumerate(zip(wording.codes, wording.each(texts.SECURE_HTM_EXPLANATION))):
+        lang = f' lang="{code}"' if n else ""
+        paragraphs.append(f"<p{lang}>{_ascii_markup(text.format(**values))}</p>")
+    return "\n".join(paragraphs)
+
+
 def _ascii_html(text: str) -> str:
     return html.escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+def _ascii_markup(markup: str) -> str:
+    """HTML of a catalogue (trusted, not escaped) for the ASCII page: other characters as references."""
+    return markup.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def extract_envelope(data: bytes) -> bytes:
@@ -555,20 +575,24 @@ class LoginData:
     date: str
     message_id: str
     branding: dict
+    wording: texts.Wording = texts.ENGLISH  # the languages of whoever receives it (usecases/wording.py)
 
 
 def login_data_chunks(data: LoginData) -> list[bytes]:
-    """The bilingual login-data mail (text/plain, UTF-8, quoted-printable)."""
+    """The login-data mail in its reader's languages (text/plain, UTF-8, quoted-printable)."""
     values = {**data.branding, "address": data.address, "portal_url": data.portal_url}
-    intro_en, intro_de = (t.format(**values) for t in texts.LOGIN_DATA_INTRO[data.kind])
-    change_en, change_de = texts.LOGIN_DATA_CHANGE if data.must_change else ("", "")
-    body = own_text(data.branding, "login_data_intro") + texts.LOGIN_DATA_BODY.format(
-        intro_en=intro_en, intro_de=intro_de, change_en=change_en, change_de=change_de,
-        password=data.password, **values,
-    )
+    blocks = [
+        _(texts.LOGIN_DATA_BODY).format(
+            intro=_(texts.LOGIN_DATA_INTRO[data.kind]).format(**values),
+            change=_(texts.LOGIN_DATA_CHANGE) if data.must_change else "",
+            password=data.password, **values,
+        )
+        for _ in data.wording.translators()
+    ]
+    body = own_text(data.branding, "login_data_intro", data.wording) + texts.SEPARATOR.join(blocks)
     return plain_mail_chunks(AutoMail(
         sender_name=data.branding["name"], sender=data.sender, to=data.to,
-        subject=texts.LOGIN_DATA_SUBJECT.format(**values), date=data.date, message_id=data.message_id,
+        subject=data.wording.subject(texts.LOGIN_DATA_SUBJECT, **values), date=data.date, message_id=data.message_id,
     ), body)
 
 
@@ -603,7 +627,8 @@ def plain_mail_chunks(mail: AutoMail, body: str) -> list[bytes]:
     return [head.encode("utf-8"), quopri.encodestring(body.encode("utf-8"))]
 
 
-def password_notice_chunks(mail: AutoMail, branding: dict, address: str, portal_url: str, when: str) -> list[bytes]:
-    """The bilingual notice that an account's password was changed (no secret in it)."""
+def password_notice_chunks(mail: AutoMail, branding: dict, address: str, portal_url: str, when: str,
+                           wording: texts.Wording = texts.ENGLISH) -> list[bytes]:
+    """The notice that an account's password was changed (no secret in it), in its reader's languages."""
     values = {**branding, "address": address, "portal_url": portal_url, "when": when}
-    return plain_mail_chunks(mail, texts.PASSWORD_NOTICE_BODY.format(**values))
+    return plain_mail_chunks(mail, wording.bodies(texts.PASSWORD_NOTICE_BODY, **values))

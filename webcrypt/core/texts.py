@@ -1,9 +1,53 @@
-"""Texts of the mails and of secure.htm, in English and German.
+"""Texts of the mails and of secure.htm: the English source texts, and the languages a mail speaks.
 
-Plain format strings so that they are pure data: branding fills in ``{name}``,
-``{organisation}``, ``{color}``; the callers fill in the rest. The portal has its
-own catalogue; these are the texts that travel inside mail.
+Each text is a gettext msgid: its translations are in ``locale/<code>/LC_MESSAGES/mail.po``
+(base/languages.py reads them; the use cases hand them in as a Wording, so this stays pure).
+Plain format strings: branding fills in ``{name}``, ``{organisation}``; the callers fill in
+the rest. A mail says everything once per language of its Wording, the reader's first: the
+bodies one after another below a ``--`` line, the subjects joined by " / ".
+
+The texts of secure.htm are HTML (the page is ASCII: a translation's other characters
+become character references there).
 """
+
+from typing import Callable, Mapping
+
+
+class Wording:
+    """The languages of one mail, in order, each with its catalogue (msgid -> translation).
+
+    A plain class, not a dataclass: made when the pipe starts, where each millisecond counts.
+    """
+
+    __slots__ = ("languages",)
+
+    def __init__(self, languages: tuple[tuple[str, Mapping[str, str]], ...] = (("en", {}),)):
+        self.languages = languages
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.languages)
+
+    def translators(self) -> list[Callable[[str], str]]:
+        return [lambda text, table=table: table.get(text, text) for _, table in self.languages]
+
+    def each(self, text: str) -> list[str]:
+        """*text* in every language of the mail, in order."""
+        return [translate(text) for translate in self.translators()]
+
+    def bodies(self, text: str, **values) -> str:
+        """A mail body: *text* filled in, once per language, each below a ``--`` line."""
+        return SEPARATOR.join(t.format(**values) for t in self.each(text))
+
+    def subject(self, text: str, **values) -> str:
+        """ "{name}: " and *text* in every language, joined by " / "."""
+        return "{name}: ".format(**values) + " / ".join(t.format(**values) for t in self.each(text))
+
+
+ENGLISH = Wording()  # the source texts: what a mail says where no language was handed in
+SEPARATOR = "\n--\n"
+
+CARRIER_PREAMBLE = "This is an encrypted message in MIME format."  # ASCII only: before the first MIME part
 
 CARRIER_NOTICE = """\
 {sender} has sent you a confidential message through {name}.
@@ -13,23 +57,23 @@ your mail address and password. If this is your first message, you receive
 the password separately, normally from the sender.
 
 Portal: {portal_url}
-
---
-{sender} hat Ihnen eine vertrauliche Nachricht über {name} gesendet.
-
-Öffnen Sie die angehängte Datei secure.htm in Ihrem Webbrowser und melden
-Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an. Bei Ihrer ersten
-Nachricht erhalten Sie das Passwort getrennt, in der Regel vom Absender.
 """
+
+SECURE_HTM_TITLE = "secure message"
+SECURE_HTM_EXPLANATION = """\
+This file holds an encrypted message from <strong>{sender}</strong>.
+Press <em>Open message</em> to read it in the secure portal; you will be asked
+for your mail address and password."""
+SECURE_HTM_BUTTON = "Open message"
 
 SECURE_HTM_HEAD = """\
 <!DOCTYPE html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="us-ascii">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>{name}: secure message / sichere Nachricht</title>
+<title>{title}</title>
 <style>
 body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f6f8;color:#1a1a1a}}
 main{{max-width:40rem;margin:2rem auto;background:#fff;padding:1.5rem;border-top:6px solid {color};border-radius:4px}}
@@ -42,19 +86,14 @@ textarea{{display:none}}
 <body>
 <main>
 <h1>{name}</h1>
-{own_intro}<p>This file holds an encrypted message from <strong>{sender}</strong>.
-Press <em>Open message</em> to read it in the secure portal; you will be asked
-for your mail address and password.</p>
-<p lang="de">Diese Datei enth&auml;lt eine verschl&uuml;sselte Nachricht von <strong>{sender}</strong>.
-Klicken Sie auf <em>Nachricht &ouml;ffnen</em>, um sie im sicheren Portal zu lesen;
-Sie werden nach Ihrer E-Mail-Adresse und Ihrem Passwort gefragt.</p>
+{own_intro}{explanations}
 <form id="webcrypt-open" method="post" action="{action}" accept-charset="us-ascii">
 <textarea name="envelope" readonly>
 """
 
 SECURE_HTM_TAIL = """\
 </textarea>
-<p><button type="submit">Open message / Nachricht &ouml;ffnen</button></p>
+<p><button type="submit">{button}</button></p>
 </form>
 <p><small>{portal_url}</small></p>
 </main>
@@ -66,52 +105,29 @@ SECURE_HTM_TAIL = """\
 # The reader (mime.extract_envelope) finds the envelope by structure: the textarea element
 # named "envelope" of the attachment secure.htm, never by searching for a string.
 
-LOGIN_DATA_SUBJECT = "{name}: login data for {address} / Zugangsdaten"
+LOGIN_DATA_SUBJECT = "login data for {address}"
 
 LOGIN_DATA_BODY = """\
-{intro_en}
+{intro}
 
   Portal:       {portal_url}
   Address:      {address}
   Password:     {password}
 
 The recipient opens the attachment secure.htm of the encrypted message and
-logs in with this address and password.{change_en}
-
---
-{intro_de}
-
-  Portal:       {portal_url}
-  Adresse:      {address}
-  Passwort:     {password}
-
-Der Empfänger öffnet den Anhang secure.htm der verschlüsselten Nachricht und
-meldet sich mit dieser Adresse und diesem Passwort an.{change_de}
+logs in with this address and password.{change}
 """
 
 LOGIN_DATA_INTRO = {
-    "relay": (
-        "An encrypted message from you went to {address}, who has no {name} account yet.\n"
-        "Please pass these login data to the recipient by another channel (phone, SMS, letter):",
-        "Eine verschlüsselte Nachricht von Ihnen ging an {address}, der noch kein {name}-Konto hat.\n"
-        "Bitte geben Sie diese Zugangsdaten auf anderem Weg weiter (Telefon, SMS, Brief):",
-    ),
-    "recipient": (
-        "You have received an encrypted message through {name}. Your login data:",
-        "Sie haben über {name} eine verschlüsselte Nachricht erhalten. Ihre Zugangsdaten:",
-    ),
-    "reset": (
-        "The password of the {name} account {address} was reset. The new login data:",
-        "Das Passwort des {name}-Kontos {address} wurde zurückgesetzt. Die neuen Zugangsdaten:",
-    ),
+    "relay": "An encrypted message from you went to {address}, who has no {name} account yet.\n"
+             "Please pass these login data to the recipient by another channel (phone, SMS, letter):",
+    "recipient": "You have received an encrypted message through {name}. Your login data:",
+    "reset": "The password of the {name} account {address} was reset. The new login data:",
 }
 
-LOGIN_DATA_CHANGE = (
-    " A new password must be chosen at the first login.",
-    " Bei der ersten Anmeldung muss ein neues Passwort gewählt werden.",
-)
+LOGIN_DATA_CHANGE = " A new password must be chosen at the first login."
 
-PASSWORD_NOTICE_SUBJECT = "{name}: your password was changed / Ihr Passwort wurde geändert"  # nosec B105 - a text
+PASSWORD_NOTICE_SUBJECT = "your password was changed"  # nosec B105 - a text
 
 PASSWORD_NOTICE_BODY = (  # nosec B105 - a text, not a password
     """\
@@ -122,17 +138,10 @@ please tell the sender of your messages or {organisation} at once: someone
 else may know your password.
 
 Portal: {portal_url}
-
---
-Das Passwort Ihres {name}-Kontos {address} wurde am {when} geändert.
-
-Wenn Sie das selbst waren, ist nichts weiter zu tun. Wenn nicht, melden
-Sie sich bitte sofort beim Absender Ihrer Nachrichten oder bei {organisation}:
-dann kennt womöglich jemand anderes Ihr Passwort.
 """
 )
 
-RECOVERY_LINK_SUBJECT = "{name}: your forgotten password / Ihr vergessenes Passwort"
+RECOVERY_LINK_SUBJECT = "your forgotten password"
 
 RECOVERY_LINK_BODY = """\
 Someone, probably you, asked for a new password for your {name} account
@@ -143,19 +152,9 @@ your confidential question:
 
 The link works once. If you did not ask for it, you need not do anything:
 without the answer to your question, nobody can change your password.
-
---
-Jemand, wahrscheinlich Sie selbst, hat ein neues Passwort für Ihr
-{name}-Konto {address} angefordert. Öffnen Sie dazu innerhalb von
-{minutes} Minuten diesen Link und beantworten Sie Ihre vertrauliche Frage:
-
-{link}
-
-Der Link gilt einmal. Wenn Sie ihn nicht angefordert haben, ist nichts zu
-tun: ohne die Antwort auf Ihre Frage kann niemand Ihr Passwort ändern.
 """
 
-NOT_DELIVERED_SUBJECT = "{name}: not delivered to every recipient / nicht an alle Empfänger zugestellt"
+NOT_DELIVERED_SUBJECT = "not delivered to every recipient"
 
 NOT_DELIVERED_BODY = """\
 Your message "{subject}" was delivered to its other recipients, but not to:
@@ -164,13 +163,12 @@ Your message "{subject}" was delivered to its other recipients, but not to:
 
 Their {name} accounts are disabled, so they take no new messages. Please ask
 the administrator of {organisation} to enable them, or reach these people another way.
-
---
-Ihre Nachricht "{subject}" wurde den übrigen Empfängern zugestellt, nicht aber:
-
-{addresses}
-
-Ihre {name}-Konten sind gesperrt und nehmen keine neuen Nachrichten an. Bitten Sie
-den Administrator von {organisation}, sie freizugeben, oder erreichen Sie diese
-Personen auf anderem Weg.
 """
+
+# Every text a mail.po translates (tests check that each language has them all).
+MSGIDS = (
+    CARRIER_PREAMBLE, CARRIER_NOTICE, SECURE_HTM_TITLE, SECURE_HTM_EXPLANATION, SECURE_HTM_BUTTON,
+    LOGIN_DATA_SUBJECT, LOGIN_DATA_BODY, *LOGIN_DATA_INTRO.values(), LOGIN_DATA_CHANGE,
+    PASSWORD_NOTICE_SUBJECT, PASSWORD_NOTICE_BODY, RECOVERY_LINK_SUBJECT, RECOVERY_LINK_BODY,
+    NOT_DELIVERED_SUBJECT, NOT_DELIVERED_BODY,
+)

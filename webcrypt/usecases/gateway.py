@@ -19,7 +19,7 @@ from ..context.home import Home
 from ..core import crypto, envelope, mime
 from ..core.addresses import domain_of, mailbox, normalise
 from ..infra import mailer, store
-from . import accounts, events, messages
+from . import accounts, events, messages, wording
 
 DAY = 86400
 
@@ -118,6 +118,7 @@ def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_
         branding=home.config.values["branding"],
         copied=fields,
         subject=subject,
+        wording=wording.for_language(home, recipient.language),
     )
     return Sealed(recipient.address, header.message_id, carrier, sealed)
 
@@ -201,6 +202,7 @@ def send_login_data(home: Home, new: accounts.NewAccount, to: str, kind: str) ->
         date=email.utils.formatdate(home.now()),
         message_id=crypto.random_id().hex(),
         branding=home.config.values["branding"],
+        wording=wording.for_address(home, to),
     )
     route = mailer.parse_route(home.config["mail.reinject"])
     mailer.send(route, home.config["mail.from"], [to], mime.login_data_chunks(data))

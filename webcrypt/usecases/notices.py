@@ -15,7 +15,7 @@ from ..base.errors import WebcryptError
 from ..context.home import Home
 from ..core import crypto, mime, texts
 from ..infra import mailer
-from . import events
+from . import events, wording
 
 
 def password_changed(home: Home, address: str) -> None:
@@ -23,13 +23,14 @@ def password_changed(home: Home, address: str) -> None:
     branding = {**home.config.values["branding"]}
     branding["organisation"] = branding.get("organisation") or branding["name"]
     sender = home.config["mail.from"]
+    said = wording.for_address(home, address)
     mail = mime.AutoMail(
         sender_name=branding["name"], sender=sender, to=address,
-        subject=texts.PASSWORD_NOTICE_SUBJECT.format(**branding),
+        subject=said.subject(texts.PASSWORD_NOTICE_SUBJECT, **branding),
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(home.now()))
-    chunks = mime.password_notice_chunks(mail, branding, address, home.config["portal.url"], when)
+    chunks = mime.password_notice_chunks(mail, branding, address, home.config["portal.url"], when, said)
     try:
         mailer.send(mailer.parse_route(home.config["mail.reinject"]), sender, [address], chunks)
     except WebcryptError as e:
@@ -43,12 +44,13 @@ def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> Non
     branding = {**home.config.values["branding"]}
     branding["organisation"] = branding.get("organisation") or branding["name"]
     shown = mime.decoded(subject.value) if subject else ""
-    body = texts.NOT_DELIVERED_BODY.format(
-        subject=shown, addresses="\n".join(f"  {a}" for a in addresses), **branding
+    said = wording.for_address(home, sender)
+    body = said.bodies(
+        texts.NOT_DELIVERED_BODY, subject=shown, addresses="\n".join(f"  {a}" for a in addresses), **branding
     )
     mail = mime.AutoMail(
         sender_name=branding["name"], sender=home.config["mail.from"], to=sender,
-        subject=texts.NOT_DELIVERED_SUBJECT.format(**branding),
+        subject=said.subject(texts.NOT_DELIVERED_SUBJECT, **branding),
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
     try:
@@ -67,12 +69,13 @@ def recovery_link(home: Home, address: str, token: str, minutes: int) -> None:
     branding["organisation"] = branding.get("organisation") or branding["name"]
     sender = home.config["mail.from"]
     link = home.config["portal.url"].rstrip("/") + "/forgot/answer?token=" + token
+    said = wording.for_address(home, address)
     mail = mime.AutoMail(
         sender_name=branding["name"], sender=sender, to=address,
-        subject=texts.RECOVERY_LINK_SUBJECT.format(**branding),
+        subject=said.subject(texts.RECOVERY_LINK_SUBJECT, **branding),
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
-    body = texts.RECOVERY_LINK_BODY.format(address=address, link=link, minutes=minutes, **branding)
+    body = said.bodies(texts.RECOVERY_LINK_BODY, address=address, link=link, minutes=minutes, **branding)
     route = mailer.parse_route(home.config["mail.reinject"])
     chunks = mime.plain_mail_chunks(mail, body)
     _in_background(lambda: _send_or_audit(home, route, sender, address, chunks))

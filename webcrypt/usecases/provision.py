@@ -43,6 +43,10 @@ reinject = "sendmail:/usr/sbin/sendmail"
 from = "webcrypt@{mail_domain}"
 # Recipients in these domains get the original message, never a carrier.
 internal_domains = []
+# Languages of the mails webcrypt writes and of secure.htm: the reader's (chosen in the
+# portal), else this one, then second_language too ("" for none). Codes: base/languages.py.
+# language = "en"
+# second_language = "de"
 
 [policy]
 # Subject keyword that marks a message for encryption (removed from the subject).

@@ -7,7 +7,7 @@ Two rows of store.Setting, JSON values:
   built-in default. Only the keys in OVERRIDABLE can be set; removing an
   override (console: empty field) brings back the file's value.
 - ``"branding"``: the corporate identity, {"name", "organisation", "logo_url",
-  "color", "texts": {"en": {TEXT_KEY: text}, "de": {...}}}. name, organisation,
+  "color", "texts": {LANGUAGE: {TEXT_KEY: text}, ...}}. name, organisation,
   logo_url and color override [branding] in the file. The texts are the
   organisation's own words, shown before the built-in ones: in the carrier
   mail, secure.htm and the login-data mail (mime.own_text, from
@@ -19,6 +19,7 @@ import json
 import re
 
 from ..base import config
+from ..base.languages import LANGUAGES  # noqa: F401 - the console reads the languages of texts here
 from ..base.errors import ConfigError
 from ..context.home import Home
 from ..context.overrides import (  # noqa: F401 - the console reads and writes settings through this one module
@@ -32,7 +33,6 @@ from ..core import mime
 from ..infra import store
 from . import events
 
-LANGUAGES = ("en", "de")
 # Texts an administrator may replace, per language (portal, carrier mail, secure.htm, login-data mail).
 TEXT_KEYS = ("portal_welcome", "carrier_notice", "secure_htm_intro", "login_data_intro")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")

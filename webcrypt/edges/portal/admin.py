@@ -26,7 +26,7 @@ from ...base.errors import (
 from ...context.home import Home
 from ...core import display, mime, netaccess
 from ...infra import store
-from ...usecases import account_admin, accounts, admins, auditlog, messages, monitor, sessions, settings
+from ...usecases import account_admin, accounts, admins, auditlog, messages, monitor, sessions, settings, wording
 from . import admin_text, failures, pages, web
 
 TEMPLATES = web.TEMPLATES
@@ -275,7 +275,7 @@ class Console:
         stored = settings.read(settings.BRANDING_KEY)
         return self.render("admin_branding.tpl", status=status, title=self.t("Corporate identity"),
                            stored=stored, effective=self.home.config.values["branding"],
-                           text_keys=settings.TEXT_KEYS, languages=settings.LANGUAGES,
+                           text_keys=settings.TEXT_KEYS,
                            samples=self.mail_samples(), message=message, failed=status != 200)
 
     def mail_samples(self) -> dict[str, str]:
@@ -289,7 +289,7 @@ class Console:
             portal_url=carrier.portal_url,
             to="sender@example.com", sender=self.home.config["mail.from"], kind="relay",
             must_change=self.home.config["accounts.force_password_change"], date="", message_id="0",
-            branding=carrier.branding,
+            branding=carrier.branding, wording=carrier.wording,
         )
         mails = {"carrier_notice": b"".join(mime.carrier_chunks(carrier, b"preview")),
                  "login_data_intro": b"".join(mime.login_data_chunks(login_data))}
@@ -301,6 +301,7 @@ class Console:
             recipient="recipient@example.org", sender="sender@example.com", message_id="0" * 32,
             portal_url=self.home.config["portal.url"], mail_domain="example.com", date="",
             branding=self.home.config.values["branding"], copied=[], subject=b"",
+            wording=wording.for_language(self.home, None),
         )
 
     def branding_save(self):

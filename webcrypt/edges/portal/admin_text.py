@@ -1,22 +1,16 @@
-"""Words of the web console: its catalogue (dates and values: core/display.py).
+"""Words of the web console: its catalogue, ``admin.po`` (dates and values: core/display.py).
 
-The German texts are in locale/de/LC_MESSAGES/admin.po, read with the portal's
-gettext loader (i18n.parse_po); English is the source language.
+English is the source language; the languages are those of base/languages.py.
 """
 
-import functools
+from ...base import languages
 
-from . import i18n
+LANGUAGES = languages.LANGUAGES
+DOMAIN = "admin"
 
-LANGUAGES = i18n.LANGUAGES
 
-
-@functools.lru_cache(maxsize=None)
 def catalogue(language: str) -> dict[str, str]:
-    path = i18n.LOCALE_DIR / language / "LC_MESSAGES" / "admin.po"
-    if language == i18n.DEFAULT or not path.exists():
-        return {}
-    return i18n.parse_po(path.read_text("utf-8"))
+    return languages.catalogue(language, DOMAIN)
 
 
 def translate(text: str, language: str) -> str:

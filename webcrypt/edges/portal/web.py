@@ -291,7 +291,8 @@ _LOOKUP = [str(TEMPLATES)]
 
 
 def render(name: str, **values) -> str:
-    return bottle.template(name, template_lookup=_LOOKUP, **values)
+    """Every page gets the list of languages (its language menu is made from it)."""
+    return bottle.template(name, template_lookup=_LOOKUP, **{"languages": i18n.LANGUAGES, **values})
 
 
 def quote(value: str) -> str:

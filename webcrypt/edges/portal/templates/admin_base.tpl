@@ -52,9 +52,12 @@ fieldset{border:1px solid #dde;border-radius:4px;margin:1rem 0}
 % end
 </ul></nav>
 % end
-% other = 'de' if lang == 'en' else 'en'
 % if get_request:
-<a href="?lang={{other}}" lang="{{other}}" hreflang="{{other}}">{{'Deutsch' if other == 'de' else 'English'}}</a>
+% for other, other_name in languages.items():
+% if other != lang:
+<a href="?lang={{other}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
+% end
+% end
 % end
 % if admin:
 <form class="inline" method="post" action="{{url('/logout')}}">

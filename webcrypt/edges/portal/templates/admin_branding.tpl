@@ -16,7 +16,7 @@
 <h2>{{_("Texts")}}</h2>
 <p>{{_("Your own words, shown before the built-in text, which always follows. Empty: none.")}}</p>
 % for language in languages:
-<fieldset lang="{{language}}"><legend>{{'English' if language == 'en' else 'Deutsch'}}</legend>
+<fieldset lang="{{language}}"><legend>{{languages[language]}}</legend>
 % for key in text_keys:
 <label for="t-{{language}}-{{key}}">{{_(key)}}</label>
 <textarea id="t-{{language}}-{{key}}" name="text_{{language}}_{{key}}">{{stored.get('texts', {}).get(language, {}).get(key, '')}}</textarea>

@@ -28,9 +28,12 @@
       <button type="submit" class="link">{{_("Log out")}}</button>
     </form>
     % end
-    % other = 'de' if lang == 'en' else 'en'
     % if request_method_get:
-    <a href="?lang={{other}}" lang="{{other}}" hreflang="{{other}}">{{'Deutsch' if other == 'de' else 'English'}}</a>
+    % for other, other_name in languages.items():
+    % if other != lang:
+    <a href="?lang={{other}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
+    % end
+    % end
     % end
   </nav>
 </header>

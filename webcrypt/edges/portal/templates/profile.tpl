@@ -24,8 +24,9 @@
   <input type="hidden" name="csrf" value="{{csrf}}">
   <label for="language">{{_("Language")}}</label>
   <select id="language" name="language">
-    <option value="en" {{'selected' if lang == 'en' else ''}}>English</option>
-    <option value="de" {{'selected' if lang == 'de' else ''}}>Deutsch</option>
+    % for code, language_name in languages.items():
+    <option value="{{code}}" {{'selected' if lang == code else ''}}>{{language_name}}</option>
+    % end
   </select>
   <button type="submit">{{_("Save")}}</button>
 </form>

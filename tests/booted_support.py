@@ -1,9 +1,11 @@
-"""A minimal Debian 12 booted under systemd-nspawn, for tests/test_booted.py.
+"""A minimal Debian 12 or 13 booted under systemd-nspawn, for tests/test_booted.py.
 
-The root (debootstrap --variant=minbase bookworm, with systemd, systemd-sysv, dbus and the
-packages docs/admin.md and README.md tell an administrator to install) is built once and
-cached in build/booted/root, keyed by the package list below; each test run boots a fresh copy
-of it. The container gets its own network namespace joined to this machine by a veth pair
+A root (debootstrap --variant=minbase bookworm or trixie, with systemd, systemd-sysv, dbus and
+the packages docs/admin.md and README.md tell an administrator to install) is built once and
+cached in build/booted/<suite>/root, keyed by its package list below; each test run boots a
+fresh copy of it. Debian 12 carries the whole appliance flow; Debian 13 only README.md's
+set-up and build, so its root has no Apache and no sudo, and its container no network but
+loopback (wired=False). A wired container gets its own network namespace joined to this machine by a veth pair
 (``--network-veth``): this side holds a private address and two from the internet (in the
 benchmarking range 198.18.0.0/15, routed as single addresses so that no real route of this
 machine changes), the container 10.231.0.2 and 198.18.0.2, so that the test reaches the
@@ -20,19 +22,33 @@ import shutil
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from appliance_support import ROOT
 
 CACHE = ROOT / "build" / "booted"
-IMAGE = CACHE / "root"
-FINGERPRINT = CACHE / "root.fingerprint"
-SUITE, MIRROR = "bookworm", "http://deb.debian.org/debian"
-# systemd as PID 1 and its bus; then what the administrator installs by the documentation:
-# the front ends and Postfix (docs/admin.md), python3-venv, binutils and libpython3-dev for the
-# build (README.md), sudo for the monitoring agent's check, curl for the documented health check.
-PACKAGES = ("systemd", "systemd-sysv", "dbus", "postfix", "nginx", "apache2", "openssl", "ca-certificates",
-            "sudo", "curl", "iproute2", "procps", "python3-venv", "binutils", "libpython3-dev")
+MIRROR = "http://deb.debian.org/debian"
+
+
+@dataclass(frozen=True)
+class Release:
+    suite: str
+    packages: tuple[str, ...]
+
+    @property
+    def folder(self) -> Path:
+        return CACHE / self.suite
+
+
+# systemd as PID 1 and its bus; what README.md's apt lines install (python3-venv, binutils and
+# libpython3-dev for the build, nginx and Postfix: the same names on Debian 12 and 13); curl for
+# the documented health check, iproute2 for the container's network.
+BASE = ("systemd", "systemd-sysv", "dbus", "postfix", "nginx", "openssl", "ca-certificates", "curl", "iproute2",
+        "procps", "python3-venv", "binutils", "libpython3-dev")
+# Debian 12 also for docs/admin.md: Apache, and sudo for the monitoring agent's check.
+BOOKWORM = Release("bookworm", BASE + ("apache2", "sudo"))
+TRIXIE = Release("trixie", BASE)
 HOST_SIDE, CONTAINER = "10.231.0.1", "10.231.0.2"
 # Neither loopback nor a private range, so the console's and /metrics' default networks refuse
 # them. Not TEST-NET-2/3: this machine's resolver maps real names into those.
@@ -41,31 +57,32 @@ CONTAINER_OUTSIDE = "198.18.0.2"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def image() -> Path:
-    """The cached root, built now if missing or made from another package list."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    wanted = hashlib.sha256(repr((SUITE, PACKAGES, _customise.__doc__)).encode()).hexdigest()
-    with open(CACHE / "root.lock", "w") as lock:
+def image(release: Release = BOOKWORM) -> Path:
+    """The cached root of *release*, built now if missing or made from another package list."""
+    release.folder.mkdir(parents=True, exist_ok=True)
+    root, fingerprint = release.folder / "root", release.folder / "root.fingerprint"
+    wanted = hashlib.sha256(repr((release, _customise.__doc__)).encode()).hexdigest()
+    with open(release.folder / "root.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (FINGERPRINT.exists() and FINGERPRINT.read_text() == wanted and (IMAGE / "sbin/init").exists()):
-            _build(wanted)
-    return IMAGE
+        if not (fingerprint.exists() and fingerprint.read_text() == wanted and (root / "sbin/init").exists()):
+            fingerprint.unlink(missing_ok=True)
+            _build(release, root)
+            fingerprint.write_text(wanted)
+    return root
 
 
-def _build(fingerprint: str) -> None:
-    partial = CACHE / "root.new"
+def _build(release: Release, root: Path) -> None:
+    partial = root.with_name("root.new")
     _remove(partial)
-    FINGERPRINT.unlink(missing_ok=True)
     # Postfix asks how it is used; an administrator of a mail gateway answers "Internet Site".
-    result = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE,
-                             str(partial), MIRROR], capture_output=True, text=True, timeout=1800,
+    result = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(release.packages)}",
+                             release.suite, str(partial), MIRROR], capture_output=True, text=True, timeout=1800,
                             env={"PATH": PATH, "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"})
     if result.returncode != 0:
         raise RuntimeError(f"debootstrap failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
-    _customise(partial)
-    _remove(IMAGE)
-    partial.rename(IMAGE)
-    FINGERPRINT.write_text(fingerprint)
+    _customise(partial, release)
+    _remove(root)
+    partial.rename(root)
 
 
 def _remove(root: Path) -> None:
@@ -77,31 +94,37 @@ def _remove(root: Path) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _customise(root: Path) -> None:
-    """v1: apt lists dropped; apache2 disabled (nginx is the default front end and both
-    want port 80); a name resolver; the host name the appliance is installed under."""
-    subprocess.run(["chroot", str(root), "systemctl", "disable", "apache2"], check=True, capture_output=True)
+def _customise(root: Path, release: Release) -> None:
+    """v2: apt's downloaded packages dropped; apache2, where installed, disabled (nginx is the
+    default front end and both want port 80); a name resolver; the host name the appliance is
+    installed under."""
+    if "apache2" in release.packages:
+        subprocess.run(["chroot", str(root), "systemctl", "disable", "apache2"], check=True, capture_output=True)
     (root / "etc/hostname").write_text("secure\n")
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
     subprocess.run(["chroot", str(root), "apt-get", "clean"], check=True, capture_output=True)
 
 
 class Container:
-    """One booted copy of the image; reboot() and stop() as an administrator would."""
+    """One booted copy of *release*'s image; reboot() and stop() as an administrator would.
+    wired=False: loopback only, no veth (two wired containers would claim the same addresses
+    on this side)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, release: Release = BOOKWORM, wired: bool = True):
         self.name = name
+        self.release = release
+        self.wired = wired
         self.root = CACHE / f"run-{name}"
         self.veth = f"ve-{name}"[:15]
         self.process: subprocess.Popen | None = None
         self.pid = 0
-        self.log = CACHE / "console.log"  # the last run's boots (and reboots), for a failure's story
+        self.log = release.folder / "console.log"  # the last run's boots (and reboots), for a failure's story
         self._mounted_run = False
 
     def __enter__(self) -> "Container":
         _remove(self.root)
         self.log.unlink(missing_ok=True)
-        subprocess.run(["cp", "-a", "--reflink=auto", str(image()), str(self.root)], check=True)
+        subprocess.run(["cp", "-a", "--reflink=auto", str(image(self.release)), str(self.root)], check=True)
         self._trust_local_authorities()
         # as Debian's installer writes it: the machine's own name resolves (sudo asks)
         with open(self.root / "etc/hosts", "a") as hosts:
@@ -145,11 +168,12 @@ class Container:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 ["systemd-nspawn", "-b", "-D", str(self.root), "-M", self.name, "--register=no", "--keep-unit",
-                 "--network-veth", "--console=read-only"],
+                 "--network-veth" if self.wired else "--private-network", "--console=read-only"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.pid = self._find_init()
         self._wait_for_boot()
-        self._wire_network()
+        if self.wired:
+            self._wire_network()
 
     def _find_init(self) -> int:
         deadline = time.monotonic() + 60

@@ -10,7 +10,6 @@ of their own.
 """
 
 import functools
-import sys
 from urllib.parse import quote, urlencode
 
 import bottle
@@ -20,12 +19,12 @@ from ...base.errors import (
     ConfigError,
     LoginFailed,
     SecondFactorMissing,
+    StoreUnavailable,
     Throttled,
     WebcryptError,
 )
 from ...context.home import Home
 from ...core import display, mime, netaccess
-from ...infra import store
 from ...usecases import account_admin, accounts, admins, auditlog, messages, monitor, sessions, settings, wording
 from . import admin_text, failures, pages, web
 
@@ -87,17 +86,8 @@ class Console:
     def page(self, handler, login_needed: bool = True):
         @functools.wraps(handler)
         def wrapper(*args, **kwargs):
-            try:  # the database connection comes from the portal's hook, as for every request
-                return self.guarded(handler, login_needed, *args, **kwargs)
-            except WebcryptError as e:
-                return self.error_page(failures.status_of(e), self.t(str(e)))
-            except store.DatabaseError:
-                return self.error_page(503, self.t("The database is busy. Please try again in a moment."))
-            except bottle.HTTPResponse:
-                raise
-            except Exception as e:  # a bug: its type to the log, never its text
-                print(f"webcrypt serve: error: {type(e).__name__} in /admin", file=sys.stderr)
-                return self.error_page(500, self.t("Something went wrong."))
+            # the one guard of every route (web.guard); the database connection comes from the portal's hook
+            return web.guard(self.guarded, self.failure_page)(handler, login_needed, *args, **kwargs)
 
         return wrapper
 
@@ -153,6 +143,14 @@ class Console:
             brand=self.home.config.values["branding"],
             date=display.date_text, shown=display.shown_value, **values,
         )
+
+    def failure_page(self, error: WebcryptError | None, status: int | None) -> str:
+        """An error's page: an administrator reads its own words (they name what to fix)."""
+        if isinstance(error, StoreUnavailable):
+            return self.error_page(503, self.t("The database is busy. Please try again in a moment."))
+        if error is None:
+            return self.error_page(status or 500, self.t("Something went wrong."))
+        return self.error_page(failures.status_of(error), self.t(str(error)))
 
     def error_page(self, status: int, text: str) -> str:
         return self.render("admin_error.tpl", status=status, message=text, title=self.t("Error"))

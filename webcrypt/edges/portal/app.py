@@ -9,7 +9,6 @@ at /admin.
 """
 
 import importlib.util
-import sys
 
 import bottle
 
@@ -111,25 +110,8 @@ def _mount_admin(app: bottle.Bottle, home: Home) -> None:
 
 
 def _guarded(portal: web.Portal):
-    def plugin(callback):
-        def wrapper(*args, **kwargs):
-            try:
-                return callback(*args, **kwargs)
-            except bottle.HTTPResponse:
-                raise
-            except errors.WebcryptError as e:
-                return error_page(portal, e)
-            except store.DatabaseError as e:
-                unavailable = store.unavailable(e)
-                print(f"webcrypt serve: {unavailable} in {bottle.request.path}", file=sys.stderr)
-                return error_page(portal, unavailable)
-            except Exception as e:  # a bug: log its type only, never its text (may hold content)
-                print(f"webcrypt serve: error: {type(e).__name__} in {bottle.request.path}", file=sys.stderr)
-                return error_page(portal, None, 500)
-
-        return wrapper
-
-    return plugin
+    """The portal's pages through the one guard, its error pages in the reader's language."""
+    return lambda callback: web.guard(callback, lambda error, status: error_page(portal, error, status))
 
 
 def error_page(portal: web.Portal, error: errors.WebcryptError | None, status: int | None = None) -> str:

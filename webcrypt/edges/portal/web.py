@@ -23,6 +23,7 @@ Reusable pieces, all working on bottle's thread-local request and response:
 
 import re
 import secrets
+import sys
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Iterator
 
 import bottle
 
+from ...base import errors
 from ...base.errors import BadRequest
 from ...context.home import Home
 from ...core import crypto, netaccess
@@ -49,6 +51,29 @@ LANG = "webcrypt-lang"
 class Portal:
     home: Home
     cache: object = None
+
+
+def guard(callback, show):
+    """The one guard of every route, portal and console alike: a WebcryptError becomes its status
+    page (``show(error, status)``, the status from failures.py's one table), a database failure a
+    503, a bug a 500 with its type in the log and never its text (it may hold content)."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except bottle.HTTPResponse:
+            raise
+        except errors.WebcryptError as e:
+            return show(e, None)
+        except store.DatabaseError as e:
+            unavailable = store.unavailable(e)
+            print(f"webcrypt serve: {unavailable} in {bottle.request.path}", file=sys.stderr)
+            return show(unavailable, None)
+        except Exception as e:  # a bug
+            print(f"webcrypt serve: error: {type(e).__name__} in {bottle.request.path}", file=sys.stderr)
+            return show(None, 500)
+
+    return wrapper
 
 
 def cookie_name(home: Home, base: str) -> str:

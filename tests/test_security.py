@@ -58,6 +58,21 @@ def test_a_copied_loop_marker_does_not_let_other_content_pass(gateway_home):
     assert processing.process(home, tampered, "clerk@bank.example", ["alice@example.org"]).reason != "loop"
 
 
+
+def test_a_carrier_made_before_a_key_rotation_is_still_recognised_as_ours(gateway_home):
+    from webcrypt.infra import keys
+
+    home, sink = gateway_home
+    secret = b"From: clerk@bank.example\nTo: alice@example.org\nSubject: [secure] statement\n\nbalance 1234\n"
+    processing.process(home, secret, "clerk@bank.example", ["alice@example.org"])
+    carrier = sink.messages[-1].data.replace(b"\r\n", b"\n")
+    keys.add_generation(home.config.file("keys.master_key"), home.keyring)  # as 'webcrypt keys rotate' does
+    assert home.reload_keyring().current == 2
+    assert processing.process(home, carrier, "clerk@bank.example", ["alice@example.org"]).reason == "loop"
+    forged = carrier.replace(carrier.split(b"\n", 1)[0].split()[-1], b"0" * 64)
+    assert processing.process(home, forged, "clerk@bank.example", ["alice@example.org"]).reason != "loop"
+
+
 # Portal: uploads, envelopes, replies, parsing.
 
 from test_portal import (  # noqa: E402  (the portal tests' fixtures and helpers)

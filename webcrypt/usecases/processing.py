@@ -105,10 +105,10 @@ def loop_marker(home: Home, item: gateway.Sealed) -> bytes:
     return f"X-WebCrypt-Loop: {item.message_id} {mac}\n".encode()
 
 
-def _loop_mac(home: Home, message_id: str, recipient: str, digest: str) -> str:
+def _loop_mac(home: Home, message_id: str, recipient: str, digest: str, generation: int | None = None) -> str:
     # The body's digest is part of it: a marker copied from a received carrier onto
     # other content must not let that content pass unencrypted.
-    return crypto.mac(home.keyring.mac_key(), f"loop\0{message_id}\0{recipient.lower()}\0{digest}".encode())
+    return crypto.mac(home.keyring.mac_key(generation), f"loop\0{message_id}\0{recipient.lower()}\0{digest}".encode())
 
 
 def looped(home: Home, raw: bytes, fields: list[mime.Field], recipients: list[str]) -> bool:
@@ -119,7 +119,11 @@ def looped(home: Home, raw: bytes, fields: list[mime.Field], recipients: list[st
     parts = marker.value.decode("ascii", "replace").split()
     if len(parts) != 2:
         return False
-    return crypto.same(parts[1], _loop_mac(home, parts[0], recipients[0], body_digest([raw])))
+    digest = body_digest([raw])
+    # under any key generation: a carrier made before a rotation (or by a node that has not
+    # read the new key file yet) is still our own, not mail to encrypt a second time
+    return any(crypto.same(parts[1], _loop_mac(home, parts[0], recipients[0], digest, generation))
+               for generation in home.keyring.secrets)
 
 
 def body_digest(chunks) -> str:

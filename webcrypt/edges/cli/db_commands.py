@@ -18,7 +18,7 @@ def db_copy(
 ):
     """Copy every table into an empty database, verified row by row (SQLite to PostgreSQL).
 
-    Stop the portal, relay, timer and mail filter first (docs/admin.md, "Moving to PostgreSQL");
+    Stop the portal, relay, timer and mail filter first (docs/admin.md, "Moving from SQLite");
     then set [database] url to the target on every node. Nothing is deleted from the source.
 
     Example: webcrypt db copy --to postgresql://webcrypt@127.0.0.1/webcrypt   (password in ~/.pgpass)

@@ -7,9 +7,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
+from conftest import write_settings
 from webcrypt.base import config
 from webcrypt.core import mime
 from webcrypt.usecases import accounts, gateway
@@ -119,3 +121,21 @@ def open_carrier(conf: Path, carrier: bytes, address: str) -> bytes:
 
 def without_crlf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n")
+
+
+def pipe_fixtures(port: int):
+    """The fixtures of a pipe test file: ``conf`` (a home reinjecting to the sink on *port*,
+    corp.example internal) and ``sink``. In the test file: ``conf, sink = pipe_fixtures(PORT)``."""
+
+    @pytest.fixture
+    def conf(home_dir):
+        path = home_dir / "webcrypt.toml"
+        write_settings(path, {"mail": {"reinject": f'"smtp://127.0.0.1:{port}"', "internal_domains": '["corp.example"]'}})
+        return path
+
+    @pytest.fixture
+    def sink():
+        with Sink(port) as running:
+            yield running
+
+    return conf, sink

@@ -13,7 +13,7 @@ from webcrypt.infra import store
 from webcrypt.context.home import Home
 
 from conftest import CORPUS, write_settings
-from gateway_support import Sink, open_carrier, pipe_command, run_pipe, without_crlf
+from gateway_support import open_carrier, pipe_command, pipe_fixtures, run_pipe, without_crlf
 
 PORT = 12501
 SENDER = "clerk@corp.example"
@@ -24,17 +24,7 @@ KEYWORD_MAIL = (
 PLAIN_MAIL = b"From: clerk@corp.example\nTo: alice@example.org\nSubject: lunch\n\nSee you.\n"
 
 
-@pytest.fixture
-def conf(home_dir):
-    path = home_dir / "webcrypt.toml"
-    write_settings(path, {"mail": {"reinject": f'"smtp://127.0.0.1:{PORT}"', "internal_domains": '["corp.example"]'}})
-    return path
-
-
-@pytest.fixture
-def sink():
-    with Sink(PORT) as s:
-        yield s
+conf, sink = pipe_fixtures(PORT)
 
 
 def crlf(data: bytes) -> bytes:

@@ -24,7 +24,7 @@ from webcrypt.usecases import processing
 from webcrypt.context.home import Home
 
 from conftest import CORPUS, write_settings
-from gateway_support import ROOT, Sink, open_carrier, run_pipe, without_crlf
+from gateway_support import ROOT, open_carrier, pipe_fixtures, run_pipe, without_crlf
 
 PORT = 12531
 SENDER = "clerk@corp.example"
@@ -42,17 +42,7 @@ FORWARDED = (
 )
 
 
-@pytest.fixture
-def conf(home_dir):
-    path = home_dir / "webcrypt.toml"
-    write_settings(path, {"mail": {"reinject": f'"smtp://127.0.0.1:{PORT}"', "internal_domains": '["corp.example"]'}})
-    return path
-
-
-@pytest.fixture
-def sink():
-    with Sink(PORT) as s:
-        yield s
+conf, sink = pipe_fixtures(PORT)
 
 
 def head_of(carrier: bytes) -> bytes:

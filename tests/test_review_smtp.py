@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from conftest import write_settings
-from gateway_support import Sink, open_carrier, run_pipe, without_crlf
+from gateway_support import Sink, open_carrier, pipe_fixtures, run_pipe, without_crlf
 from webcrypt.base import config
 from webcrypt.edges import relay
 from webcrypt.infra import store
@@ -35,17 +35,7 @@ PLAIN = b"From: clerk@corp.example\nTo: someone\nSubject: lunch\n\nSee you.\n"
 NOT_UTF8 = os.fsdecode(b"j\xf6rg@corp.example")  # Latin-1, as argv hands it over: surrogates
 
 
-@pytest.fixture
-def conf(home_dir):
-    path = home_dir / "webcrypt.toml"
-    write_settings(path, {"mail": {"reinject": f'"smtp://127.0.0.1:{PORT}"', "internal_domains": '["corp.example"]'}})
-    return path
-
-
-@pytest.fixture
-def sink():
-    with Sink(PORT) as s:
-        yield s
+conf, sink = pipe_fixtures(PORT)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from ...base.config import host_port, sqlite_path
 from ...base.errors import ConfigError, KeyFileError, StoreUnavailable
 from ...context.home import Home
 from ...infra import store
+from ...usecases import notices
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -48,6 +49,7 @@ def run(home: Home, listen: str | None = None, threads: int | None = None) -> No
     give_back_large_buffers()
     print(f"webcrypt serve: listening on http://{host}:{port}", file=sys.stderr, flush=True)
     waitress.serve(app, host=host, port=port, **waitress_options(home, threads, limit))
+    notices.wait_sent()  # recovery links and notices handed to the background leave before the process ends
     store.close()
 
 

@@ -61,14 +61,15 @@ def lenient_fields(raw: bytes) -> list[Field]:
     return _read_header(_lines(raw, _ANY_BREAK), orphan_continuation_ends=False)[0]
 
 
-def fields_any_reader_sees(raw: bytes) -> list[Field]:
-    """Every field that Postfix or a lenient reader takes for a header field, Postfix's first.
+def fields_any_reader_sees(raw: bytes, strict: list[Field] | None = None) -> list[Field]:
+    """Every field that Postfix or a lenient reader takes for a header field, Postfix's first
+    (*strict*: ``fields(raw)``, when the caller has read them already).
 
     For decisions that must fail closed (does the message ask for encryption, does it reply to
     an encrypted one?): a keyword that a mail client shows in the subject counts, however the
     line ends were written.
     """
-    return list(dict.fromkeys(fields(raw) + lenient_fields(raw)))
+    return list(dict.fromkeys((fields(raw) if strict is None else strict) + lenient_fields(raw)))
 
 
 def _lines(raw: bytes, breaks: re.Pattern, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int]]:

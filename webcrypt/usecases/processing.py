@@ -51,7 +51,7 @@ def process(
         mailer.send(route, sender, recipients, [raw], smtputf8=smtputf8)
         return Outcome("pass", "loop", 1)
     # Whether to encrypt fails closed: a field any reader sees (a bare CR ending a line) counts.
-    readings = mime.fields_any_reader_sees(raw)
+    readings = mime.fields_any_reader_sees(raw, fields)  # Postfix's reading is read once
     rules = policy.rules_from(home.config)
     decision = policy.decide(rules, fields, recipients, in_encrypted_thread(home, readings), readings)
     originals = decision.internal + decision.plain

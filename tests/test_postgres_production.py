@@ -317,3 +317,52 @@ def test_install_sh_database_puts_the_appliance_on_postgresql(pg, tmp_path):
         subprocess.run([str(ROOT / "appliance/uninstall.sh"), *([] if had_user else ["--purge"])], env=env,
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- a connection the database drops in the middle of a request ------------------------------
+
+@pytest.fixture
+def pg_home(pg, home_dir, clock):
+    yield from postgres.home_on(pg, home_dir, clock)
+
+
+def drop_connection_once(app, pg):
+    """After the request's own connection check: the server ends this session, as a restart's fast
+    shutdown does between the check and the first query."""
+    import psycopg2
+
+    dropped = []
+
+    def drop():
+        if dropped:
+            return
+        pid = store.db.execute_sql("SELECT pg_backend_pid()").fetchone()[0]
+        with psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres", dbname="postgres") as other:
+            other.cursor().execute("SELECT pg_terminate_backend(%s)", (pid,))
+        dropped.append(pid)
+
+    app.add_hook("before_request", drop)
+    return dropped
+
+
+@needs_postgres
+def test_a_read_whose_connection_drops_is_answered_on_a_fresh_one(pg, pg_home):
+    logins = []
+    (sealed,) = gateway.encrypt(pg_home, mail(1, "reader@example.org"), "clerk@bank.example", ["reader@example.org"],
+                                print_login_data=logins.append)
+    app = create_app(pg_home)
+    reader = Client(app)
+    read_in_portal(reader, mime.extract_envelope(sealed.data), "reader@example.org", logins[0].password)
+
+    dropped = drop_connection_once(app, pg)
+    page = reader.get(f"/message/{reader.upload}")
+    assert dropped and page.status == 200 and "Balance number 1" in page.text
+    assert store.db.execute_sql("SELECT pg_backend_pid()").fetchone()[0] != dropped[0]
+
+    # a form is never sent twice: its page says to try again, and the next one works
+    form = reader.get("/profile")
+    dropped = drop_connection_once(app, pg)
+    r = reader.post("/profile/language", {"csrf": form.field("csrf"), "language": "de"})
+    assert dropped and r.status == 503, r.text
+    r = reader.post("/profile/language", {"csrf": form.field("csrf"), "language": "de"})
+    assert r.status == 303, r.text

@@ -17,6 +17,8 @@ db = pw.DatabaseProxy()
 IntegrityError = pw.IntegrityError
 OperationalError = pw.OperationalError
 DatabaseError = pw.DatabaseError
+# what a connection the server dropped (or a database that is down) raises on the next query
+ConnectionLost = (pw.OperationalError, pw.InterfaceError)
 DoesNotExist = pw.DoesNotExist
 fn = pw.fn
 Case = pw.Case

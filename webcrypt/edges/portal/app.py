@@ -48,13 +48,9 @@ def body_limit(home: Home) -> int:
     return int(biggest * 1.6) + 256 * 1024
 
 
-# A PostgreSQL restart or failover shorter than this is a slower answer, not an error page.
-DATABASE_WAIT_SECONDS = 10
-
-
 def _connect() -> None:
     try:
-        store.usable_connection(wait=DATABASE_WAIT_SECONDS)
+        store.usable_connection(wait=web.DATABASE_WAIT_SECONDS)
     except errors.StoreUnavailable:
         pass  # the route's first query fails again and gets its 503 page from _guarded
 

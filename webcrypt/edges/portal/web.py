@@ -53,6 +53,13 @@ class Portal:
     cache: object = None
 
 
+# A PostgreSQL restart or failover shorter than this is a slower answer, not an error page.
+DATABASE_WAIT_SECONDS = 10
+
+# Requests that change nothing a second run could double: answered again on a fresh connection.
+REPEATABLE = ("GET", "HEAD")
+
+
 def guard(callback, show):
     """The one guard of every route, portal and console alike: a WebcryptError becomes its status
     page (``show(error, status)``, the status from failures.py's one table), a database failure a
@@ -60,7 +67,7 @@ def guard(callback, show):
 
     def wrapper(*args, **kwargs):
         try:
-            return callback(*args, **kwargs)
+            return _through_a_dropped_connection(callback, args, kwargs)
         except bottle.HTTPResponse:
             raise
         except errors.WebcryptError as e:
@@ -74,6 +81,20 @@ def guard(callback, show):
             return show(None, 500)
 
     return wrapper
+
+
+def _through_a_dropped_connection(callback, args, kwargs):
+    """A read whose connection the database dropped under it (a restart's fast shutdown ends every
+    session, even one that answered the check at the start of the request) runs once more on a
+    fresh connection, waiting for the database as a request's start does. Without this, each node
+    answers 503 at a restart and a balancer takes them all out of service at once."""
+    try:
+        return callback(*args, **kwargs)
+    except store.ConnectionLost:
+        if bottle.request.method not in REPEATABLE:
+            raise
+        store.usable_connection(wait=DATABASE_WAIT_SECONDS)
+    return callback(*args, **kwargs)
 
 
 def cookie_name(home: Home, base: str) -> str:

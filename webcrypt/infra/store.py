@@ -80,6 +80,10 @@ class Recipient(BaseModel):
     locked_until = pw.BigIntegerField(null=True)
     question = pw.TextField(null=True)
     answer_hash = pw.CharField(max_length=200, null=True)
+    # passkeys (schema 6): the password switched off (passwordless), and when a passkey was offered
+    # after a login, so that a recipient who said "not now" is not asked at every login
+    password_off = pw.BooleanField(default=False)
+    passkey_offered = pw.BigIntegerField(null=True)
 
 
 class Message(BaseModel):
@@ -161,6 +165,32 @@ class RecoveryLink(BaseModel):
     expires = pw.BigIntegerField(index=True)
 
 
+class Passkey(BaseModel):
+    """A WebAuthn credential of a recipient or an administrator (schema 6). It authenticates;
+    it decrypts nothing (the master-key hierarchy does not know it)."""
+
+    kind = pw.CharField(max_length=16)  # "recipient" or "admin", as sessions
+    principal = pw.CharField(index=True, max_length=320)  # address or administrator name
+    credential_id = BytesField(unique=True)  # unique: one credential never belongs to two accounts
+    credential = BytesField()  # attested credential data: id and public key (COSE)
+    sign_count = pw.BigIntegerField(default=0)
+    name = pw.CharField(max_length=64)
+    created = pw.BigIntegerField()
+    last_used = pw.BigIntegerField(null=True)
+
+
+class Ceremony(BaseModel):
+    """A WebAuthn challenge waiting for the browser's answer (schema 6): random, single-use
+    (deleted when answered), five minutes. In the database so that any node can finish it."""
+
+    id_hash = pw.CharField(primary_key=True, max_length=64)  # of the id the browser holds
+    purpose = pw.CharField(max_length=16)  # "register" or "sign_in"
+    kind = pw.CharField(max_length=16)
+    principal = pw.CharField(max_length=320, default="")  # who registers; empty for a sign-in
+    state = pw.TextField()  # fido2's state: the challenge and the user verification asked
+    expires = pw.BigIntegerField(index=True)
+
+
 class Setting(BaseModel):
     """Settings every portal node must see alike (branding, texts): JSON values."""
 
@@ -213,6 +243,8 @@ MIGRATIONS = [
     lambda: db.create_tables([RecoveryLink]),
     # 5: sessions' csrf column goes: the token is derived from the session id, never stored
     lambda: _drop_columns(Session, "csrf"),
+    # 6: passkeys (WebAuthn) for recipients and administrators, their ceremonies, passwordless accounts
+    lambda: (db.create_tables([Passkey, Ceremony]), _add_columns(Recipient, "password_off", "passkey_offered")),
 ]
 
 
@@ -401,7 +433,7 @@ def backup_sqlite(target: str) -> None:
 
 # Every table, parents before the rows that name them.
 TABLES = [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, RecoveryLink,
-          Setting, Stat]
+          Setting, Stat, Passkey, Ceremony]
 
 
 class Other:

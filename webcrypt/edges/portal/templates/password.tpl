@@ -8,8 +8,10 @@
 % end
 <form method="post" action="/password" class="stack">
   <input type="hidden" name="csrf" value="{{csrf}}">
+  % if not recipient.password_off:
   <label for="current">{{_("Current password")}}</label>
   <input id="current" name="current" type="password" autocomplete="current-password" required autofocus>
+  % end
   <label for="new">{{_("New password")}}</label>
   <input id="new" name="new" type="password" autocomplete="new-password" required minlength="12" aria-describedby="rules">
   <p id="rules" class="hint">{{_("At least 12 characters. A few unusual words in a row make a good password; very common passwords are refused.")}}</p>

@@ -111,6 +111,12 @@ class Session(BaseModel):
     created = pw.BigIntegerField()
     last_seen = pw.BigIntegerField(index=True)
     data = pw.TextField(default="{}")
+    # what the session list shows (schema 6): the client address at login (web.client_address,
+    # behind the trusted proxy) and the device, parsed from the User-Agent (core/useragent.py;
+    # the header itself is never kept)
+    client = pw.CharField(max_length=64, default="")
+    browser = pw.CharField(max_length=32, default="")
+    system = pw.CharField(max_length=32, default="")
 
 
 class Upload(BaseModel):
@@ -213,6 +219,8 @@ MIGRATIONS = [
     lambda: db.create_tables([RecoveryLink]),
     # 5: sessions' csrf column goes: the token is derived from the session id, never stored
     lambda: _drop_columns(Session, "csrf"),
+    # 6: sessions a person can list and end: the client address and device of each
+    lambda: _add_columns(Session, "client", "browser", "system"),
 ]
 
 

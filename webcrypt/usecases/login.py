@@ -66,11 +66,11 @@ RECIPIENTS = signin.Door(
 
 
 def login(home: Home, address: str, password: str, client: str, replacing: str | None = None,
-          uploads: list[str] | None = None) -> signin.SignedIn:
+          uploads: list[str] | None = None, user_agent: str = "") -> signin.SignedIn:
     """A recipient's new session (ending *replacing*) when address and password are right,
     with the *uploads* it may read; LoginFailed/Throttled otherwise."""
     return signin.sign_in(home, RECIPIENTS, address, signin.Proof(password=password), client, replacing,
-                          {"uploads": uploads or []})
+                          {"uploads": uploads or []}, user_agent)
 
 
 # Passwords

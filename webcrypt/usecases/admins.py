@@ -258,6 +258,16 @@ def recovery_codes_left(name: str) -> int:
             .where(store.Admin.name == _normalised(name)).count())
 
 
+def recovery_codes_low(name: str) -> int | None:
+    """How many recovery codes *name* has left when it is FEW_RECOVERY_CODES or fewer and a second
+    factor is on (the console then warns on every page), else None."""
+    admin = _find(_normalised(name))
+    if admin is None or admin.totp_secret is None:
+        return None
+    left = recovery_codes_left(admin.name)
+    return left if left <= FEW_RECOVERY_CODES else None
+
+
 def _new_recovery_codes(home: Home, admin: store.Admin) -> list[str]:
     """Replace *admin*'s recovery codes by new ones (in the caller's transaction); the plaintext
     is returned to be shown once and is never stored."""

@@ -72,7 +72,7 @@ def test_console_enrolment_shows_ten_codes_and_the_qr_code_once(web, clock):
     assert enrolled.status == 200, enrolled.text
     codes = shown_codes(enrolled.text)
     assert len(codes) == 10 == len(set(codes)) and all(CODE.fullmatch(c) for c in codes)
-    secret = re.search(r'<input id="secret" class="secret" value="([A-Z2-7]+)"', enrolled.text).group(1)
+    secret = re.search(r'<code id="secret" class="secret"[^>]*>([A-Z2-7]+)</code>', enrolled.text).group(1)
     svg = re.search(r"<svg .*?</svg>", enrolled.text, re.S).group(0)
     assert 'role="img"' in svg and 'aria-label="QR code for your authenticator app"' in svg
     assert "<title>QR code for your authenticator app</title>" in svg and "<script" not in enrolled.text.lower()
@@ -143,7 +143,7 @@ def decoded_by_zbar(matrix: list[list[bool]], tmp_path) -> str:
 def test_the_qr_code_holds_the_otpauth_uri(web, tmp_path):
     client = signed_in(web)
     enrolled = change(client, "enrol")
-    secret = re.search(r'<input id="secret" class="secret" value="([A-Z2-7]+)"', enrolled.text).group(1)
+    secret = re.search(r'<code id="secret" class="secret"[^>]*>([A-Z2-7]+)</code>', enrolled.text).group(1)
     svg = html.unescape(re.search(r"<svg .*?</svg>", enrolled.text, re.S).group(0))
     uri = f"otpauth://totp/webcrypt:ops?secret={secret}&issuer=webcrypt&algorithm=SHA1&digits=6&period=30"
     drawn = read_svg(svg)

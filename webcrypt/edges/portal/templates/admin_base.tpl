@@ -33,7 +33,7 @@ header button{background:transparent;border-color:#fff}
 .notice{background:#e8f4e8;border-left:4px solid #2e7d32;padding:.5rem .75rem}
 .error{background:#fdecea;border-left:4px solid #a4161a;padding:.5rem .75rem}
 .warning{background:#fff4e5;border-left:4px solid #b26a00;padding:.5rem .75rem}
-.secret{font-family:ui-monospace,monospace;font-size:1.2rem;background:#f4f6f8;padding:.25rem .5rem}
+.secret{font-family:ui-monospace,monospace;font-size:1.2rem;background:#f4f6f8;padding:.25rem .5rem;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f6f8;padding:.5rem;border-radius:4px}
 .spark{font-family:ui-monospace,monospace;letter-spacing:-1px;white-space:pre}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}

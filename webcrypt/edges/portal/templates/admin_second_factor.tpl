@@ -6,8 +6,8 @@
 <h2>{{_("Add it to your authenticator app")}}</h2>
 <p>{{_("Scan the QR code with the app, or type the secret below into it. It is shown only now.")}}</p>
 <div class="qr">{{!qr_svg}}</div>
-<p><label for="secret">{{_("Secret for typing in")}}</label>
-<input id="secret" class="secret" value="{{enrolment.secret}}" readonly size="40" autocomplete="off" spellcheck="false"></p>
+<h3>{{_("Secret for typing in")}}</h3>
+<p><code id="secret" class="secret">{{enrolment.secret}}</code></p>
 <p class="hint">{{_("Time-based (TOTP), 6 digits, every 30 seconds. The next login asks for the app's code.")}}</p>
 % end
 % if codes:

@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 # binutils and libpython3-dev: PyInstaller (objdump, and the shared libpython it bundles);
 # python3-venv: Debian's python3 is externally managed, so the Python packages go into .venv;
 # debootstrap and systemd-container (systemd-nspawn): the booted-appliance test
-# (tests/test_booted.py) builds a Debian 12 and a Debian 13 root and boots them.
+# (tests/test_booted.py) builds a Debian 12 and a Debian 13 root and boots them;
+# zbar-tools (zbarimg): a real decoder reads the QR code of TOTP enrolment (test_admin_recovery_codes.py).
 APT_PACKAGES="postfix chromium postgresql nginx apache2 shellcheck systemd openssl binutils libpython3-dev iproute2
-  python3-venv debootstrap systemd-container"
+  python3-venv debootstrap systemd-container zbar-tools"
 missing=$(for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections

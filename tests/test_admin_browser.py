@@ -155,3 +155,34 @@ def test_an_administrator_ends_another_console_session_by_keyboard(server, brows
     assert "The session was ended." in desk.inner_text("main") and desk.locator("main tbody tr").count() == 1
     phone.goto(f"http://127.0.0.1:{WEB_PORT}/admin/users")
     assert "/admin/login" in phone.url
+
+
+def test_admin_sets_up_the_app_on_a_phone_and_later_logs_in_with_a_recovery_code(server, browser):
+    """The keyboard only, on a phone: the QR code and the codes are shown, are announced as such,
+    and a recovery code gets the administrator in once the phone is 'lost'."""
+    admins.add(server, "ops", ADMIN_PASSWORD)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"http://127.0.0.1:{WEB_PORT}/admin/second-factor")
+    page.fill("#name", "ops")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/admin/second-factor$"))
+    page.fill("#password", ADMIN_PASSWORD)
+    page.focus("button[value=enrol]")
+    page.keyboard.press("Enter")
+    qr_code = page.get_by_role("img", name="QR code for your authenticator app")
+    qr_code.wait_for()
+    box = qr_code.bounding_box()
+    assert box["width"] >= 150 and box["x"] + box["width"] <= 390  # big enough to scan, inside the screen
+    codes = page.locator("ol.codes li").all_inner_texts()
+    assert len(codes) == 10
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    shot(page, "admin-second-factor-enrolled")
+    page.click("button:has-text('Log out')")
+    page.click("text=Lost your phone? Use a recovery code instead")
+    page.fill("#name", "ops")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.fill("#code", codes[0])
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/admin/$"))
+    assert admins.recovery_codes_left("ops") == 9

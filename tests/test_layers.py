@@ -30,6 +30,7 @@ OWNERS = {
     "smtplib": ("infra/mailer.py",),
     "nh3": ("usecases/reading.py",),
     "fido2": ("core/webauthn.py",),
+    "segno": ("core/qr.py",),
 }
 # What a pure module may not touch even from the standard library.
 IO_LIBRARIES = {"socket", "subprocess", "smtplib", "sqlite3", "http", "urllib.request", "syslog", "threading"}
@@ -153,6 +154,7 @@ WRITERS = {
     "Recipient": "usecases/accounts.py", "Message": "usecases/messages.py", "ThreadRef": "usecases/gateway.py",
     "Session": "usecases/sessions.py", "Upload": "usecases/inbox.py", "Throttle": "usecases/throttle.py",
     "AuditEvent": "usecases/events.py", "Stat": "usecases/events.py", "Admin": "usecases/admins.py",
+    "AdminRecoveryCode": "usecases/admins.py",
     "Setting": "usecases/settings.py", "RecoveryLink": "usecases/login.py", "Meta": "infra/store.py",
     "Passkey": "usecases/passkeys.py", "Ceremony": "usecases/passkeys.py",
 }

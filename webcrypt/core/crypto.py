@@ -154,12 +154,9 @@ def fingerprint(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def generate_password() -> str:
-    groups = (
-        "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_GROUP_LEN))
-        for _ in range(PASSWORD_GROUPS)
-    )
-    return "-".join(groups)
+def generate_password(groups: int = PASSWORD_GROUPS, group_len: int = PASSWORD_GROUP_LEN) -> str:
+    """Random symbols of PASSWORD_ALPHABET (5 bits each) in groups joined by hyphens."""
+    return "-".join("".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(group_len)) for _ in range(groups))
 
 
 def hash_password(password: str, log_n: int = SCRYPT_LOG_N) -> str:

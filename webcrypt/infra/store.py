@@ -161,6 +161,16 @@ class Admin(BaseModel):
     totp_last_step = pw.BigIntegerField(null=True)
 
 
+class AdminRecoveryCode(BaseModel):
+    """One of an administrator's single-use recovery codes, standing in for a TOTP code (schema 8).
+    Only a salted hash of the code is kept; a used code's row is deleted."""
+
+    admin = pw.ForeignKeyField(Admin, on_delete="CASCADE", index=True)
+    salt = pw.CharField(max_length=32)
+    digest = pw.CharField(max_length=64)
+    created = pw.BigIntegerField()
+
+
 class RecoveryLink(BaseModel):
     """A one-time link to the confidential question, mailed to the account's address (schema 4).
     Only the SHA-256 fingerprint of its token is kept; used once, or expired, it is gone."""
@@ -253,6 +263,8 @@ MIGRATIONS = [
     lambda: _add_columns(Session, "client", "browser", "system"),
     # 7: passkeys (WebAuthn) for recipients and administrators, their ceremonies, passwordless accounts
     lambda: (db.create_tables([Passkey, Ceremony]), _add_columns(Recipient, "password_off", "passkey_offered")),
+    # 8: administrators' single-use recovery codes for a lost authenticator app (hashes only)
+    lambda: db.create_tables([AdminRecoveryCode]),
 ]
 
 
@@ -440,8 +452,8 @@ def backup_sqlite(target: str) -> None:
 # --- moving a site to another database (copying.py) ---------------------------------------
 
 # Every table, parents before the rows that name them.
-TABLES = [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, RecoveryLink,
-          Setting, Stat, Passkey, Ceremony]
+TABLES = [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, AdminRecoveryCode,
+          RecoveryLink, Setting, Stat, Passkey, Ceremony]
 
 
 class Other:

@@ -116,11 +116,11 @@ def end(token: str | None) -> None:
         store.Session.delete().where(store.Session.id_hash == _hash(token)).execute()
 
 
-def end_all(kind: str, principal: str, keep: str | None = None) -> None:
-    """End every session of *principal*, but the one whose stored id is *keep* (the browser asking)."""
+def end_all(kind: str, principal: str, keep: store.Session | None = None) -> None:
+    """End every session of *principal*, but *keep* (the one that asked, when it stays signed in)."""
     query = (store.Session.kind == kind) & (store.Session.principal == principal)
-    if keep:
-        query &= store.Session.id_hash != keep
+    if keep is not None:
+        query &= store.Session.id_hash != keep.id_hash
     store.Session.delete().where(query).execute()
 
 

@@ -229,9 +229,10 @@ def admin_enable(ctx: typer.Context, name: str = typer.Argument(..., help="Admin
 def admin_totp(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Administrator name."),
-    off: bool = typer.Option(False, "--off", help="Remove the second factor: the password alone logs in again."),
+    off: bool = typer.Option(False, "--off", help="Remove the second factor and its recovery codes: the password alone logs in again."),
+    qr_code: bool = typer.Option(False, "--qr", help="Also draw the QR code in the terminal (for a dark background)."),
 ):
-    """Enrol a second factor (TOTP app) for console logins; prints the secret once. Ends their sessions.
+    """Enrol a second factor (TOTP app) for console logins; prints the secret and 10 recovery codes once. Ends their sessions.
 
     Example: webcrypt admin totp alice   (then: webcrypt admin totp alice --off)
     """
@@ -239,11 +240,33 @@ def admin_totp(
     if off:
         typer.echo(f"Second factor of administrator {admins.remove_totp(home, name, actor()).name} removed.")
         return
-    secret, uri = admins.enrol_totp(home, name, actor())
+    enrolment = admins.enrol_totp(home, name, actor())
     typer.echo(f"Second factor enrolled for administrator {admins.get(name).name} (shown once).")
-    typer.echo(f"Secret (base32): {secret}")
-    typer.echo(f"URI: {uri}")
+    typer.echo(f"Secret (base32): {enrolment.secret}")
+    typer.echo(f"URI: {enrolment.uri}")
+    if qr_code:
+        from ...core import qr  # segno only when asked for
+
+        typer.echo(qr.terminal(enrolment.uri))
     typer.echo("Add it to an authenticator app; the console then asks for its 6-digit code.")
+    echo_recovery_codes(enrolment.recovery_codes)
+
+
+@admin_app.command("recovery-codes")
+@handled
+def admin_recovery_codes(ctx: typer.Context, name: str = typer.Argument(..., help="Administrator name.")):
+    """Make a fresh set of 10 recovery codes (printed once); the earlier codes stop working.
+
+    Example: webcrypt admin recovery-codes alice
+    """
+    home = open_home(ctx)
+    echo_recovery_codes(admins.regenerate_recovery_codes(home, name, actor()))
+
+
+def echo_recovery_codes(codes: list[str]) -> None:
+    typer.echo("Recovery codes (shown once; each logs in once in place of the app's code; keep them offline):")
+    for code in codes:
+        typer.echo(f"  {code}")
 
 
 @admin_app.command("list")
@@ -261,5 +284,5 @@ def admin_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json",
     table = Table("name", "created", "last login", "status", "2nd factor")
     for row in rows:
         table.add_row(row["name"], date_text(row["created"]), date_text(row["last_login"]),
-                      "disabled" if row["disabled"] else "active", "totp" if row["totp"] else "-")
+                      "disabled" if row["disabled"] else "active", f"totp, {row['recovery_codes']} recovery codes" if row["totp"] else "-")
     table_console().print(table)

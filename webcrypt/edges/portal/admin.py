@@ -23,9 +23,10 @@ from ...base.errors import (
     StoreUnavailable,
     Throttled,
     WebcryptError,
+    WrongPassword,
 )
 from ...context.home import Home
-from ...core import display, mime, netaccess
+from ...core import display, mime, netaccess, qr
 from ...usecases import account_admin, accounts, admins, auditlog, messages, monitor, sessions, settings, wording
 from . import admin_text, failures, pages, web
 
@@ -86,6 +87,8 @@ class Console:
         app.route("/sessions", "GET", page(self.own_sessions))
         app.route("/sessions/end", "POST", page(self.end_session))
         app.route("/sessions/end-others", "POST", page(self.end_other_sessions))
+        app.route("/second-factor", "GET", page(self.second_factor_page))
+        app.route("/second-factor", "POST", page(self.second_factor_change))
 
     def page(self, handler, login_needed: bool = True):
         @functools.wraps(handler)
@@ -145,7 +148,10 @@ class Console:
             here=bottle.request.fullpath,
             get_request=bottle.request.method == "GET",
             brand=self.home.config.values["branding"],
-            date=display.date_text, shown=display.shown_value, **values,
+            date=display.date_text, shown=display.shown_value,
+            # not on error pages: one for a database that is down must not ask it again
+            recovery_codes_low=admins.recovery_codes_low(session.principal) if session and status < 400 else None,
+            **values,
         )
 
     def failure_page(self, error: WebcryptError | None, status: int | None) -> str:
@@ -171,9 +177,11 @@ class Console:
     # --- login -----------------------------------------------------------------
 
     def login_form(self, message: str = "", status: int = 200):
+        # ?recovery=1: the code field asks for a recovery code (letters: no numeric keypad on a phone)
+        recovery = (bottle.request.query.get("recovery") or self.form("recovery")) == "1"
         return self.render("admin_login.tpl", status=status, title=self.t("Administrator login"),
-                           login_token=web.pre_csrf(self.home), message=message,
-                           next=bottle.request.query.get("next", ""))
+                           login_token=web.pre_csrf(self.home), message=message, recovery=recovery,
+                           next=bottle.request.query.get("next", "") or self.form("next"))
 
     def login(self):
         try:
@@ -381,3 +389,36 @@ class Console:
         return self.render("admin_audit.tpl", title=self.t("Audit trail"), rows=rows,
                            filters={"user": user, "since": query.get("since", ""), "action": query.get("action", "")})
 
+    # --- the signed-in administrator's own second factor ------------------------------
+
+    def second_factor_page(self, message: str = "", status: int = 200, enrolment=None, codes=()):
+        """Status and changes; what an enrolment or a new set shows (QR code, secret, recovery
+        codes) is rendered only in the answer to that POST, never by a later GET."""
+        name = bottle.request.environ["webcrypt.session"].principal
+        row = admins.describe(admins.get(name))
+        label = self.t("QR code for your authenticator app")
+        return self.render("admin_second_factor.tpl", status=status, title=self.t("Second factor"), row=row,
+                           message=message, failed=status != 200, enrolment=enrolment,
+                           qr_svg=qr.svg(enrolment.uri, label) if enrolment else "", codes=list(codes),
+                           few=admins.FEW_RECOVERY_CODES)
+
+    def second_factor_change(self):
+        session = bottle.request.environ["webcrypt.session"]
+        action = self.form("action")
+        if action not in ("enrol", "recovery-codes", "remove"):
+            raise BadRequest(self.t("Unknown action."))
+        try:
+            admins.confirm_password(self.home, session.principal, self.form("password"), self.client())
+        except WrongPassword:
+            return self.second_factor_page(self.t("The password is wrong."), status=403)
+        if action == "enrol":
+            enrolment = admins.enrol_totp(self.home, session.principal, self.actor(), keep=session)
+            return self.second_factor_page(self.t(
+                "Second factor set up. Your other console sessions were ended."), enrolment=enrolment,
+                codes=enrolment.recovery_codes)
+        if action == "recovery-codes":
+            codes = admins.regenerate_recovery_codes(self.home, session.principal, self.actor())
+            return self.second_factor_page(self.t("New recovery codes made; the earlier ones no longer work."),
+                                           codes=codes)
+        admins.remove_totp(self.home, session.principal, self.actor())
+        return self.second_factor_page(self.t("Second factor removed: your password alone logs you in."))

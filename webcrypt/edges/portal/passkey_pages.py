@@ -112,7 +112,7 @@ class PasskeyPages:
             bottle.response.status = 400
             return self.pages.profile(error=_("This is your only way to sign in: set a password before you remove it."))
         passkeys.remove(self.home, KIND, recipient.address, number, self.client(), recipient.address)
-        sessions.end_all(KIND, recipient.address, keep=session.id_hash)  # one signed in with it ends too
+        sessions.end_all(KIND, recipient.address, keep=session)  # one signed in with it ends too
         return self.pages.profile(notice=_("The passkey is removed."))
 
     def password_off(self):

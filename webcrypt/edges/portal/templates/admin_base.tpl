@@ -33,11 +33,12 @@ header button{background:transparent;border-color:#fff}
 .notice{background:#e8f4e8;border-left:4px solid #2e7d32;padding:.5rem .75rem}
 .error{background:#fdecea;border-left:4px solid #a4161a;padding:.5rem .75rem}
 .warning{background:#fff4e5;border-left:4px solid #b26a00;padding:.5rem .75rem}
-.secret{font-family:ui-monospace,monospace;font-size:1.2rem;background:#f4f6f8;padding:.25rem .5rem}
+.secret{font-family:ui-monospace,monospace;font-size:1.2rem;background:#f4f6f8;padding:.25rem .5rem;overflow-wrap:anywhere}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f6f8;padding:.5rem;border-radius:4px}
 .spark{font-family:ui-monospace,monospace;letter-spacing:-1px;white-space:pre}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}
 fieldset{border:1px solid #dde;border-radius:4px;margin:1rem 0}
+ol.codes{columns:2 12rem}
 @media (max-width:40rem){main{margin:0;border-radius:0}th,td{padding:.3rem}}
 </style>
 </head>
@@ -47,7 +48,7 @@ fieldset{border:1px solid #dde;border-radius:4px;margin:1rem 0}
 <strong>{{brand['name']}} admin</strong>
 % if admin:
 <nav aria-label="{{_("Main menu")}}"><ul>
-% for path, label in (("/", "Monitoring"), ("/users", "Users"), ("/messages", "Messages"), ("/branding", "Corporate identity"), ("/settings", "Mail settings"), ("/audit", "Audit trail"), ("/sessions", "Your sessions")):
+% for path, label in (("/", "Monitoring"), ("/users", "Users"), ("/messages", "Messages"), ("/branding", "Corporate identity"), ("/settings", "Mail settings"), ("/audit", "Audit trail"), ("/sessions", "Your sessions"), ("/second-factor", "Second factor")):
 <li><a href="{{url(path)}}"{{!' aria-current="page"' if here == url(path) else ''}}>{{_(label)}}</a></li>
 % end
 </ul></nav>
@@ -68,6 +69,9 @@ fieldset{border:1px solid #dde;border-radius:4px;margin:1rem 0}
 </header>
 <main id="content">
 <h1>{{title}}</h1>
+% if get('recovery_codes_low') is not None:
+<p class="warning" role="status">{{_("Recovery codes left: {left}. Make a new set before you run out.").format(left=recovery_codes_low)}} <a href="{{url('/second-factor')}}">{{_("Second factor")}}</a></p>
+% end
 {{!base}}
 </main>
 </body>

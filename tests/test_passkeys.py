@@ -331,3 +331,104 @@ def _bad_authenticator_data(answer: str) -> str:
     data = json.loads(answer)
     data["response"]["authenticatorData"] = b64(b"\xa1\xff\x00")
     return json.dumps(data)
+
+
+# --- administrators ----------------------------------------------------------------------------
+
+ADMIN_PASSWORD = "a long admin password 1"
+
+
+def admin_client(app, portal_home, password: str = ADMIN_PASSWORD) -> Client:
+    client = Client(app)
+    page = client.get("/admin/login")
+    r = client.post("/admin/login", {"csrf": page.field("csrf"), "name": "ops", "password": password})
+    assert r.status == 303, r.text[:300]
+    return client
+
+
+def admin_add_passkey(client: Client, authenticator: Authenticator, password: str = ADMIN_PASSWORD):
+    csrf = client.get("/admin/passkeys").field("csrf")
+    r = client.post("/admin/passkeys/add/options", {"csrf": csrf, "password": password})
+    if r.status != 200:
+        return r
+    begun = json.loads(r.text)
+    return client.post("/admin/passkeys/add", {"csrf": csrf, "ceremony": begun["ceremony"], "name": "YubiKey",
+                                               "credential": authenticator.create(begun["publicKey"])})
+
+
+def admin_passkey_sign_in(client: Client, authenticator: Authenticator):
+    csrf = client.get("/admin/login").field("csrf")
+    begun = options(client.post("/admin/login/passkey/options", {"csrf": csrf}))
+    return client.post("/admin/login/passkey", {"csrf": csrf, "ceremony": begun["ceremony"],
+                                                "credential": authenticator.get(begun["publicKey"])})
+
+
+@pytest.fixture
+def ops(portal_home):
+    from webcrypt.usecases import admins
+
+    admins.add(portal_home, "ops", ADMIN_PASSWORD)
+
+
+def test_an_administrator_adds_a_passkey_with_the_password_and_signs_in_with_it_alone(app, portal_home, ops):
+    from webcrypt.usecases import admins
+
+    authenticator = Authenticator(ORIGIN)
+    client = admin_client(app, portal_home)
+    assert admin_add_passkey(client, authenticator, password="wrong password here").status == 403
+    assert not store.Ceremony.select().exists() and audit("admin_login_failed") == [""]  # counted like a login
+    r = admin_add_passkey(client, authenticator)
+    assert r.status == 200 and "Passkey added" in r.text and "YubiKey" in r.text
+    admins.enrol_totp(portal_home, "ops", "cli")  # a TOTP app too: the passkey needs no code
+    fresh = Client(app)
+    r = admin_passkey_sign_in(fresh, authenticator)
+    assert r.status == 303, r.text[:300]
+    assert fresh.get("/admin/users").status == 200
+    assert [e.action for e in store.AuditEvent.select().order_by(store.AuditEvent.id)][-1] == "admin_login"
+
+
+def test_passkeys_of_recipients_and_administrators_never_cross(alice, app, portal_home, ops):
+    _, recipients_authenticator, _ = alice
+    r = admin_passkey_sign_in(Client(app), recipients_authenticator)
+    assert r.status == 403 and "passkey was not accepted" in r.text
+    admins_authenticator = Authenticator(ORIGIN)
+    assert admin_add_passkey(admin_client(app, portal_home), admins_authenticator).status == 200
+    assert sign_in(Client(app), admins_authenticator).status == 401
+
+
+def test_require_passkey_makes_the_password_a_way_to_add_one_only(home_dir, clock, sink):
+    from conftest import write_settings
+    from test_portal import SINK_PORT  # noqa: F401 - the module's sink port, set by the fixture
+    import test_portal
+    from webcrypt.base import config
+    from webcrypt.context.home import Home
+    from webcrypt.edges.portal import create_app
+    from webcrypt.usecases import admins
+
+    write_settings(home_dir / "webcrypt.toml", {"admin": {"require_passkey": "true"},
+                                                "mail": {"reinject": f'"smtp://127.0.0.1:{test_portal.SINK_PORT}"'}})
+    home = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    home.connect()
+    try:
+        admins.add(home, "ops", ADMIN_PASSWORD)
+        app = create_app(home)
+        client = admin_client(app, home)  # no passkey yet: the password still logs in ...
+        r = client.get("/admin/users")
+        assert (r.status, r.location) == (303, "/admin/passkeys")  # ... to add one, and nothing else
+        assert "requires a passkey" in client.get("/admin/passkeys").text
+        authenticator = Authenticator(ORIGIN)
+        assert admin_add_passkey(client, authenticator).status == 200
+        assert client.get("/admin/users").status == 200
+        # from now on the password alone is refused; the passkey signs in
+        page = Client(app).get("/admin/login")
+        refused = Client(app)
+        page = refused.get("/admin/login")
+        r = refused.post("/admin/login", {"csrf": page.field("csrf"), "name": "ops", "password": ADMIN_PASSWORD})
+        assert r.status == 403
+        assert admin_passkey_sign_in(Client(app), authenticator).status == 303
+        # the last passkey cannot be removed while passkeys are required
+        row = store.Passkey.get()
+        r = client.post(f"/admin/passkeys/{row.id}/remove", {"csrf": client.get("/admin/passkeys").field("csrf")})
+        assert r.status == 400 and store.Passkey.select().count() == 1
+    finally:
+        home.close()

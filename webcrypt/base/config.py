@@ -86,6 +86,9 @@ SCHEMA: dict[str, dict[str, object]] = {
         "networks": ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
         # true: an administrator without a second factor ('webcrypt admin totp NAME') cannot log in
         "require_totp": False,
+        # true: an administrator who has a passkey signs in with it only (no password); one who has
+        # none yet may log in with password (and code) only to add one
+        "require_passkey": False,
     },
     "relay": {
         "listen": "127.0.0.1:10025",

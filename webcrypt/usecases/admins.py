@@ -19,7 +19,7 @@ from ..base.errors import (
 from ..context.home import Home
 from ..core import crypto
 from ..infra import store
-from . import events, sessions, signin, throttle
+from . import events, passkeys, sessions, signin, throttle
 
 KIND = "admin"  # the kind of their sessions
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -114,6 +114,7 @@ ADMINS = signin.Door(
     audit_failure=_audit_failure,
     principal=lambda admin: admin.name,
     verifiers=(lambda home, admin, proof: _check_second_factor(home, admin, proof.code[:20]),),
+    password_refused=lambda home, admin: home.config["admin.require_passkey"] and passkeys.has_any(KIND, admin.name),
 )
 
 
@@ -124,6 +125,20 @@ def login(home: Home, name: str, password: str, client: str, code: str = "", rep
     is a failed login like a wrong password, and says nothing about the password."""
     return signin.sign_in(home, ADMINS, name, signin.Proof(password=password, code=code), client, replacing,
                           user_agent=user_agent)
+
+
+def login_with_passkey(home: Home, answer: passkeys.Answer, client: str, replacing: str | None = None,
+                       user_agent: str = "") -> signin.SignedIn:
+    """A console session for a passkey (possession and user verification: no password, no code);
+    throttled and audited under the administrator it claims to be."""
+    owner = passkeys.claimed_owner(home, KIND, answer)
+    return signin.sign_in(home, ADMINS, owner, signin.Proof(passkey=answer), client, replacing,
+                          user_agent=user_agent)
+
+
+def must_add_passkey(home: Home, name: str) -> bool:
+    """[admin] require_passkey and none yet: the console lets this administrator only add one."""
+    return bool(home.config["admin.require_passkey"]) and not passkeys.has_any(KIND, name)
 
 
 def confirm_password(home: Home, name: str, password: str, client: str) -> store.Admin:
@@ -164,7 +179,7 @@ class _WrongCode(WrongPassword):
 
 def _check_second_factor(home: Home, admin: store.Admin, code: str) -> None:
     if admin.totp_secret is None:
-        if home.config["admin.require_totp"]:
+        if home.config["admin.require_totp"] and not passkeys.has_any(KIND, admin.name):
             raise SecondFactorMissing(f"administrator {admin.name} has no second factor; "
                                       f"enrol with 'webcrypt admin totp {admin.name}'")
         return

@@ -117,6 +117,9 @@ networks = ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.
 # true: an administrator without a one-time-code app (enrolled with
 # 'webcrypt admin totp NAME' over SSH) cannot log in to the console.
 require_totp = false
+# true: administrators sign in with a passkey only; one without a passkey may log in with the
+# password only to add one (Passkeys page of the console).
+require_passkey = false
 
 [relay]
 # 'webcrypt relay' (SMTP smarthost for Exchange/Domino or Postfix's advanced

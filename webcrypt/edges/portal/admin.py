@@ -16,6 +16,7 @@ import bottle
 
 from ...base.errors import (
     BadRequest,
+    PasskeyRejected,
     ConfigError,
     LoginFailed,
     NotFound,
@@ -27,12 +28,25 @@ from ...base.errors import (
 )
 from ...context.home import Home
 from ...core import display, mime, netaccess, qr
-from ...usecases import account_admin, accounts, admins, auditlog, messages, monitor, sessions, settings, wording
+from ...usecases import (
+    account_admin,
+    accounts,
+    admins,
+    auditlog,
+    messages,
+    monitor,
+    passkeys,
+    sessions,
+    settings,
+    wording,
+)
 from . import admin_text, failures, pages, web
 
 TEMPLATES = web.TEMPLATES
 COOKIE = "webcrypt-admin"
 KIND = "admin"
+# What an administrator who must add a passkey first may reach ([admin] require_passkey).
+PASSKEY_ENROLMENT = ("/passkeys", "/passkeys/add/options", "/passkeys/add", "/logout")
 
 
 def create_admin_app(home: Home, prefix: str = "/admin") -> bottle.Bottle:
@@ -87,6 +101,13 @@ class Console:
         app.route("/sessions", "GET", page(self.own_sessions))
         app.route("/sessions/end", "POST", page(self.end_session))
         app.route("/sessions/end-others", "POST", page(self.end_other_sessions))
+        app.route("/login/passkey/options", "POST", public(self.passkey_login_options))
+        app.route("/login/passkey", "POST", public(self.passkey_login))
+        app.route("/passkeys", "GET", page(self.passkey_page))
+        app.route("/passkeys/add/options", "POST", page(self.passkey_add_options))
+        app.route("/passkeys/add", "POST", page(self.passkey_add))
+        app.route("/passkeys/<number>/rename", "POST", page(self.passkey_rename))
+        app.route("/passkeys/<number>/remove", "POST", page(self.passkey_remove))
         app.route("/second-factor", "GET", page(self.second_factor_page))
         app.route("/second-factor", "POST", page(self.second_factor_change))
 
@@ -117,6 +138,9 @@ class Console:
                 web.require_csrf(session.csrf)
             except BadRequest:
                 return self.error_page(400, self.t("The form has expired. Please try again."))
+        inside = request.fullpath.removeprefix(self.prefix)
+        if login_needed and inside not in PASSKEY_ENROLMENT and admins.must_add_passkey(self.home, session.principal):
+            return pages.see_other(self.url("/passkeys"))  # [admin] require_passkey: add one first
         return handler(*args, **kwargs)
 
     def lang(self) -> str:
@@ -181,7 +205,9 @@ class Console:
         recovery = (bottle.request.query.get("recovery") or self.form("recovery")) == "1"
         return self.render("admin_login.tpl", status=status, title=self.t("Administrator login"),
                            login_token=web.pre_csrf(self.home), message=message, recovery=recovery,
-                           next=bottle.request.query.get("next", "") or self.form("next"))
+                           next=bottle.request.query.get("next", "") or self.form("next"),
+                           origin=passkeys.relying_party(self.home).origin,
+                           passkey_only=self.home.config["admin.require_passkey"])
 
     def login(self):
         try:
@@ -203,10 +229,78 @@ class Console:
         web.set_session_cookie(self.home, signed.token, COOKIE)
         return pages.see_other(self.safe_next(self.form("next")))
 
+    def passkey_login_options(self):
+        web.require_pre_csrf(self.home)
+        ceremony, options = passkeys.begin_sign_in(self.home, KIND)
+        return web.ceremony_json(ceremony, options)
+
+    def passkey_login(self):
+        try:
+            web.require_pre_csrf(self.home)
+        except BadRequest:
+            return self.login_form(self.t("The form has expired. Please try again."), status=400)
+        answer = passkeys.Answer(self.form("ceremony")[:100], web.form("credential", passkeys.webauthn.MAX_RESPONSE))
+        try:
+            signed = admins.login_with_passkey(self.home, answer, self.client(),
+                                               replacing=web.session_token(self.home, COOKIE),
+                                               user_agent=web.user_agent())
+        except Throttled:
+            return self.login_form(self.t("Too many attempts. Please wait a while."), status=429)
+        except LoginFailed:
+            return self.login_form(self.t("The passkey was not accepted. Try again, or log in with your password."),
+                                   status=403)
+        web.set_session_cookie(self.home, signed.token, COOKIE)
+        return pages.see_other(self.safe_next(self.form("next")))
+
     def logout(self):
         sessions.end(web.session_token(self.home, COOKIE))
         web.clear_cookie(self.home, COOKIE)
         return pages.see_other(self.url("/login"))
+
+    # --- the administrator's own passkeys ------------------------------------------
+
+    def passkey_page(self, message: str = "", status: int = 200):
+        name = bottle.request.environ["webcrypt.session"].principal
+        if not message and admins.must_add_passkey(self.home, name):
+            message, status = self.t("This console requires a passkey: add one to continue."), 200
+        return self.render("admin_passkeys.tpl", status=status, title=self.t("Passkeys"), message=message,
+                           failed=status != 200, passkeys=passkeys.of(KIND, name),
+                           origin=passkeys.relying_party(self.home).origin)
+
+    def passkey_add_options(self):
+        """A passkey is a way in: the password is asked again first (counted like a login)."""
+        name = bottle.request.environ["webcrypt.session"].principal
+        try:
+            admins.confirm_password(self.home, name, self.form("password"), self.client())
+        except WrongPassword:
+            bottle.response.status = 403
+            return ""
+        ceremony, options = passkeys.begin_registration(self.home, KIND, name, name)
+        return web.ceremony_json(ceremony, options)
+
+    def passkey_add(self):
+        name = bottle.request.environ["webcrypt.session"].principal
+        try:
+            passkeys.finish_registration(self.home, KIND, name, self.form("ceremony")[:100],
+                                         web.form("credential", passkeys.webauthn.MAX_RESPONSE),
+                                         self.form("name") or "Passkey", self.client(), self.actor())
+        except PasskeyRejected:
+            return self.passkey_page(self.t("The passkey could not be added. Please try again."), status=400)
+        return self.passkey_page(self.t("Passkey added. You can sign in with it now."))
+
+    def passkey_rename(self, number):
+        name = bottle.request.environ["webcrypt.session"].principal
+        passkeys.rename(self.home, KIND, name, number, self.form("name"), self.client(), self.actor())
+        return self.passkey_page(self.t("The passkey's name is saved."))
+
+    def passkey_remove(self, number):
+        session = bottle.request.environ["webcrypt.session"]
+        if self.home.config["admin.require_passkey"] and len(passkeys.of(KIND, session.principal)) == 1:
+            return self.passkey_page(self.t("This console requires a passkey: add another before you remove this one."),
+                                     status=400)
+        passkeys.remove(self.home, KIND, session.principal, number, self.client(), self.actor())
+        sessions.end_all(KIND, session.principal, keep=session)
+        return self.passkey_page(self.t("Passkey removed. Your other console sessions were ended."))
 
     # --- the administrator's own sessions -----------------------------------------
 

@@ -3,8 +3,6 @@ address typed first), the offer after a password login, and the profile's list (
 remove, password off). The browser side is static/passkey.js; the checks are passkeys.py's.
 """
 
-import json
-
 import bottle
 
 from ...base.errors import BadRequest, LoginFailed, PasskeyRejected
@@ -36,12 +34,6 @@ def safe_target(value: str) -> str:
     return "/profile"
 
 
-def options_response(ceremony: str, options: dict) -> str:
-    bottle.response.content_type = "application/json"
-    bottle.response.headers["Cache-Control"] = "no-store"
-    return json.dumps({"ceremony": ceremony, "publicKey": options})
-
-
 class PasskeyPages:
     def __init__(self, pages: Pages):
         self.pages, self.home = pages, pages.home
@@ -56,7 +48,7 @@ class PasskeyPages:
         throttle.take(self.home, f"passkey-options:{throttle.client_bucket(self.client())}", OPTIONS_CLIENT)
         typed = web.form("address", 320).strip()
         ceremony, options = passkeys.begin_sign_in(self.home, KIND, login.normalised_or_blank(typed))
-        return options_response(ceremony, options)
+        return web.ceremony_json(ceremony, options)
 
     def sign_in(self):
         web.require_pre_csrf(self.home)
@@ -78,7 +70,7 @@ class PasskeyPages:
         session, recipient = self.pages.signed_in()
         web.require_csrf(session.csrf)
         ceremony, options = passkeys.begin_registration(self.home, KIND, recipient.address, recipient.address)
-        return options_response(ceremony, options)
+        return web.ceremony_json(ceremony, options)
 
     def add(self):
         session, recipient = self.pages.signed_in()

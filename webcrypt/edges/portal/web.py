@@ -22,6 +22,7 @@ Reusable pieces, all working on bottle's thread-local request and response:
 - ``render(name, **values)``: a template from the package's templates folder.
 """
 
+import json
 import re
 import secrets
 import sys
@@ -354,3 +355,10 @@ def quote(value: str) -> str:
 def logo_origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def ceremony_json(ceremony: str, options: dict) -> str:
+    """A passkey ceremony's start for static/passkey.js: its id and the WebAuthn options."""
+    bottle.response.content_type = "application/json"
+    bottle.response.headers["Cache-Control"] = "no-store"
+    return json.dumps({"ceremony": ceremony, "publicKey": options})

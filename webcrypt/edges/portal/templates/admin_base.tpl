@@ -38,6 +38,8 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f6f8;padding:.5rem
 .spark{font-family:ui-monospace,monospace;letter-spacing:-1px;white-space:pre}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}
 fieldset{border:1px solid #dde;border-radius:4px;margin:1rem 0}
+[hidden]{display:none!important}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 ol.codes{columns:2 12rem}
 @media (max-width:40rem){main{margin:0;border-radius:0}th,td{padding:.3rem}}
 </style>
@@ -48,7 +50,7 @@ ol.codes{columns:2 12rem}
 <strong>{{brand['name']}} admin</strong>
 % if admin:
 <nav aria-label="{{_("Main menu")}}"><ul>
-% for path, label in (("/", "Monitoring"), ("/users", "Users"), ("/messages", "Messages"), ("/branding", "Corporate identity"), ("/settings", "Mail settings"), ("/audit", "Audit trail"), ("/sessions", "Your sessions"), ("/second-factor", "Second factor")):
+% for path, label in (("/", "Monitoring"), ("/users", "Users"), ("/messages", "Messages"), ("/branding", "Corporate identity"), ("/settings", "Mail settings"), ("/audit", "Audit trail"), ("/sessions", "Your sessions"), ("/passkeys", "Passkeys"), ("/second-factor", "Second factor")):
 <li><a href="{{url(path)}}"{{!' aria-current="page"' if here == url(path) else ''}}>{{_(label)}}</a></li>
 % end
 </ul></nav>

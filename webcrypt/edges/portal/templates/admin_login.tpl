@@ -21,6 +21,23 @@
 % end
 <p><button type="submit">{{_("Log in")}}</button></p>
 </form>
+<div data-passkey-area hidden>
+<form method="post" action="{{url('/login/passkey')}}" data-passkey="sign-in" data-options="{{url('/login/passkey/options')}}"
+      data-origin="{{origin}}" data-elsewhere="{{url('/login')}}" data-status="passkey-status"
+      data-waiting="{{_("Follow your browser's instructions to use your passkey.")}}"
+      data-failed="{{_("No passkey was used. Try again, or log in with your password.")}}">
+<input type="hidden" name="csrf" value="{{login_token}}">
+<input type="hidden" name="next" value="{{next}}">
+<input type="hidden" name="ceremony" value="">
+<input type="hidden" name="credential" value="">
+<p><button type="button" data-passkey-start>{{_("Sign in with a passkey")}}</button></p>
+</form>
+<p id="passkey-status" role="status" aria-live="polite"></p>
+</div>
+% if passkey_only:
+<p class="hint">{{_("This console requires passkeys: an administrator who has one signs in with it; one who has none yet logs in with the password once to add it.")}}</p>
+% end
+<script src="/static/passkey.js" nonce="{{nonce}}" defer></script>
 % if recovery:
 <p><a href="{{url('/login', next=next)}}">{{_("Use the code of your authenticator app instead")}}</a></p>
 % else:

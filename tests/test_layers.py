@@ -153,6 +153,7 @@ WRITERS = {
     "Session": "usecases/sessions.py", "Upload": "usecases/inbox.py", "Throttle": "usecases/throttle.py",
     "AuditEvent": "usecases/events.py", "Stat": "usecases/events.py", "Admin": "usecases/admins.py",
     "Setting": "usecases/settings.py", "RecoveryLink": "usecases/login.py", "Meta": "infra/store.py",
+    "MailCode": "usecases/mail_codes.py",
 }
 WRITES = {"create", "insert", "insert_many", "replace", "update", "delete", "get_or_create"}
 

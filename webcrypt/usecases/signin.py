@@ -7,8 +7,10 @@ Whoever logs in goes through the same steps, in this order (DESIGN.md, "One logi
    number of portal nodes get no more checks than the limit;
 2. the password is checked under the hashing semaphore (scrypt at full strength takes
    128 MiB a hash; a burst of logins must not exhaust the machine's memory), against a
-   decoy hash when the account is unknown, so that an unknown name takes as long; then
-   the door's further verifiers (a one-time code, later a passkey);
+   decoy hash when the account is unknown, so that an unknown name takes as long; or,
+   instead of the password, a one-time code mailed to the account's address, where the
+   door takes one (mail_codes.py: an HMAC, no hash to wait for); then the door's further
+   verifiers (a one-time code, later a passkey);
 3. any failure is one answer (LoginFailed), counted, audited, and blocks the account when
    it reaches its limit;
 4. success gives the client's reservation back, clears the account's count, re-hashes a
@@ -42,6 +44,7 @@ class Proof:
 
     password: str = ""
     code: str = ""  # a one-time code (TOTP)
+    mail_code: str = ""  # a one-time code mailed to the account's address, instead of the password
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class Door:
     verifiers: tuple = ()  # (home, account, proof) -> None, raising on failure; after the password
     locked: Callable[[Home, str, str], None] = lambda home, name, client: None  # the account reached its limit
     session_data: Callable[[Any], dict] = field(default=lambda account: {})
+    # (home, account, code) -> None, raising WrongPassword: a door that takes a code mailed to the
+    # account's address (Proof.mail_code) instead of the password; None: the password
+    mail_code: Callable[[Home, Any, str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,8 @@ def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replac
         raise LoginFailed(door.wrong) from None
     throttle.clear(limits[0][0])
     throttle.succeeded(limits[1][0])
-    _rehash_if_cheaper(home, account, proof.password)
+    if door.mail_code is None:  # a code login has no password to store again
+        _rehash_if_cheaper(home, account, proof.password)
     door.succeeded(home, account)
     door.audit_success(home, name, account, client)
     sessions.end(replacing)
@@ -125,6 +132,14 @@ def fail(home: Home, door: Door, name: str, client: str, limits, counts: list[in
 
 
 def _verified(home: Home, door: Door, name: str, proof: Proof):
+    account = _by_password(home, door, name, proof) if door.mail_code is None else _by_mail_code(home, door, name, proof)
+    door.check_usable(home, account)
+    for verify in door.verifiers:
+        verify(home, account, proof)
+    return account
+
+
+def _by_password(home: Home, door: Door, name: str, proof: Proof):
     if len(proof.password) > MAX_PASSWORD:
         raise WrongPassword("password too long")
     account = door.find(name)
@@ -134,9 +149,14 @@ def _verified(home: Home, door: Door, name: str, proof: Proof):
         raise UnknownAccount("no such account")
     if not right:
         raise WrongPassword("wrong password")
-    door.check_usable(home, account)
-    for verify in door.verifiers:
-        verify(home, account, proof)
+    return account
+
+
+def _by_mail_code(home: Home, door: Door, name: str, proof: Proof):
+    account = door.find(name)
+    if account is None:
+        raise UnknownAccount("no such account")
+    door.mail_code(home, account, proof.mail_code)
     return account
 
 

@@ -20,6 +20,9 @@
   <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1000">
   <button type="submit">{{_("Log in")}}</button>
 </form>
+% if codes:
+<p><a href="/login/code{{'?upload=' + upload if upload else ''}}">{{_("Email me a sign-in code")}}</a></p>
+% end
 % if questions:
 <p><a href="/forgot">{{_("Forgotten your password?")}}</a></p>
 % else:

@@ -494,3 +494,20 @@ def test_readme_demo_runs_with_the_systems_python_on_debian_13(debian13):
 
 def test_readme_build_and_install_with_the_systems_python_on_debian_13(debian13):
     readme_build_and_install(debian13)
+
+
+def test_readme_test_command_on_debian_13(debian13):
+    """README's second set-up command on a fresh Debian 13: it installs what the tests need (apt,
+    then .venv with the test extras beside the system's externally managed python3) and runs
+    pytest. A few test files stand for the suite here: the whole suite, this test included,
+    would boot containers inside a container."""
+    command = documented(README, "tests/run.sh")
+    selection = "tests/test_policy.py tests/test_client_address.py tests/test_layers.py"
+    # apt and pip need the internet: this machine's network (the tests inside use loopback only).
+    result = debian13.run(f"cd {CHECKOUT} && {command} -q -p no:cacheprovider {selection}", check=False,
+                          network="host", timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert re.search(r"\d+ passed", result.stdout), result.stdout[-1000:]
+    # what it installed is what the suite drives: Chromium and PostgreSQL from Debian, the extras in .venv
+    debian13.run("command -v chromium && command -v nginx && dpkg -s postgresql >/dev/null")
+    debian13.run(f"{CHECKOUT}/.venv/bin/python -c 'import playwright, psycopg2, webcrypt'")

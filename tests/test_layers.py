@@ -29,6 +29,7 @@ OWNERS = {
     "subprocess": ("infra/mailer.py", "infra/store.py"),  # sendmail; pg_dump
     "smtplib": ("infra/mailer.py",),
     "nh3": ("usecases/reading.py",),
+    "fido2": ("core/webauthn.py",),
 }
 # What a pure module may not touch even from the standard library.
 IO_LIBRARIES = {"socket", "subprocess", "smtplib", "sqlite3", "http", "urllib.request", "syslog", "threading"}
@@ -153,6 +154,7 @@ WRITERS = {
     "Session": "usecases/sessions.py", "Upload": "usecases/inbox.py", "Throttle": "usecases/throttle.py",
     "AuditEvent": "usecases/events.py", "Stat": "usecases/events.py", "Admin": "usecases/admins.py",
     "Setting": "usecases/settings.py", "RecoveryLink": "usecases/login.py", "Meta": "infra/store.py",
+    "Passkey": "usecases/passkeys.py", "Ceremony": "usecases/passkeys.py",
     "MailCode": "usecases/mail_codes.py",
 }
 WRITES = {"create", "insert", "insert_many", "replace", "update", "delete", "get_or_create"}

@@ -130,6 +130,13 @@ class SecondFactorMissing(LoginFailed):
     """[admin] require_totp is on and this administrator (right password) has no TOTP enrolled."""
 
 
+class PasskeyRejected(WebcryptError):
+    """A passkey answer that fails a check (origin, relying party, challenge, signature, user
+    verification, counter) or cannot be read; its text is for the audit trail, never a page."""
+
+    exit_status = ExitStatus.WRONG_PASSWORD
+
+
 class Throttled(WebcryptError):
     """Too many failures or requests: wait before trying again."""
 

@@ -141,6 +141,30 @@ Portal: {portal_url}
 """
 )
 
+PASSKEY_ADDED_SUBJECT = "a passkey was added to your account"
+
+PASSKEY_ADDED_BODY = """\
+A passkey named "{passkey}" was added to your {name} account {address}
+on {when}. It signs in to the portal without a password.
+
+If you did this yourself, there is nothing more to do. If you did not,
+please tell the sender of your messages or {organisation} at once.
+
+Portal: {portal_url}
+"""
+
+PASSKEY_REMOVED_SUBJECT = "a passkey was removed from your account"
+
+PASSKEY_REMOVED_BODY = """\
+The passkey named "{passkey}" was removed from your {name} account
+{address} on {when}. It no longer signs in to the portal.
+
+If you did this yourself, there is nothing more to do. If you did not,
+please tell the sender of your messages or {organisation} at once.
+
+Portal: {portal_url}
+"""
+
 RECOVERY_LINK_SUBJECT = "your forgotten password"
 
 RECOVERY_LINK_BODY = """\
@@ -185,4 +209,5 @@ MSGIDS = (
     LOGIN_DATA_SUBJECT, LOGIN_DATA_BODY, *LOGIN_DATA_INTRO.values(), LOGIN_DATA_CHANGE,
     PASSWORD_NOTICE_SUBJECT, PASSWORD_NOTICE_BODY, RECOVERY_LINK_SUBJECT, RECOVERY_LINK_BODY,
     MAIL_CODE_SUBJECT, MAIL_CODE_BODY, NOT_DELIVERED_SUBJECT, NOT_DELIVERED_BODY,
+    PASSKEY_ADDED_SUBJECT, PASSKEY_ADDED_BODY, PASSKEY_REMOVED_SUBJECT, PASSKEY_REMOVED_BODY,
 )

@@ -80,6 +80,10 @@ class Recipient(BaseModel):
     locked_until = pw.BigIntegerField(null=True)
     question = pw.TextField(null=True)
     answer_hash = pw.CharField(max_length=200, null=True)
+    # passkeys (schema 6): the password switched off (passwordless), and when a passkey was offered
+    # after a login, so that a recipient who said "not now" is not asked at every login
+    password_off = pw.BooleanField(default=False)
+    passkey_offered = pw.BigIntegerField(null=True)
 
 
 class Message(BaseModel):
@@ -161,8 +165,34 @@ class RecoveryLink(BaseModel):
     expires = pw.BigIntegerField(index=True)
 
 
+class Passkey(BaseModel):
+    """A WebAuthn credential of a recipient or an administrator (schema 6). It authenticates;
+    it decrypts nothing (the master-key hierarchy does not know it)."""
+
+    kind = pw.CharField(max_length=16)  # "recipient" or "admin", as sessions
+    principal = pw.CharField(index=True, max_length=320)  # address or administrator name
+    credential_id = BytesField(unique=True)  # unique: one credential never belongs to two accounts
+    credential = BytesField()  # attested credential data: id and public key (COSE)
+    sign_count = pw.BigIntegerField(default=0)
+    name = pw.CharField(max_length=64)
+    created = pw.BigIntegerField()
+    last_used = pw.BigIntegerField(null=True)
+
+
+class Ceremony(BaseModel):
+    """A WebAuthn challenge waiting for the browser's answer (schema 6): random, single-use
+    (deleted when answered), five minutes. In the database so that any node can finish it."""
+
+    id_hash = pw.CharField(primary_key=True, max_length=64)  # of the id the browser holds
+    purpose = pw.CharField(max_length=16)  # "register" or "sign_in"
+    kind = pw.CharField(max_length=16)
+    principal = pw.CharField(max_length=320, default="")  # who registers; empty for a sign-in
+    state = pw.TextField()  # fido2's state: the challenge and the user verification asked
+    expires = pw.BigIntegerField(index=True)
+
+
 class MailCode(BaseModel):
-    """A one-time sign-in code mailed to a recipient's own address (schema 6). One per address:
+    """A one-time sign-in code mailed to a recipient's own address (schema 7). One per address:
     a new request replaces it. Only an HMAC of the code under a key derived from the master key
     is kept (the key is not in the database, so a copy of this table reveals no code); used,
     expired or tried too often, it is gone."""
@@ -227,7 +257,9 @@ MIGRATIONS = [
     lambda: db.create_tables([RecoveryLink]),
     # 5: sessions' csrf column goes: the token is derived from the session id, never stored
     lambda: _drop_columns(Session, "csrf"),
-    # 6: one-time sign-in codes mailed to recipients whose domain allows them (mail_codes.py)
+    # 6: passkeys (WebAuthn) for recipients and administrators, their ceremonies, passwordless accounts
+    lambda: (db.create_tables([Passkey, Ceremony]), _add_columns(Recipient, "password_off", "passkey_offered")),
+    # 7: one-time sign-in codes mailed to recipients whose domain allows them (mail_codes.py)
     lambda: db.create_tables([MailCode]),
 ]
 
@@ -417,7 +449,7 @@ def backup_sqlite(target: str) -> None:
 
 # Every table, parents before the rows that name them.
 TABLES = [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, RecoveryLink,
-          MailCode, Setting, Stat]
+          Setting, Stat, Passkey, Ceremony, MailCode]
 
 
 class Other:

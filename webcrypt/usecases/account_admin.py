@@ -8,7 +8,7 @@ always land together (one transaction).
 from ..base.errors import WebcryptError
 from ..context.home import Home
 from ..infra import store
-from . import accounts, events, gateway, throttle
+from . import accounts, events, gateway, passkeys, throttle
 
 DAY = 86400
 
@@ -86,6 +86,7 @@ def delete(home: Home, address: str, actor: str, client: str = "") -> int:
     with store.db.atomic():
         address = accounts.get(address).address
         destroyed = accounts.delete(address)
+        passkeys.remove_all(accounts.KIND, address)
         events.audit(home, actor, "delete", address, f"message_keys_destroyed={destroyed}", client)
     return destroyed
 

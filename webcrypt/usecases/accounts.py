@@ -188,12 +188,30 @@ def authenticate(home: Home, address: str, password: str) -> store.Recipient:
 
 def set_password(home: Home, recipient: store.Recipient, password: str, must_change: bool = False) -> None:
     recipient.password_hash = hash_password(home, password)
+    recipient.password_off = False  # a reset after a lost passkey gives a way in again
     recipient.must_change_password = must_change
     recipient.password_changed = home.now()
     recipient.failed_logins = 0
     recipient.locked_until = None
     recipient.save()
     sessions.end_all(KIND, recipient.address)
+
+
+def switch_password_off(home: Home, recipient: store.Recipient) -> None:
+    """Passwordless: only a passkey signs in. The stored hash becomes one of a random password
+    nobody knows, and the confidential question goes with the password it would recover."""
+    recipient.password_hash = hash_password(home, crypto.generate_password())
+    recipient.password_off = True
+    recipient.must_change_password = False
+    recipient.password_changed = home.now()
+    recipient.question = None
+    recipient.answer_hash = None
+    recipient.save()
+
+
+def note_passkey_offered(home: Home, recipient: store.Recipient) -> None:
+    recipient.passkey_offered = home.now()
+    recipient.save()
 
 
 def reset(home: Home, address: str) -> NewAccount:
@@ -238,6 +256,9 @@ def describe(home: Home, recipient: store.Recipient) -> dict:
         "must_change_password": recipient.must_change_password,
         "locked_until": recipient.locked_until,
         "language": recipient.language,
+        "passkeys": store.Passkey.select().where((store.Passkey.kind == KIND)
+                                                 & (store.Passkey.principal == recipient.address)).count(),
+        "password_off": recipient.password_off,
         "messages": counts.count(),
         "key_generation": recipient.key_generation,
         "locked": bool(recipient.locked_until and recipient.locked_until > now),

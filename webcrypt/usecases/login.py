@@ -24,7 +24,7 @@ from ..context.home import Home
 from ..core import crypto
 from ..core.addresses import normalise
 from ..infra import store
-from . import accounts, events, mail_codes, notices, sessions, signin, throttle
+from . import accounts, events, mail_codes, notices, passkeys, sessions, signin, throttle
 
 MIN_LENGTH = 12  # OWASP ASVS 4.0.3 V2.1.1, runs of blanks counted as one
 MAX_LENGTH = signin.MAX_PASSWORD
@@ -38,6 +38,11 @@ def _normalised(address: str) -> str:
     except BadAddress:
         # may be a password typed into the wrong field: never kept (throttle key, audit trail)
         return NOT_AN_ADDRESS
+
+
+def normalised_or_blank(address: str) -> str:
+    """An address typed before a passkey sign-in, normalised; blank when none was typed."""
+    return _normalised(address) if address.strip() else ""
 
 
 def _account_key(address: str) -> str:
@@ -64,6 +69,7 @@ RECIPIENTS = signin.Door(
     principal=lambda recipient: recipient.address,
     locked=_lock,
     session_data=lambda recipient: {"previous_login": recipient.previous_login},
+    password_refused=lambda home, recipient: recipient.password_off,
 )
 
 
@@ -73,6 +79,42 @@ def login(home: Home, address: str, password: str, client: str, replacing: str |
     with the *uploads* it may read; LoginFailed/Throttled otherwise."""
     return signin.sign_in(home, RECIPIENTS, address, signin.Proof(password=password), client, replacing,
                           {"uploads": uploads or []})
+
+
+def login_with_passkey(home: Home, answer: passkeys.Answer, client: str, replacing: str | None = None,
+                       uploads: list[str] | None = None) -> signin.SignedIn:
+    """The same pipeline with a passkey instead of the password: throttled and audited under the
+    account the passkey claims to belong to (nothing, for an unknown one)."""
+    owner = passkeys.claimed_owner(home, accounts.KIND, answer)
+    return signin.sign_in(home, RECIPIENTS, owner, signin.Proof(passkey=answer), client, replacing,
+                          {"uploads": uploads or []})
+
+
+def offer_passkey(home: Home, recipient: store.Recipient) -> bool:
+    """Whether to offer a passkey after this login: once, to whoever has none (not at every login)."""
+    return not recipient.passkey_offered and not passkeys.has_any(accounts.KIND, recipient.address)
+
+
+def switch_password_off(home: Home, recipient: store.Recipient, client: str) -> None:
+    """Passwordless, for a recipient who has a passkey (else they could not sign in again)."""
+    if not passkeys.has_any(accounts.KIND, recipient.address):
+        raise BadRequest("add a passkey before you switch the password off")
+    accounts.switch_password_off(home, recipient)
+    events.audit(home, recipient.address, "password_off", recipient.address, client=client)
+    notices.password_changed(home, recipient.address)
+
+
+def set_first_password(home: Home, recipient: store.Recipient, new: str, repeated: str, client: str) -> None:
+    """A password again for a passwordless recipient (signed in with a passkey: no current one to ask)."""
+    if not recipient.password_off:
+        raise BadRequest("this account has a password: change it with the current one")
+    if new != repeated:
+        raise PasswordRejected("the two new passwords differ")
+    check_strength(new, recipient.address)
+    with signin.HASHING:
+        accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
+    events.audit(home, recipient.address, "password_changed", recipient.address, client=client)
+    notices.password_changed(home, recipient.address)
 
 
 # One-time codes by mail (mail_codes.py): the same door, the same throttles and lock, with a code

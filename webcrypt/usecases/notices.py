@@ -37,6 +37,26 @@ def password_changed(home: Home, address: str) -> None:
         events.audit(home, "webcrypt", "notice_failed", address, detail=str(e)[:200])
 
 
+def passkey_changed(home: Home, address: str, passkey: str, added: bool) -> None:
+    """Tell *address* that a passkey was added to or removed from its account (like a password
+    change: whoever holds a session must not add a way in unseen)."""
+    branding = {**home.config.values["branding"]}
+    branding["organisation"] = branding.get("organisation") or branding["name"]
+    sender = home.config["mail.from"]
+    said = wording.for_address(home, address)
+    subject, body = ((texts.PASSKEY_ADDED_SUBJECT, texts.PASSKEY_ADDED_BODY) if added
+                     else (texts.PASSKEY_REMOVED_SUBJECT, texts.PASSKEY_REMOVED_BODY))
+    mail = mime.AutoMail(
+        sender_name=branding["name"], sender=sender, to=address, subject=said.subject(subject, **branding),
+        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
+    )
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(home.now()))
+    chunks = mime.plain_mail_chunks(mail, said.bodies(body, address=address, passkey=passkey, when=when,
+                                                      portal_url=home.config["portal.url"], **branding))
+    route = mailer.parse_route(home.config["mail.reinject"])
+    _in_background(lambda: _send_or_audit(home, route, sender, address, chunks))
+
+
 def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> None:
     """Tell the sender which recipients did not get the message (disabled accounts)."""
     if not sender:  # never answer a bounce

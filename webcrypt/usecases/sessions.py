@@ -96,8 +96,12 @@ def end(token: str | None) -> None:
         store.Session.delete().where(store.Session.id_hash == _hash(token)).execute()
 
 
-def end_all(kind: str, principal: str) -> None:
-    store.Session.delete().where((store.Session.kind == kind) & (store.Session.principal == principal)).execute()
+def end_all(kind: str, principal: str, keep: str | None = None) -> None:
+    """End every session of *principal*, but the one whose stored id is *keep* (the browser asking)."""
+    query = (store.Session.kind == kind) & (store.Session.principal == principal)
+    if keep:
+        query &= store.Session.id_hash != keep
+    store.Session.delete().where(query).execute()
 
 
 def purge(home: Home, limits: Limits | None = None) -> int:

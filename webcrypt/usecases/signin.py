@@ -7,10 +7,12 @@ Whoever logs in goes through the same steps, in this order (DESIGN.md, "One logi
    number of portal nodes get no more checks than the limit;
 2. the password is checked under the hashing semaphore (scrypt at full strength takes
    128 MiB a hash; a burst of logins must not exhaust the machine's memory), against a
-   decoy hash when the account is unknown, so that an unknown name takes as long; or,
-   instead of the password, a one-time code mailed to the account's address, where the
-   door takes one (mail_codes.py: an HMAC, no hash to wait for); then the door's further
-   verifiers (a one-time code, later a passkey);
+   decoy hash when the account is unknown, so that an unknown name takes as long; then
+   the door's further verifiers (a one-time code). A passkey stands in for the password and
+   the further verifiers alike (possession and user verification in one): its ceremony is
+   taken and checked instead of a hash (passkeys.verify), and costs no hashing slot; so does a
+   one-time code mailed to the account's address, where the door takes one (mail_codes.py: an
+   HMAC, no hash to wait for);
 3. any failure is one answer (LoginFailed), counted, audited, and blocks the account when
    it reaches its limit;
 4. success gives the client's reservation back, clears the account's count, re-hashes a
@@ -26,16 +28,26 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..base.errors import AccountDisabled, BadAddress, LoginFailed, SecondFactorMissing, Throttled, UnknownAccount, WrongPassword
+from ..base.errors import (
+    AccountDisabled,
+    BadAddress,
+    LoginFailed,
+    PasskeyRejected,
+    SecondFactorMissing,
+    Throttled,
+    UnknownAccount,
+    WrongPassword,
+)
 from ..context.home import Home
 from ..core import crypto
 from ..infra import store
-from . import events, sessions, throttle
+from . import events, passkeys, sessions, throttle
 
 HASHING = threading.BoundedSemaphore(2)
 MAX_PASSWORD = 200
 # What makes a login fail; SecondFactorMissing fails it too but is told (the administrator must enrol).
-FAILURES = (UnknownAccount, WrongPassword, AccountDisabled, BadAddress, SecondFactorMissing)
+FAILURES = (UnknownAccount, WrongPassword, AccountDisabled, BadAddress, SecondFactorMissing, PasskeyRejected)
+PASSKEY_WRONG = "this passkey was not accepted: try again, or log in with your password"
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class Proof:
     password: str = ""
     code: str = ""  # a one-time code (TOTP)
     mail_code: str = ""  # a one-time code mailed to the account's address, instead of the password
+    passkey: passkeys.Answer | None = None  # instead of the password and the code
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class Door:
     audit_failure: Callable[[Home, str, BaseException, str], None]  # (home, name, error, client)
     principal: Callable[[Any], str]  # who the session belongs to
     verifiers: tuple = ()  # (home, account, proof) -> None, raising on failure; after the password
+    password_refused: Callable[[Home, Any], bool] = lambda home, account: False  # passwordless, or passkey required
     locked: Callable[[Home, str, str], None] = lambda home, name, client: None  # the account reached its limit
     session_data: Callable[[Any], dict] = field(default=lambda account: {})
     # (home, account, code) -> None, raising WrongPassword: a door that takes a code mailed to the
@@ -88,10 +102,10 @@ def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replac
         fail(home, door, name, client, limits, counts, error)
         if isinstance(error, SecondFactorMissing):
             raise
-        raise LoginFailed(door.wrong) from None
+        raise LoginFailed(PASSKEY_WRONG if proof.passkey else door.wrong) from None
     throttle.clear(limits[0][0])
     throttle.succeeded(limits[1][0])
-    if door.mail_code is None:  # a code login has no password to store again
+    if proof.passkey is None and door.mail_code is None:  # a code login has no password to store again
         _rehash_if_cheaper(home, account, proof.password)
     door.succeeded(home, account)
     door.audit_success(home, name, account, client)
@@ -132,14 +146,10 @@ def fail(home: Home, door: Door, name: str, client: str, limits, counts: list[in
 
 
 def _verified(home: Home, door: Door, name: str, proof: Proof):
-    account = _by_password(home, door, name, proof) if door.mail_code is None else _by_mail_code(home, door, name, proof)
-    door.check_usable(home, account)
-    for verify in door.verifiers:
-        verify(home, account, proof)
-    return account
-
-
-def _by_password(home: Home, door: Door, name: str, proof: Proof):
+    if proof.passkey is not None:
+        return _verified_by_passkey(home, door, name, proof.passkey)
+    if door.mail_code is not None:
+        return _verified_by_mail_code(home, door, name, proof)
     if len(proof.password) > MAX_PASSWORD:
         raise WrongPassword("password too long")
     account = door.find(name)
@@ -147,16 +157,33 @@ def _by_password(home: Home, door: Door, name: str, proof: Proof):
         right = crypto.verify_password(proof.password, account.password_hash if account else decoy_hash(home))
     if account is None:
         raise UnknownAccount("no such account")
-    if not right:
+    if not right or door.password_refused(home, account):
         raise WrongPassword("wrong password")
+    door.check_usable(home, account)
+    for verify in door.verifiers:
+        verify(home, account, proof)
     return account
 
 
-def _by_mail_code(home: Home, door: Door, name: str, proof: Proof):
+def _verified_by_mail_code(home: Home, door: Door, name: str, proof: Proof):
     account = door.find(name)
     if account is None:
         raise UnknownAccount("no such account")
-    door.mail_code(home, account, proof.mail_code)
+    door.mail_code(home, account, proof.mail_code)  # first: a right code is used up whatever follows
+    if door.password_refused(home, account):  # passkey only: the mailbox must not open it either
+        raise WrongPassword("a passkey is required")
+    door.check_usable(home, account)
+    for verify in door.verifiers:
+        verify(home, account, proof)
+    return account
+
+
+def _verified_by_passkey(home: Home, door: Door, name: str, answer: passkeys.Answer):
+    passkeys.verify(home, door.kind, name, answer)  # first: the ceremony is used up whatever follows
+    account = door.find(name)
+    if account is None:  # the passkey's account is gone (deleted since)
+        raise UnknownAccount("no such account")
+    door.check_usable(home, account)
     return account
 
 

@@ -23,7 +23,7 @@ from ...base.errors import (
 )
 from ...core import mime
 from ...infra import store
-from ...usecases import accounts, inbox, login, mail_codes, reading, reply, sessions, throttle
+from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, sessions, throttle
 from . import failures, i18n, web
 
 KIND = accounts.KIND
@@ -38,7 +38,7 @@ def new_cache(home) -> inbox.ViewCache | None:
     return inbox.ViewCache(seconds) if seconds else None
 
 
-def install(app: bottle.Bottle, portal: web.Portal) -> None:
+def install(app: bottle.Bottle, portal: web.Portal) -> "Pages":
     p = Pages(portal)
     routes = [
         ("/", "GET", p.index),
@@ -73,6 +73,7 @@ def install(app: bottle.Bottle, portal: web.Portal) -> None:
         if prefix:  # an old URL with a path: answer there too (hosts are matched by the proxy)
             for path, method, handler in routes:
                 app.route(prefix + path, method, handler)
+    return p
 
 
 def branding(portal: web.Portal) -> dict:
@@ -220,6 +221,7 @@ class Pages:
             "login", upload=upload, record=record, error=error, address=address,
             pre_csrf=web.pre_csrf(self.home), questions=self.home.config["portal.password_questions"],
             codes=login.codes_offered(self.home),
+            origin=passkeys.relying_party(self.home).origin,
         )
 
     def attach(self, session, upload: str) -> None:
@@ -243,6 +245,14 @@ class Pages:
         if signed.account.must_change_password:
             see_other("/password")
         see_other(f"/message/{upload}" if upload else "/profile")
+
+    def offer_passkey(self, recipient) -> bool:
+        """The passkey offer, on the first page a recipient who has none reads (the message or
+        the profile), once: whoever says "not now" is not asked again at every login."""
+        if recipient.must_change_password or not login.offer_passkey(self.home, recipient):
+            return False
+        accounts.note_passkey_offered(self.home, recipient)
+        return True
 
     # Sign-in code by mail (an administrator's choice per recipient domain)
 
@@ -306,7 +316,8 @@ class Pages:
 
     def read(self, upload):
         session, recipient, view, record = self.reading(upload)
-        return self.page("read", recipient=recipient, session=session, view=view, record=record, upload=upload)
+        return self.page("read", recipient=recipient, session=session, view=view, record=record, upload=upload,
+                         offer_passkey=self.offer_passkey(recipient), origin=passkeys.relying_party(self.home).origin)
 
     def body(self, upload):
         _session, _recipient, view, _record = self.reading(upload)
@@ -383,6 +394,8 @@ class Pages:
             "profile", recipient=recipient, session=session, notice=notice, error=error,
             previous_login=sessions.data(session).get("previous_login"),
             uploads=self.uploads(session), questions=self.home.config["portal.password_questions"],
+            passkeys=passkeys.of(KIND, recipient.address), origin=passkeys.relying_party(self.home).origin,
+            offer_passkey=not notice and not error and self.offer_passkey(recipient),
         )
 
     def set_language(self):
@@ -417,9 +430,13 @@ class Pages:
     def change_password(self):
         session, recipient = self.signed_in(allow_must_change=True)
         web.require_csrf(session.csrf)
+        new, repeat, client = web.form("new", 1000), web.form("repeat", 1000), web.client_address(self.home)
         try:
-            login.change_password(self.home, recipient, web.form("current", 1000), web.form("new", 1000),
-                                  web.form("repeat", 1000), web.client_address(self.home), by_code=self.by_code(session))
+            if recipient.password_off:  # signed in with a passkey: there is no current password to ask
+                login.set_first_password(self.home, recipient, new, repeat, client)
+            else:
+                login.change_password(self.home, recipient, web.form("current", 1000), new, repeat, client,
+                                      by_code=self.by_code(session))
         except PasswordRejected as e:
             bottle.response.status = 400
             return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))

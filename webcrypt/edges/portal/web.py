@@ -272,7 +272,7 @@ def new_nonce() -> str:
 def security_headers(nonce: str, frame_ancestors: str = "'none'", extra_img: str = "") -> None:
     policy = (
         f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data: {extra_img}; "
-        f"frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
+        f"frame-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors}"
     )
     set_common_headers(policy)
 

@@ -20,6 +20,23 @@
   <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1000">
   <button type="submit">{{_("Log in")}}</button>
 </form>
+<div class="passkey" data-passkey-area hidden>
+  <p class="or">{{_("or")}}</p>
+  <form method="post" action="/passkey/sign-in" data-passkey="sign-in" data-options="/passkey/sign-in/options"
+        data-origin="{{origin}}" data-elsewhere="/login{{('?upload=' + upload) if upload else ''}}" data-status="passkey-status"
+        data-waiting="{{_("Follow your browser's instructions to use your passkey.")}}"
+        data-failed="{{_('No passkey was used. Try again, or log in with your password.')}}">
+    <input type="hidden" name="csrf" value="{{pre_csrf}}">
+    % if upload:
+    <input type="hidden" name="upload" value="{{upload}}">
+    % end
+    <input type="hidden" name="ceremony" value="">
+    <input type="hidden" name="credential" value="">
+    <button type="button" class="secondary" data-passkey-start>{{_("Sign in with a passkey")}}</button>
+  </form>
+  <p id="passkey-status" class="hint" role="status" aria-live="polite"></p>
+</div>
+<script src="/static/passkey.js" nonce="{{nonce}}" defer></script>
 % if codes:
 <p><a href="/login/code{{'?upload=' + upload if upload else ''}}">{{_("Email me a sign-in code")}}</a></p>
 % end

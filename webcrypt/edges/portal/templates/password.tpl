@@ -11,7 +11,7 @@
 % end
 <form method="post" action="/password" class="stack">
   <input type="hidden" name="csrf" value="{{csrf}}">
-  % if not first_by_code:
+  % if not recipient.password_off and not first_by_code:
   <label for="current">{{_("Current password")}}</label>
   <input id="current" name="current" type="password" autocomplete="current-password" required autofocus>
   % end

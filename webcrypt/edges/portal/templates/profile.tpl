@@ -6,6 +6,9 @@
 % if error:
 <p class="error" role="alert">{{error[:1].upper() + error[1:]}}</p>
 % end
+% if offer_passkey:
+% include('passkey_offer.tpl')
+% end
 <dl class="headers">
   <dt>{{_("Mail address")}}</dt><dd>{{recipient.address}}</dd>
   <dt>{{_("Previous login")}}</dt><dd>{{fmt_time(previous_login) if previous_login else _("this is your first login")}}</dd>
@@ -30,9 +33,68 @@
   </select>
   <button type="submit">{{_("Save")}}</button>
 </form>
+<h2 id="passkeys">{{_("Passkeys")}}</h2>
+% if passkeys:
+<table class="list">
+  <caption class="visually-hidden">{{_("Your passkeys")}}</caption>
+  <thead><tr><th scope="col">{{_("Name")}}</th><th scope="col">{{_("Created")}}</th><th scope="col">{{_("Last used")}}</th><th scope="col">{{_("Actions")}}</th></tr></thead>
+  <tbody>
+  % for key in passkeys:
+  <tr>
+    <td>
+      <form method="post" action="/passkey/{{key.id}}/rename" class="row">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="passkey-name-{{key.id}}" class="visually-hidden">{{_("Name of the passkey")}}</label>
+        <input id="passkey-name-{{key.id}}" name="name" value="{{key.name}}" maxlength="64" required>
+        <button type="submit" class="secondary">{{_("Rename")}}</button>
+      </form>
+    </td>
+    <td>{{fmt_time(key.created)}}</td>
+    <td>{{fmt_time(key.last_used) if key.last_used else _("never")}}</td>
+    <td>
+      <form method="post" action="/passkey/{{key.id}}/remove" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <button type="submit" class="secondary" aria-label="{{_('Remove passkey')}} {{key.name}}">{{_("Remove")}}</button>
+      </form>
+    </td>
+  </tr>
+  % end
+  </tbody>
+</table>
+% else:
+<p>{{_("A passkey lets you sign in with your fingerprint, face or device PIN instead of your password.")}}</p>
+% end
+<div data-passkey-area hidden>
+  <form method="post" action="/passkey/add" data-passkey="add" data-options="/passkey/add/options"
+        data-origin="{{origin}}" data-elsewhere="/profile" data-status="passkey-status" class="row"
+        data-waiting="{{_("Follow your browser's instructions to create your passkey.")}}"
+        data-failed="{{_('No passkey was created. Please try again.')}}">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <input type="hidden" name="ceremony" value="">
+    <input type="hidden" name="credential" value="">
+    <label for="passkey-new-name">{{_("Name of the new passkey")}}</label>
+    <input id="passkey-new-name" name="name" maxlength="64" placeholder="{{_('e.g. my phone')}}">
+    <button type="button" data-passkey-start>{{_("Add a passkey")}}</button>
+  </form>
+  <p id="passkey-status" class="hint" role="status" aria-live="polite"></p>
+</div>
+<p data-passkey-missing class="hint">{{_("This browser cannot create passkeys.")}}</p>
+<script src="/static/passkey.js" nonce="{{nonce}}" defer></script>
 <h2>{{_("Password")}}</h2>
+% if recipient.password_off:
+<p>{{_("Your password is switched off: you sign in with a passkey.")}}</p>
+<p><a class="button secondary" href="/password">{{_("Set a password")}}</a></p>
+% else:
 <p><a class="button secondary" href="/password">{{_("Change password")}}</a></p>
-% if questions:
+% if passkeys:
+<form method="post" action="/profile/password-off" class="stack">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <p class="hint">{{_("With a passkey you need no password. Switched off, your password and your confidential question no longer sign in; the sender or the administrator can give you a new password if you lose your device.")}}</p>
+  <button type="submit" class="secondary">{{_("Switch the password off")}}</button>
+</form>
+% end
+% end
+% if questions and not recipient.password_off:
 <h2>{{_("Confidential question")}}</h2>
 <p>{{_("With a confidential question you can get a new password yourself if you forget yours.")}}</p>
 % if recipient.question:

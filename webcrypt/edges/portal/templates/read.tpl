@@ -32,3 +32,7 @@
 % end
 <p class="hint">{{_("Downloaded files and messages are no longer encrypted: keep them safe.")}}</p>
 </article>
+% if offer_passkey:
+% include('passkey_offer.tpl')
+<script src="/static/passkey.js" nonce="{{nonce}}" defer></script>
+% end

@@ -71,3 +71,13 @@ def config_env(home_dir, monkeypatch):
     """WEBCRYPT_CONFIG pointing at the test home, for CLI tests."""
     monkeypatch.setenv("WEBCRYPT_CONFIG", str(home_dir / "webcrypt.toml"))
     return home_dir / "webcrypt.toml"
+
+
+def tab_to(page, text: str, most: int = 60) -> None:
+    """Press Tab in a Playwright *page* until the focus is on the element reading *text*: keyboard
+    only, as someone without a mouse gets there; fails when *most* presses do not reach it."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == text:
+            return
+    raise AssertionError(f"{text!r} cannot be reached with the Tab key")

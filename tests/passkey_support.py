@@ -39,8 +39,9 @@ class Authenticator:
         self.keys: list[Key] = []
 
     def create(self, options: dict, origin: str | None = None, rp_id: str | None = None, flags: int = UP | UV | AT,
-               challenge: str | None = None) -> str:
+               challenge: str | None = None, credential_id: bytes | None = None) -> str:
         key = Key(rp_id or options["rp"]["id"], unb64(options["user"]["id"]))
+        key.id = credential_id or key.id
         self.keys.append(key)
         client_data = self._client_data("webauthn.create", challenge or options["challenge"], origin)
         public = ES256.from_cryptography_key(key.private.public_key())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_settings
+from conftest import tab_to, write_settings
 from gateway_support import Sink
 from webcrypt.base import config
 from webcrypt.core import mime
@@ -126,3 +126,32 @@ def recipient_logs_in_and_reads(home, browser, old, password, folder):
     shown = "".join(frame.content() for frame in page.frames)
     assert "still here" in shown
     shot(page, "admin-recipient-reads-old-message")
+
+
+def test_an_administrator_ends_another_console_session_by_keyboard(server, browser):
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")  # axe-core (the test extras)
+    admins.add(server, "ops", ADMIN_PASSWORD)
+    pages = []
+    for viewport in ({"width": 390, "height": 844}, {"width": 1280, "height": 800}):  # a phone, then a desk
+        page = browser.new_context(viewport=viewport).new_page()
+        page.goto(f"http://127.0.0.1:{WEB_PORT}/admin/sessions")
+        page.fill("#name", "ops")
+        page.fill("#password", ADMIN_PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/admin/sessions$"))
+        pages.append(page)
+    phone, desk = pages
+    phone.reload()
+    assert phone.locator("main tbody tr").count() == 2
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    for page in (phone, desk):
+        violations = axe.Axe().run(page).response["violations"]
+        assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    shot(desk, "admin-sessions")
+    tab_to(desk, "End session")  # keyboard only: to the other session's button, then Enter
+    assert desk.evaluate("document.activeElement.getAttribute('aria-describedby')") == "session-1"
+    with desk.expect_navigation():
+        desk.keyboard.press("Enter")
+    assert "The session was ended." in desk.inner_text("main") and desk.locator("main tbody tr").count() == 1
+    phone.goto(f"http://127.0.0.1:{WEB_PORT}/admin/users")
+    assert "/admin/login" in phone.url

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import write_settings
+from conftest import tab_to, write_settings
 from webcrypt.base import config
 from webcrypt.core import mime
 from webcrypt.usecases import gateway, provision
@@ -274,3 +274,52 @@ def test_secure_htm_opens_by_button_where_script_is_off(browser, portal, tmp_pat
     assert "clerk@bank.example" in page.content()
     shot(page, "noscript-login")
     context.close()
+
+
+AXE = pytest.importorskip("axe_playwright_python.sync_playwright")  # axe-core, as a test dependency (pyproject)
+PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "Chrome/124.0.0.0 Mobile Safari/537.36")
+
+
+def signed_in_page(browser, address: str, password: str, **context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{PORTAL}/login")
+    page.fill("#address", address)
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/profile")
+    return context, page
+
+
+def test_the_profile_lists_sessions_and_ends_the_other_one_by_keyboard(browser, portal):
+    from webcrypt.infra import store
+    from webcrypt.usecases import accounts
+
+    accounts.create(portal, "erin@example.org", NEW_PASSWORD)
+    store.Recipient.update(must_change_password=False).where(store.Recipient.address == "erin@example.org").execute()
+    phone, phone_page = signed_in_page(browser, "erin@example.org", NEW_PASSWORD, user_agent=PHONE_AGENT,
+                                       viewport={"width": 390, "height": 844})
+    desk, page = signed_in_page(browser, "erin@example.org", NEW_PASSWORD)
+    page.goto(f"{PORTAL}/profile")
+    sessions = page.locator("ul.sessions > li")
+    assert sessions.count() == 2 and "Chrome on Android" in sessions.nth(1).inner_text()
+    violations = AXE.Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    shot(page, "sessions")
+    phone_page.goto(f"{PORTAL}/profile")  # on a phone: the list fits the screen, and passes axe too
+    assert phone_page.locator("ul.sessions > li").count() == 2
+    assert phone_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert AXE.Axe().run(phone_page).response["violations"] == []
+    shot(phone_page, "sessions-phone")
+    tab_to(page, "End session")  # keyboard only: to the other session's button, then Enter
+    assert page.evaluate("document.activeElement.getAttribute('aria-describedby')") == "session-1"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/profile?ended=one")
+    assert "The session was ended." in page.content() and page.locator("ul.sessions > li").count() == 1
+    assert AXE.Axe().run(page).response["violations"] == []
+    phone_page.goto(f"{PORTAL}/profile")
+    assert "session has ended" in phone_page.content()
+    phone.close()
+    desk.close()

@@ -80,7 +80,7 @@ class Recipient(BaseModel):
     locked_until = pw.BigIntegerField(null=True)
     question = pw.TextField(null=True)
     answer_hash = pw.CharField(max_length=200, null=True)
-    # passkeys (schema 6): the password switched off (passwordless), and when a passkey was offered
+    # passkeys (schema 7): the password switched off (passwordless), and when a passkey was offered
     # after a login, so that a recipient who said "not now" is not asked at every login
     password_off = pw.BooleanField(default=False)
     passkey_offered = pw.BigIntegerField(null=True)
@@ -115,6 +115,12 @@ class Session(BaseModel):
     created = pw.BigIntegerField()
     last_seen = pw.BigIntegerField(index=True)
     data = pw.TextField(default="{}")
+    # what the session list shows (schema 6): the client address at login (web.client_address,
+    # behind the trusted proxy) and the device, parsed from the User-Agent (core/useragent.py;
+    # the header itself is never kept)
+    client = pw.CharField(max_length=64, default="")
+    browser = pw.CharField(max_length=32, default="")
+    system = pw.CharField(max_length=32, default="")
 
 
 class Upload(BaseModel):
@@ -166,7 +172,7 @@ class RecoveryLink(BaseModel):
 
 
 class Passkey(BaseModel):
-    """A WebAuthn credential of a recipient or an administrator (schema 6). It authenticates;
+    """A WebAuthn credential of a recipient or an administrator (schema 7). It authenticates;
     it decrypts nothing (the master-key hierarchy does not know it)."""
 
     kind = pw.CharField(max_length=16)  # "recipient" or "admin", as sessions
@@ -180,7 +186,7 @@ class Passkey(BaseModel):
 
 
 class Ceremony(BaseModel):
-    """A WebAuthn challenge waiting for the browser's answer (schema 6): random, single-use
+    """A WebAuthn challenge waiting for the browser's answer (schema 7): random, single-use
     (deleted when answered), five minutes. In the database so that any node can finish it."""
 
     id_hash = pw.CharField(primary_key=True, max_length=64)  # of the id the browser holds
@@ -192,7 +198,7 @@ class Ceremony(BaseModel):
 
 
 class MailCode(BaseModel):
-    """A one-time sign-in code mailed to a recipient's own address (schema 7). One per address:
+    """A one-time sign-in code mailed to a recipient's own address (schema 8). One per address:
     a new request replaces it. Only an HMAC of the code under a key derived from the master key
     is kept (the key is not in the database, so a copy of this table reveals no code); used,
     expired or tried too often, it is gone."""
@@ -257,9 +263,11 @@ MIGRATIONS = [
     lambda: db.create_tables([RecoveryLink]),
     # 5: sessions' csrf column goes: the token is derived from the session id, never stored
     lambda: _drop_columns(Session, "csrf"),
-    # 6: passkeys (WebAuthn) for recipients and administrators, their ceremonies, passwordless accounts
+    # 6: sessions a person can list and end: the client address and device of each
+    lambda: _add_columns(Session, "client", "browser", "system"),
+    # 7: passkeys (WebAuthn) for recipients and administrators, their ceremonies, passwordless accounts
     lambda: (db.create_tables([Passkey, Ceremony]), _add_columns(Recipient, "password_off", "passkey_offered")),
-    # 7: one-time sign-in codes mailed to recipients whose domain allows them (mail_codes.py)
+    # 8: one-time sign-in codes mailed to recipients whose domain allows them (mail_codes.py)
     lambda: db.create_tables([MailCode]),
 ]
 

@@ -116,11 +116,13 @@ ADMINS = signin.Door(
 )
 
 
-def login(home: Home, name: str, password: str, client: str, code: str = "", replacing: str | None = None) -> signin.SignedIn:
+def login(home: Home, name: str, password: str, client: str, code: str = "", replacing: str | None = None,
+          user_agent: str = "") -> signin.SignedIn:
     """A new console session for a right name and password, and the right one-time code when the
     administrator has a second factor; the same pipeline as recipients. A missing or wrong code
     is a failed login like a wrong password, and says nothing about the password."""
-    return signin.sign_in(home, ADMINS, name, signin.Proof(password=password, code=code), client, replacing)
+    return signin.sign_in(home, ADMINS, name, signin.Proof(password=password, code=code), client, replacing,
+                          user_agent=user_agent)
 
 
 def set_password(home: Home, name: str, password: str, actor: str = "cli") -> store.Admin:

@@ -74,20 +74,20 @@ RECIPIENTS = signin.Door(
 
 
 def login(home: Home, address: str, password: str, client: str, replacing: str | None = None,
-          uploads: list[str] | None = None) -> signin.SignedIn:
+          uploads: list[str] | None = None, user_agent: str = "") -> signin.SignedIn:
     """A recipient's new session (ending *replacing*) when address and password are right,
     with the *uploads* it may read; LoginFailed/Throttled otherwise."""
     return signin.sign_in(home, RECIPIENTS, address, signin.Proof(password=password), client, replacing,
-                          {"uploads": uploads or []})
+                          {"uploads": uploads or []}, user_agent)
 
 
 def login_with_passkey(home: Home, answer: passkeys.Answer, client: str, replacing: str | None = None,
-                       uploads: list[str] | None = None) -> signin.SignedIn:
+                       uploads: list[str] | None = None, user_agent: str = "") -> signin.SignedIn:
     """The same pipeline with a passkey instead of the password: throttled and audited under the
     account the passkey claims to belong to (nothing, for an unknown one)."""
     owner = passkeys.claimed_owner(home, accounts.KIND, answer)
     return signin.sign_in(home, RECIPIENTS, owner, signin.Proof(passkey=answer), client, replacing,
-                          {"uploads": uploads or []})
+                          {"uploads": uploads or []}, user_agent)
 
 
 def offer_passkey(home: Home, recipient: store.Recipient) -> bool:

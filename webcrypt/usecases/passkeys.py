@@ -175,7 +175,8 @@ def _own(kind: str, principal: str, passkey_id) -> store.Passkey:
 
 
 def _checked_name(name: str) -> str:
-    return "".join(c for c in " ".join(name.split()) if c.isprintable())[:NAME_MAX]
+    printable = "".join(c for c in name if c.isprintable() or c.isspace())
+    return " ".join(printable.split())[:NAME_MAX]
 
 
 # Ceremonies

@@ -90,8 +90,9 @@ class SignedIn:
 
 
 def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replacing: str | None = None,
-            data: dict | None = None) -> SignedIn:
-    """A new session for a right name and proof; LoginFailed (or Throttled) otherwise."""
+            data: dict | None = None, user_agent: str = "") -> SignedIn:
+    """A new session for a right name and proof; LoginFailed (or Throttled) otherwise. The session
+    remembers *client* and the device *user_agent* names, for its owner's list of sessions."""
     name = door.normalise(name)
     limits = [(door.account_key(home, name), throttle.login_account(home)),
               (door.client_key(client), throttle.login_client(home))]
@@ -111,7 +112,8 @@ def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replac
     door.audit_success(home, name, account, client)
     sessions.end(replacing)
     sessions.purge(home)
-    token, session = sessions.start(home, door.kind, door.principal(account), {**door.session_data(account), **(data or {})})
+    token, session = sessions.start(home, door.kind, door.principal(account), {**door.session_data(account), **(data or {})},
+                                    client, user_agent)
     return SignedIn(account, token, session)
 
 

@@ -18,6 +18,7 @@ from ...base.errors import (
     BadRequest,
     ConfigError,
     LoginFailed,
+    NotFound,
     SecondFactorMissing,
     StoreUnavailable,
     Throttled,
@@ -82,6 +83,9 @@ class Console:
         app.route("/settings", "GET", page(self.settings_form))
         app.route("/settings", "POST", page(self.settings_save))
         app.route("/audit", "GET", page(self.audit))
+        app.route("/sessions", "GET", page(self.own_sessions))
+        app.route("/sessions/end", "POST", page(self.end_session))
+        app.route("/sessions/end-others", "POST", page(self.end_other_sessions))
 
     def page(self, handler, login_needed: bool = True):
         @functools.wraps(handler)
@@ -178,7 +182,8 @@ class Console:
             return self.login_form(self.t("The form has expired. Please try again."), status=400)
         try:
             signed = admins.login(self.home, self.form("name"), self.form("password"), self.client(),
-                                  code=self.form("code"), replacing=web.session_token(self.home, COOKIE))
+                                  code=self.form("code"), replacing=web.session_token(self.home, COOKIE),
+                                  user_agent=web.user_agent())
         except Throttled:
             return self.login_form(self.t("Too many attempts. Please wait a while."), status=429)
         except SecondFactorMissing:
@@ -195,6 +200,27 @@ class Console:
         web.clear_cookie(self.home, COOKIE)
         return pages.see_other(self.url("/login"))
 
+    # --- the administrator's own sessions -----------------------------------------
+
+    def own_sessions(self, message: str = "", status: int = 200):
+        session = bottle.request.environ["webcrypt.session"]
+        listed = sessions.listing(self.home, KIND, session.principal, session)
+        return self.render("admin_sessions.tpl", status=status, title=self.t("Your sessions"),
+                           active_sessions=listed, message=message, failed=status != 200)
+
+    def end_session(self):
+        session = bottle.request.environ["webcrypt.session"]
+        try:
+            sessions.end_one(self.home, session, self.form("session")[:40], self.client())
+        except (BadRequest, NotFound) as e:  # nothing was ended: the list again, saying why
+            return self.own_sessions(self.t(str(e)), status=failures.status_of(e))
+        return self.own_sessions(self.t("The session was ended."))
+
+    def end_other_sessions(self):
+        session = bottle.request.environ["webcrypt.session"]
+        ended = sessions.end_others(self.home, session, self.client())
+        return self.own_sessions(self.t("Sessions ended: {count}.").format(count=len(ended)))
+
     # --- users -----------------------------------------------------------------
 
     def user_list(self):
@@ -204,7 +230,8 @@ class Console:
 
     def user_page(self, address, message: str = "", password: str = ""):  # nosec B107 - "": none to show
         row = accounts.describe(self.home, accounts.get(address))
-        return self.render("admin_user.tpl", title=row["address"], row=row, message=message, password=password)
+        return self.render("admin_user.tpl", title=row["address"], row=row, message=message, password=password,
+                           active_sessions=sessions.listing(self.home, accounts.KIND, row["address"]))
 
     def user_action(self, address, action):
         home, actor, client = self.home, self.actor(), self.client()
@@ -221,6 +248,9 @@ class Console:
         if action in ("disable", "enable"):
             account_admin.set_disabled(home, address, action == "disable", actor, client)
             return self.user_page(address, self.t("Disabled." if action == "disable" else "Enabled."))
+        if action == "end-sessions":
+            ended = sessions.end_everywhere(home, accounts.KIND, accounts.get(address).address, actor, client)
+            return self.user_page(address, self.t("Sessions ended: {count}.").format(count=len(ended)))
         if action == "extend":
             account_admin.extend(home, address, self.days(), actor, client)
             return self.user_page(address, self.t("The validity was changed."))

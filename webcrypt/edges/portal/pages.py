@@ -29,6 +29,8 @@ from . import failures, i18n, web
 KIND = accounts.KIND
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _NOT_BLANK = re.compile(rb"\S")
+# The notice the profile shows after sessions were ended (?ended=...).
+ENDED = {"one": "The session was ended.", "others": "All your other sessions were ended."}
 FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
 OPEN_CLIENT = throttle.Rule(limit=120, window=3600, block=3600)  # secure.htm uploads per client and hour
 
@@ -59,6 +61,8 @@ def install(app: bottle.Bottle, portal: web.Portal) -> "Pages":
         ("/profile", "GET", p.profile),
         ("/profile/language", "POST", p.set_language),
         ("/profile/question", "POST", p.set_question),
+        ("/profile/sessions/end", "POST", p.end_session),
+        ("/profile/sessions/end-others", "POST", p.end_other_sessions),
         ("/password", "GET", p.password_form),
         ("/password", "POST", p.change_password),
         ("/forgot", "GET", p.forgot_form),
@@ -236,7 +240,8 @@ class Pages:
         upload = upload_id(web.form("upload", 40))
         try:
             signed = login.login(self.home, address, password, web.client_address(self.home),
-                                 replacing=web.session_token(self.home), uploads=[upload] if upload else [])
+                                 replacing=web.session_token(self.home), uploads=[upload] if upload else [],
+                                 user_agent=web.user_agent())
         except LoginFailed as e:
             bottle.response.status = 401
             _ = i18n.translator(web.language(self.home))
@@ -390,13 +395,34 @@ class Pages:
 
     def profile(self, notice: str = "", error: str = ""):
         session, recipient = self.signed_in()
+        if not notice and bottle.request.query.get("ended") in ENDED:
+            notice = i18n.translator(web.language(self.home, recipient))(ENDED[bottle.request.query.get("ended")])
         return self.page(
             "profile", recipient=recipient, session=session, notice=notice, error=error,
             previous_login=sessions.data(session).get("previous_login"),
             uploads=self.uploads(session), questions=self.home.config["portal.password_questions"],
             passkeys=passkeys.of(KIND, recipient.address), origin=passkeys.relying_party(self.home).origin,
             offer_passkey=not notice and not error and self.offer_passkey(recipient),
+            active_sessions=sessions.listing(self.home, KIND, recipient.address, session),
         )
+
+    def end_session(self):
+        session, recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        try:
+            ended = sessions.end_one(self.home, session, web.form("session", 40), web.client_address(self.home))
+        except (BadRequest, NotFound) as e:  # nothing was ended: the list again, saying why
+            bottle.response.status = failures.status_of(e)
+            return self.profile(error=i18n.translator(web.language(self.home, recipient))(str(e)))
+        self.drop_cache(ended)
+        see_other("/profile?ended=one")
+
+    def end_other_sessions(self):
+        session, _recipient = self.signed_in()
+        web.require_csrf(session.csrf)
+        for ended in sessions.end_others(self.home, session, web.client_address(self.home)):
+            self.drop_cache(ended)
+        see_other("/profile?ended=others")
 
     def set_language(self):
         session, recipient = self.signed_in()
@@ -442,7 +468,7 @@ class Pages:
             return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))
         # Every session ended with the change; this browser continues in a new one.
         self.drop_cache(session)
-        token, fresh = sessions.start(self.home, KIND, recipient.address, sessions.data(session))
+        token, fresh = sessions.continued(self.home, session)
         web.set_session_cookie(self.home, token)
         uploads = self.uploads(fresh)
         see_other(f"/message/{uploads[-1]}" if uploads else "/profile")

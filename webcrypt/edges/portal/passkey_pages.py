@@ -64,7 +64,7 @@ class PasskeyPages:
         answer = passkeys.Answer(web.form("ceremony", 100), web.form("credential", passkeys.webauthn.MAX_RESPONSE))
         try:
             signed = login.login_with_passkey(self.home, answer, self.client(), replacing=web.session_token(self.home),
-                                              uploads=[upload] if upload else [])
+                                              uploads=[upload] if upload else [], user_agent=web.user_agent())
         except LoginFailed as e:
             bottle.response.status = 401
             _ = i18n.translator(web.language(self.home))

@@ -17,6 +17,7 @@ Reusable pieces, all working on bottle's thread-local request and response:
 - ``client_address(home)``: the peer, or the forwarded address when the peer is a
   trusted proxy; decided once per request (``client_resolver`` hook), the only place
   that trusts a proxy.
+- ``user_agent()``: the User-Agent header, for the session a login starts.
 - ``language(home, recipient=None)``: ?lang, the stored choice, cookie, Accept-Language.
 - ``render(name, **values)``: a template from the package's templates folder.
 """
@@ -313,6 +314,11 @@ def client_address(home: Home) -> str:
             environ.pop(header, None)
         environ["webcrypt.peer"], environ["REMOTE_ADDR"], environ[CLIENT] = peer, client, client
     return environ[CLIENT]
+
+
+def user_agent() -> str:
+    """The browser's User-Agent header (the session list shows the device it names)."""
+    return (bottle.request.get_header("User-Agent", "") or "")[:512]
 
 
 def client_resolver(home: Home):

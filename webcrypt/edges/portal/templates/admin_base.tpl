@@ -47,7 +47,7 @@ fieldset{border:1px solid #dde;border-radius:4px;margin:1rem 0}
 <strong>{{brand['name']}} admin</strong>
 % if admin:
 <nav aria-label="{{_("Main menu")}}"><ul>
-% for path, label in (("/", "Monitoring"), ("/users", "Users"), ("/messages", "Messages"), ("/branding", "Corporate identity"), ("/settings", "Mail settings"), ("/audit", "Audit trail")):
+% for path, label in (("/", "Monitoring"), ("/users", "Users"), ("/messages", "Messages"), ("/branding", "Corporate identity"), ("/settings", "Mail settings"), ("/audit", "Audit trail"), ("/sessions", "Your sessions")):
 <li><a href="{{url(path)}}"{{!' aria-current="page"' if here == url(path) else ''}}>{{_(label)}}</a></li>
 % end
 </ul></nav>

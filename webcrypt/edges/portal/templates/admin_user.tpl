@@ -25,6 +25,14 @@
 <input id="days" name="days" type="number" min="0" max="36500" value="365" inputmode="numeric" required>
 <button>{{_("Extend validity")}}</button></form>
 </div>
+<h2>{{_("Active sessions")}}</h2>
+% if active_sessions:
+% include('admin_session_rows.tpl', ending=False)
+<form method="post" action="{{action('end-sessions')}}"><input type="hidden" name="csrf" value="{{csrf}}">
+<button>{{_("End all sessions")}}</button></form>
+% else:
+<p>{{_("No active sessions.")}}</p>
+% end
 <fieldset>
 <legend>{{_("Delete account")}}</legend>
 <p class="warning" id="delete-warning">{{_("Deleting destroys this recipient's key: none of the recipient's messages can ever be read again, by anyone. This cannot be undone.")}}</p>

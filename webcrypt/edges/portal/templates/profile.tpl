@@ -22,6 +22,37 @@
 % end
 </ul>
 % end
+<h2 id="sessions-title">{{_("Your sessions")}}</h2>
+<p class="hint">{{_("Where you are logged in now. If you do not recognise a session, end it and change your password.")}}</p>
+<ul class="sessions" aria-labelledby="sessions-title">
+% for number, listed in enumerate(active_sessions):
+<li>
+  <p id="session-{{number}}"><strong>{{listed.device.label(on=_("{browser} on {system}"), unknown=_("Unknown browser"))}}</strong>
+  % if listed.current:
+  <span class="current">{{_("this session")}}</span>
+  % end
+  </p>
+  <dl class="headers">
+    <dt>{{_("Address")}}</dt><dd>{{listed.client or "–"}}</dd>
+    <dt>{{_("Started")}}</dt><dd>{{fmt_time(listed.created)}}</dd>
+    <dt>{{_("Last active")}}</dt><dd>{{fmt_time(listed.last_seen)}}</dd>
+  </dl>
+  % if not listed.current:
+  <form method="post" action="/profile/sessions/end">
+    <input type="hidden" name="csrf" value="{{csrf}}">
+    <input type="hidden" name="session" value="{{listed.handle}}">
+    <button type="submit" class="button secondary" aria-describedby="session-{{number}}">{{_("End session")}}</button>
+  </form>
+  % end
+</li>
+% end
+</ul>
+% if len(active_sessions) > 1:
+<form method="post" action="/profile/sessions/end-others">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <button type="submit">{{_("Log out everywhere else")}}</button>
+</form>
+% end
 <h2>{{_("Language")}}</h2>
 <form method="post" action="/profile/language" class="row">
   <input type="hidden" name="csrf" value="{{csrf}}">

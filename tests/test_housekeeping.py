@@ -48,10 +48,14 @@ def test_maintain_removes_what_has_run_out(home, clock):
     link = dict(address="bob@example.org", created=now - 3600)
     store.RecoveryLink.create(token_hash="used-up-by-time", expires=now - 1, **link)
     store.RecoveryLink.create(token_hash="live", expires=now + 600, **link)
+    code = dict(code_hash="0" * 64, generation=1, created=now - 900)
+    store.MailCode.create(address="alice@example.org", expires=now - 1, **code)
+    store.MailCode.create(address="bob@example.org", expires=now + 60, **code)
 
     done = housekeeping.maintain(home)
     assert done == {"message_keys_destroyed": 1, "uploads_deleted": 1, "sessions_deleted": 2,
-                    "throttles_deleted": 1, "recovery_links_deleted": 1, "accounts_disabled": 1}
+                    "throttles_deleted": 1, "recovery_links_deleted": 1, "mail_codes_deleted": 1, "accounts_disabled": 1}
+    assert [c.address for c in store.MailCode.select()] == ["bob@example.org"]
     assert [r.token_hash for r in store.RecoveryLink.select()] == ["live"]
     assert store.Message.get_by_id(old.message_id).data_key_wrapped is None
     assert store.Message.get_by_id(fresh.message_id).data_key_wrapped is not None

@@ -157,6 +157,7 @@ WRITERS = {
     "AdminRecoveryCode": "usecases/admins.py",
     "Setting": "usecases/settings.py", "RecoveryLink": "usecases/login.py", "Meta": "infra/store.py",
     "Passkey": "usecases/passkeys.py", "Ceremony": "usecases/passkeys.py",
+    "MailCode": "usecases/mail_codes.py",
 }
 WRITES = {"create", "insert", "insert_many", "replace", "update", "delete", "get_or_create"}
 

@@ -55,6 +55,9 @@ SCHEMA: dict[str, dict[str, object]] = {
         "force_password_change": True,  # nosec B105 - a switch, not a password
         "validity_days": 365,
         "scrypt_log_n": 17,  # scrypt cost 2^n; 17 is the floor for production
+        # recipient domains whose accounts may sign in with a one-time code mailed to their address
+        # (the mailbox alone then opens the messages: docs/admin.md); [] = off, ["*"] = every domain
+        "mail_code_domains": [],
     },
     "database": {
         "url": "",
@@ -239,6 +242,10 @@ CHECKS = {
     "mail.from": (
         lambda v: "@" in v and v.isprintable() and not any(c.isspace() or c in "<>" for c in v),
         "must be one mail address, e.g. \"webcrypt@example.com\"",
+    ),
+    "accounts.mail_code_domains": (
+        lambda v: all(item.strip() == "*" or _DOMAIN.fullmatch(item.strip()) for item in v),
+        "must list mail domains such as \"example.com\", or \"*\" for every domain",
     ),
     "mail.language": (lambda v: v in LANGUAGES, f"must be one of {', '.join(LANGUAGES)}"),
     "mail.second_language": (lambda v: v == "" or v in LANGUAGES, f"must be empty or one of {', '.join(LANGUAGES)}"),

@@ -21,6 +21,7 @@ OVERRIDABLE = (
     "accounts.credentials_to",
     "accounts.validity_days",
     "mail.internal_domains",
+    "accounts.mail_code_domains",
 )
 BRANDING_FIELDS = ("name", "organisation", "logo_url", "color")
 

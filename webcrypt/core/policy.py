@@ -135,6 +135,13 @@ def _covered(domain: str, domains: tuple[str, ...]) -> bool:
     return any(domain == d or domain.endswith("." + d) for d in domains)
 
 
+def domain_listed(address: str, values) -> bool:
+    """Is the domain of *address* in a configured list of domains ("*": every domain)? Like
+    the encryption rules, a domain covers its subdomains."""
+    domains = _domains(values)
+    return "*" in domains or _covered(address.rpartition("@")[2].lower().rstrip("."), domains)
+
+
 def without_keyword(subject: Field | None, keyword: str) -> bytes | None:
     """The raw Subject field with the keyword removed (None: the keyword is not in it).
 

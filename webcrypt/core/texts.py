@@ -178,6 +178,20 @@ The link works once. If you did not ask for it, you need not do anything:
 without the answer to your question, nobody can change your password.
 """
 
+MAIL_CODE_SUBJECT = "your sign-in code"
+
+MAIL_CODE_BODY = """\
+Someone, probably you, asked to sign in to {name} as {address}.
+Your sign-in code:
+
+    {code}
+
+Enter it on the sign-in page within {minutes} minutes. It works once.
+
+If you did not ask for it, you need not do anything, and please do not pass
+the code on to anybody: whoever has it can read your messages until it expires.
+"""
+
 NOT_DELIVERED_SUBJECT = "not delivered to every recipient"
 
 NOT_DELIVERED_BODY = """\
@@ -194,6 +208,6 @@ MSGIDS = (
     CARRIER_PREAMBLE, CARRIER_NOTICE, SECURE_HTM_TITLE, SECURE_HTM_EXPLANATION, SECURE_HTM_BUTTON,
     LOGIN_DATA_SUBJECT, LOGIN_DATA_BODY, *LOGIN_DATA_INTRO.values(), LOGIN_DATA_CHANGE,
     PASSWORD_NOTICE_SUBJECT, PASSWORD_NOTICE_BODY, RECOVERY_LINK_SUBJECT, RECOVERY_LINK_BODY,
-    NOT_DELIVERED_SUBJECT, NOT_DELIVERED_BODY,
+    MAIL_CODE_SUBJECT, MAIL_CODE_BODY, NOT_DELIVERED_SUBJECT, NOT_DELIVERED_BODY,
     PASSKEY_ADDED_SUBJECT, PASSKEY_ADDED_BODY, PASSKEY_REMOVED_SUBJECT, PASSKEY_REMOVED_BODY,
 )

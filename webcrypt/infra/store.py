@@ -207,6 +207,20 @@ class Ceremony(BaseModel):
     expires = pw.BigIntegerField(index=True)
 
 
+class MailCode(BaseModel):
+    """A one-time sign-in code mailed to a recipient's own address (schema 9). One per address:
+    a new request replaces it. Only an HMAC of the code under a key derived from the master key
+    is kept (the key is not in the database, so a copy of this table reveals no code); used,
+    expired or tried too often, it is gone."""
+
+    address = pw.CharField(primary_key=True, max_length=320)
+    code_hash = pw.CharField(max_length=64)
+    generation = pw.IntegerField()  # of the master key the HMAC key derives from
+    created = pw.BigIntegerField()
+    expires = pw.BigIntegerField(index=True)
+    tries = pw.IntegerField(default=0)  # wrong codes entered for it
+
+
 class Setting(BaseModel):
     """Settings every portal node must see alike (branding, texts): JSON values."""
 
@@ -265,6 +279,8 @@ MIGRATIONS = [
     lambda: (db.create_tables([Passkey, Ceremony]), _add_columns(Recipient, "password_off", "passkey_offered")),
     # 8: administrators' single-use recovery codes for a lost authenticator app (hashes only)
     lambda: db.create_tables([AdminRecoveryCode]),
+    # 9: one-time sign-in codes mailed to recipients whose domain allows them (mail_codes.py)
+    lambda: db.create_tables([MailCode]),
 ]
 
 
@@ -453,7 +469,7 @@ def backup_sqlite(target: str) -> None:
 
 # Every table, parents before the rows that name them.
 TABLES = [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, AdminRecoveryCode,
-          RecoveryLink, Setting, Stat, Passkey, Ceremony]
+          RecoveryLink, Setting, Stat, Passkey, Ceremony, MailCode]
 
 
 class Other:

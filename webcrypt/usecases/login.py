@@ -5,6 +5,7 @@ Failures are counted per account and per client address and always answered alik
 that nobody learns whether an address has an account.
 """
 
+import dataclasses
 import functools
 import re
 import secrets
@@ -15,6 +16,7 @@ from ..base.errors import (
     BadAddress,
     BadRequest,
     LoginFailed,
+    NotFound,
     PasswordRejected,
     WrongPassword,
 )
@@ -22,7 +24,7 @@ from ..context.home import Home
 from ..core import crypto
 from ..core.addresses import normalise
 from ..infra import store
-from . import accounts, events, notices, passkeys, sessions, signin, throttle
+from . import accounts, events, mail_codes, notices, passkeys, sessions, signin, throttle
 
 MIN_LENGTH = 12  # OWASP ASVS 4.0.3 V2.1.1, runs of blanks counted as one
 MAX_LENGTH = signin.MAX_PASSWORD
@@ -115,6 +117,50 @@ def set_first_password(home: Home, recipient: store.Recipient, new: str, repeate
     notices.password_changed(home, recipient.address)
 
 
+# One-time codes by mail (mail_codes.py): the same door, the same throttles and lock, with a code
+# instead of the password; audited as such, and the session says how it began.
+CODE_WRONG = "the code is wrong or no longer valid: please ask for a new one"
+
+
+def _audit_code_failure(home: Home, address: str, error: BaseException, client: str) -> None:
+    events.audit(home, address, "mail_code_failed", address, detail=str(error)[:200], client=client)
+
+
+BY_MAIL_CODE = dataclasses.replace(
+    RECIPIENTS,
+    wrong=CODE_WRONG,
+    mail_code=mail_codes.check,
+    audit_success=lambda home, address, recipient, client: events.audit(home, address, "mail_code_used", address,
+                                                                        client=client),
+    audit_failure=_audit_code_failure,
+    session_data=lambda recipient: {"previous_login": recipient.previous_login, "signed_in_by": mail_codes.SIGNED_IN_BY},
+)
+
+
+def codes_offered(home: Home) -> bool:
+    return mail_codes.offered(home)
+
+
+def request_code(home: Home, address: str, client: str) -> None:
+    """Mail a sign-in code to *address* if it may sign in with one; returns alike for every address."""
+    mail_codes.request(home, _normalised(address), client)
+
+
+def login_with_code(home: Home, address: str, code: str, client: str, replacing: str | None = None,
+                    uploads: list[str] | None = None) -> signin.SignedIn:
+    """A recipient's new session for the live code mailed to *address*, as ``login`` gives for a
+    password; LoginFailed/Throttled otherwise (NotFound when no domain allows codes)."""
+    if not mail_codes.offered(home):
+        raise NotFound("this page does not exist")
+    return signin.sign_in(home, BY_MAIL_CODE, address, signin.Proof(mail_code=code), client, replacing,
+                          {"uploads": uploads or []})
+
+
+def signed_in_by_code(session_data: dict) -> bool:
+    """Did this session begin with a mailed code? Such a recipient need not know a password."""
+    return session_data.get("signed_in_by") == mail_codes.SIGNED_IN_BY
+
+
 # Passwords
 
 
@@ -138,12 +184,17 @@ def check_strength(password: str, address: str) -> None:
         raise PasswordRejected("the password must not be your mail address")
 
 
-def change_password(home: Home, recipient: store.Recipient, current: str, new: str, repeated: str, client: str) -> None:
-    """Check the current password, apply the rules, store the new one and end every session."""
-    _check_current(home, recipient, current, client)
+def change_password(home: Home, recipient: store.Recipient, current: str, new: str, repeated: str, client: str,
+                    by_code: bool = False) -> None:
+    """Check the current password, apply the rules, store the new one and end every session.
+    Someone signed in by a mailed code (*by_code*) whose password is still the generated one
+    may never have seen it: they set their first password without it."""
+    first_by_code = by_code and recipient.must_change_password
+    if not first_by_code:
+        _check_current(home, recipient, current, client)
     if new != repeated:
         raise PasswordRejected("the two new passwords differ")
-    if new == current:
+    if new == current and not first_by_code:
         raise PasswordRejected("the new password must differ from the current one")
     check_strength(new, recipient.address)
     chosen_freely = not recipient.must_change_password  # not the expected first change of a given password

@@ -2,7 +2,7 @@
 
 Best effort: a notice that cannot be sent is recorded in the audit trail and
 never undoes the change it reports. A notice holds no secret, except the
-recovery link, which only its address receives.
+recovery link and the sign-in code, which only their address receives.
 """
 
 import email.utils
@@ -85,19 +85,31 @@ def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> Non
 def recovery_link(home: Home, address: str, token: str, minutes: int) -> None:
     """Mail *address* its one-time link to the confidential question. Sent in the background:
     the page that asked for it must take as long for an address that gets no mail."""
+    link = home.config["portal.url"].rstrip("/") + "/forgot/answer?token=" + token
+    _secret_in_background(home, address, texts.RECOVERY_LINK_SUBJECT, texts.RECOVERY_LINK_BODY,
+                          link=link, minutes=minutes)
+
+
+def sign_in_code(home: Home, address: str, code: str, minutes: int) -> None:
+    """Mail *address* its one-time sign-in code, in the background like a recovery link."""
+    _secret_in_background(home, address, texts.MAIL_CODE_SUBJECT, texts.MAIL_CODE_BODY, code=code, minutes=minutes)
+
+
+def _secret_in_background(home: Home, address: str, subject: str, body: str, **values) -> None:
+    """A mail holding a secret for *address* alone; it leaves in the background, so that the time
+    a request takes does not tell whether one was sent, and the secret is in no log."""
     branding = {**home.config.values["branding"]}
     branding["organisation"] = branding.get("organisation") or branding["name"]
     sender = home.config["mail.from"]
-    link = home.config["portal.url"].rstrip("/") + "/forgot/answer?token=" + token
     said = wording.for_address(home, address)
     mail = mime.AutoMail(
         sender_name=branding["name"], sender=sender, to=address,
-        subject=said.subject(texts.RECOVERY_LINK_SUBJECT, **branding),
+        subject=said.subject(subject, **branding),
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
-    body = said.bodies(texts.RECOVERY_LINK_BODY, address=address, link=link, minutes=minutes, **branding)
+    text = said.bodies(body, address=address, **values, **branding)
     route = mailer.parse_route(home.config["mail.reinject"])
-    chunks = mime.plain_mail_chunks(mail, body)
+    chunks = mime.plain_mail_chunks(mail, text)
     _in_background(lambda: _send_or_audit(home, route, sender, address, chunks))
 
 

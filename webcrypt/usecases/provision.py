@@ -77,6 +77,10 @@ validity_days = 365
 # memory of a login (17: about 128 MB). Raised later, a password is re-hashed at its
 # next login. 17 is the floor for production.
 # scrypt_log_n = 17
+# Recipient domains whose recipients may sign in with a one-time code mailed to their own
+# address instead of the password ("*": every domain). Off by default: the mailbox alone
+# then opens the messages (docs/admin.md, "Sign-in codes by mail").
+# mail_code_domains = ["partner.example"]
 
 [database]
 # Empty: SQLite at webcrypt.db beside this file. For several portal nodes:

@@ -126,6 +126,8 @@ def parse_value(dotted: str, text: str):
             raise ConfigError(f"'{dotted}' must be a whole number, not {text!r}")
         return int(text)
     if isinstance(default, list):
+        if text == "-":  # an empty list, where the file's is not (an empty field brings the file's back)
+            return []
         return [item.strip() for item in text.replace("\n", ",").split(",") if item.strip()]
     return text
 

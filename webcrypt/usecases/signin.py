@@ -10,7 +10,9 @@ Whoever logs in goes through the same steps, in this order (DESIGN.md, "One logi
    decoy hash when the account is unknown, so that an unknown name takes as long; then
    the door's further verifiers (a one-time code). A passkey stands in for the password and
    the further verifiers alike (possession and user verification in one): its ceremony is
-   taken and checked instead of a hash (passkeys.verify), and costs no hashing slot;
+   taken and checked instead of a hash (passkeys.verify), and costs no hashing slot; so does a
+   one-time code mailed to the account's address, where the door takes one (mail_codes.py: an
+   HMAC, no hash to wait for);
 3. any failure is one answer (LoginFailed), counted, audited, and blocks the account when
    it reaches its limit;
 4. success gives the client's reservation back, clears the account's count, re-hashes a
@@ -54,6 +56,7 @@ class Proof:
 
     password: str = ""
     code: str = ""  # a one-time code (TOTP)
+    mail_code: str = ""  # a one-time code mailed to the account's address, instead of the password
     passkey: passkeys.Answer | None = None  # instead of the password and the code
 
 
@@ -74,6 +77,9 @@ class Door:
     password_refused: Callable[[Home, Any], bool] = lambda home, account: False  # passwordless, or passkey required
     locked: Callable[[Home, str, str], None] = lambda home, name, client: None  # the account reached its limit
     session_data: Callable[[Any], dict] = field(default=lambda account: {})
+    # (home, account, code) -> None, raising WrongPassword: a door that takes a code mailed to the
+    # account's address (Proof.mail_code) instead of the password; None: the password
+    mail_code: Callable[[Home, Any, str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replac
         raise LoginFailed(PASSKEY_WRONG if proof.passkey else door.wrong) from None
     throttle.clear(limits[0][0])
     throttle.succeeded(limits[1][0])
-    if proof.passkey is None:
+    if proof.passkey is None and door.mail_code is None:  # a code login has no password to store again
         _rehash_if_cheaper(home, account, proof.password)
     door.succeeded(home, account)
     door.audit_success(home, name, account, client)
@@ -144,6 +150,8 @@ def fail(home: Home, door: Door, name: str, client: str, limits, counts: list[in
 def _verified(home: Home, door: Door, name: str, proof: Proof):
     if proof.passkey is not None:
         return _verified_by_passkey(home, door, name, proof.passkey)
+    if door.mail_code is not None:
+        return _verified_by_mail_code(home, door, name, proof)
     if len(proof.password) > MAX_PASSWORD:
         raise WrongPassword("password too long")
     account = door.find(name)
@@ -153,6 +161,19 @@ def _verified(home: Home, door: Door, name: str, proof: Proof):
         raise UnknownAccount("no such account")
     if not right or door.password_refused(home, account):
         raise WrongPassword("wrong password")
+    door.check_usable(home, account)
+    for verify in door.verifiers:
+        verify(home, account, proof)
+    return account
+
+
+def _verified_by_mail_code(home: Home, door: Door, name: str, proof: Proof):
+    account = door.find(name)
+    if account is None:
+        raise UnknownAccount("no such account")
+    door.mail_code(home, account, proof.mail_code)  # first: a right code is used up whatever follows
+    if door.password_refused(home, account):  # passkey only: the mailbox must not open it either
+        raise WrongPassword("a passkey is required")
     door.check_usable(home, account)
     for verify in door.verifiers:
         verify(home, account, proof)

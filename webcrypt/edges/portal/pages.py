@@ -23,7 +23,7 @@ from ...base.errors import (
 )
 from ...core import mime
 from ...infra import store
-from ...usecases import accounts, inbox, login, passkeys, reading, reply, sessions, throttle
+from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, sessions, throttle
 from . import failures, i18n, web
 
 KIND = accounts.KIND
@@ -47,6 +47,9 @@ def install(app: bottle.Bottle, portal: web.Portal) -> "Pages":
         ("/open", "POST", p.open_),
         ("/login", "GET", p.login_form),
         ("/login", "POST", p.login),
+        ("/login/code", "GET", p.code_form),
+        ("/login/code", "POST", p.send_code),
+        ("/login/code/enter", "POST", p.login_by_code),
         ("/logout", "POST", p.logout),
         ("/message/<upload>", "GET", p.read),
         ("/message/<upload>/body", "GET", p.body),
@@ -170,9 +173,13 @@ class Pages:
         if recipient is None or not usable(self.home, recipient):  # disabled, or past its validity
             sessions.end(web.session_token(self.home))
             raise SessionExpired("your session has ended: please log in again")
-        if recipient.must_change_password and not allow_must_change:
-            see_other("/password")
+        if recipient.must_change_password and not allow_must_change and not self.by_code(session):
+            see_other("/password")  # a code is a way in of its own: no password is forced on its holder
         return session, recipient
+
+    @staticmethod
+    def by_code(session) -> bool:
+        return login.signed_in_by_code(sessions.data(session))
 
     def page(self, name, recipient=None, session=None, **values):
         return page(self.portal, name, recipient=recipient, session=session, **values)
@@ -217,6 +224,7 @@ class Pages:
         return self.page(
             "login", upload=upload, record=record, error=error, address=address,
             pre_csrf=web.pre_csrf(self.home), questions=self.home.config["portal.password_questions"],
+            codes=login.codes_offered(self.home),
             origin=passkeys.relying_party(self.home).origin,
         )
 
@@ -250,6 +258,41 @@ class Pages:
             return False
         accounts.note_passkey_offered(self.home, recipient)
         return True
+
+    # Sign-in code by mail (an administrator's choice per recipient domain)
+
+    def code_form(self):
+        """Step 1: the address to mail a code to. Offered whenever any domain allows codes: the page
+        cannot know the account; whether one is sent is decided per address on submit."""
+        if not login.codes_offered(self.home):
+            raise NotFound("this page does not exist")
+        upload = upload_id(bottle.request.query.get("upload"))
+        return self.page("login_code", upload=upload, sent=False, address="", error="",
+                         pre_csrf=web.pre_csrf(self.home), minutes=mail_codes.MINUTES)
+
+    def send_code(self):
+        """Step 2: the same page for every address; a code goes only to an account that may use one."""
+        web.require_pre_csrf(self.home)
+        address, upload = web.form("address", 320).strip(), upload_id(web.form("upload", 40))
+        login.request_code(self.home, address, web.client_address(self.home))
+        return self.code_entry(address, upload)
+
+    def code_entry(self, address: str, upload: str | None, error: str = ""):
+        return self.page("login_code", upload=upload, sent=True, address=address, error=error,
+                         pre_csrf=web.pre_csrf(self.home), minutes=mail_codes.MINUTES)
+
+    def login_by_code(self):
+        """Step 3: the code; a session exactly as after a password, with the upload attached."""
+        web.require_pre_csrf(self.home)
+        address, upload = web.form("address", 320).strip(), upload_id(web.form("upload", 40))
+        try:
+            signed = login.login_with_code(self.home, address, web.form("code", 40), web.client_address(self.home),
+                                           replacing=web.session_token(self.home), uploads=[upload] if upload else [])
+        except LoginFailed as e:
+            bottle.response.status = 401
+            return self.code_entry(address, upload, error=i18n.translator(web.language(self.home))(str(e)))
+        web.set_session_cookie(self.home, signed.token)
+        see_other(f"/message/{upload}" if upload else "/profile")
 
     def logout(self):
         session = web.current_session(self.home, KIND)
@@ -406,7 +449,9 @@ class Pages:
 
     def password_form(self, error: str = ""):
         session, recipient = self.signed_in(allow_must_change=True)
-        return self.page("password", recipient=recipient, session=session, error=error, forced=recipient.must_change_password)
+        first_by_code = self.by_code(session) and recipient.must_change_password
+        return self.page("password", recipient=recipient, session=session, error=error,
+                         forced=recipient.must_change_password and not first_by_code, first_by_code=first_by_code)
 
     def change_password(self):
         session, recipient = self.signed_in(allow_must_change=True)
@@ -416,7 +461,8 @@ class Pages:
             if recipient.password_off:  # signed in with a passkey: there is no current password to ask
                 login.set_first_password(self.home, recipient, new, repeat, client)
             else:
-                login.change_password(self.home, recipient, web.form("current", 1000), new, repeat, client)
+                login.change_password(self.home, recipient, web.form("current", 1000), new, repeat, client,
+                                      by_code=self.by_code(session))
         except PasswordRejected as e:
             bottle.response.status = 400
             return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))

@@ -11,8 +11,11 @@
 % for row in rows:
 <tr><td><label for="s-{{row['key']}}">{{_(row['key'])}}</label><code>{{row['key']}}</code></td>
 <td>{{shown(row['file'])}}</td><td>{{shown(row['effective'])}}</td>
-<td><input id="s-{{row['key']}}" name="value_{{row['key']}}" value="{{'' if row['console'] is None else shown(row['console'])}}"></td></tr>
+<td><input id="s-{{row['key']}}" name="value_{{row['key']}}" value="{{'' if row['console'] is None else (shown(row['console']) or '-')}}"></td></tr>
 % end
 </tbody></table></div>
 <p><button type="submit">{{_("Save")}}</button></p>
 </form>
+<h2 id="mail-codes">{{_("Sign-in codes by mail")}}</h2>
+<p>{{_("Recipients in the domains listed under accounts.mail_code_domains may ask for a one-time code mailed to their own address and sign in with it instead of their password ('*': every domain; '-': none, even if the file lists some). Off by default.")}}</p>
+<p>{{_("The trade-off: convenient, since nobody must pass a password on and nobody forgets one; but the mailbox alone then opens the messages, so whoever controls a recipient's mailbox reads their encrypted messages too. A password passed on by another channel (phone, letter) protects the messages even from someone who has taken over the mailbox. Allow codes only for domains whose mailboxes you trust that far.")}}</p>

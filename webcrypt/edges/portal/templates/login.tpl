@@ -37,6 +37,9 @@
   <p id="passkey-status" class="hint" role="status" aria-live="polite"></p>
 </div>
 <script src="/static/passkey.js" nonce="{{nonce}}" defer></script>
+% if codes:
+<p><a href="/login/code{{'?upload=' + upload if upload else ''}}">{{_("Email me a sign-in code")}}</a></p>
+% end
 % if questions:
 <p><a href="/forgot">{{_("Forgotten your password?")}}</a></p>
 % else:

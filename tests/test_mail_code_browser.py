@@ -1,0 +1,90 @@
+"""Sign-in code by mail in headless Chromium against a real `webcrypt serve`: secure.htm from
+file://, "Email me a sign-in code" by keyboard, the code from a real SMTP sink, the message
+opens; the pages pass axe-core (WCAG 2.1 AA) on a phone."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import write_settings
+from portal_client import wait_healthy
+from test_portal_browser import AXE, CHROMIUM, Sink, browser, letter, secure_htm, shot
+from webcrypt.base import config
+from webcrypt.context.home import Home
+from webcrypt.usecases import provision
+
+PORTAL_PORT, SINK_PORT = 12656, 12657
+PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
+_FIXTURES = (browser,)
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def sink():
+    handler = Sink()
+    controller = Controller(handler, hostname="127.0.0.1", port=SINK_PORT)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory, sink):
+    path = provision.init_home(tmp_path_factory.mktemp("codes") / "home", PORTAL)
+    write_settings(path, {
+        "accounts": {"credentials_to": '"print"', "scrypt_log_n": "12", "mail_code_domains": '["example.org"]'},
+        "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "from": '"webcrypt@bank.example"'},
+        "portal": {"listen": f'"127.0.0.1:{PORTAL_PORT}"'},
+    })
+    server = subprocess.Popen([sys.executable, "-m", "webcrypt", "serve", "--threads", "2"],
+                              env={**os.environ, "WEBCRYPT_CONFIG": str(path)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_healthy(PORTAL_PORT, server)
+        home = Home(config.load(path))
+        home.connect()
+        yield home
+        home.close()
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=10)
+        assert b"Traceback" not in stderr
+
+
+def no_violations(page):
+    violations = AXE.Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+
+
+def test_sign_in_with_a_mailed_code_by_keyboard_on_a_phone(browser, portal, sink, tmp_path):
+    path, _ = secure_htm(portal, tmp_path, letter("fay@example.org", "Offer", "Hello Fay", "code1"), "fay@example.org")
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path.as_uri())
+    page.wait_for_url(f"{PORTAL}/login?upload=*")
+    page.get_by_text("Email me a sign-in code").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/login/code?upload=*")
+    no_violations(page)
+    page.keyboard.type("fay@example.org")  # the address field has the focus
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/login/code")
+    assert "If this address can sign in with a code, we have sent one" in page.content()
+    no_violations(page)
+    shot(page, "mail-code")
+    for _ in range(50):
+        mails = [m for m in sink.messages if m.rcpt_tos == ["fay@example.org"]]
+        if mails:
+            break
+        page.wait_for_timeout(100)
+    code = re.search(rb"^\s+(\d{4} \d{4})\s*$", mails[-1].content.replace(b"\r\n", b"\n"), re.MULTILINE).group(1)
+    page.keyboard.type(code.decode())  # the code field has the focus
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/message/*")
+    assert "Hello Fay" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()

@@ -130,9 +130,26 @@ def test_serve_answers_healthz(exe, exe_home):
         wait_for_port(SERVE_PORT, process)
         with urllib.request.urlopen(f"http://127.0.0.1:{SERVE_PORT}/healthz", timeout=10) as response:
             assert response.status == 200
+        assert_passkey_ceremony_begins(SERVE_PORT)
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def assert_passkey_ceremony_begins(port: int) -> None:
+    """The executable carries fido2 and its data (the public suffix list): a passkey sign-in begins."""
+    import http.cookiejar
+    import json
+    import re
+    import urllib.parse
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(f"http://127.0.0.1:{port}/login", timeout=10) as response:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', response.read().decode()).group(1)
+    body = urllib.parse.urlencode({"csrf": csrf}).encode()
+    with opener.open(f"http://127.0.0.1:{port}/passkey/sign-in/options", data=body, timeout=10) as response:
+        begun = json.loads(response.read())
+    assert begun["publicKey"]["rpId"] == "portal.example.com" and len(begun["publicKey"]["challenge"]) >= 43
 
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 60) -> None:

@@ -144,7 +144,8 @@ def test_pipe_path_imports_no_cli_or_web_libraries():
     code = ("import sys, webcrypt.main, webcrypt.usecases.gateway; "
             "import importlib.util; "
             "sys.modules.get('webcrypt.edges.pipe') or (importlib.util.find_spec('webcrypt.edges.pipe') and __import__('webcrypt.edges.pipe')); "
-            "print(sorted(m for m in ('typer', 'rich', 'bottle', 'waitress', 'aiosmtpd', 'nh3') if m in sys.modules))")
+            "print(sorted(m for m in ('typer', 'rich', 'bottle', 'waitress', 'aiosmtpd', 'nh3', 'fido2', 'cryptography', "
+            "'segno') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

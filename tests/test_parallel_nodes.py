@@ -137,3 +137,36 @@ def test_parallel_uploads_attached_to_one_session_are_all_kept(nodes):
         thread.join(timeout=120)
     (session,) = store.Session.select().where(store.Session.principal == made.address)
     assert sorted(json.loads(session.data)["uploads"]) == sorted(uploads)
+
+
+def test_a_passkey_ceremony_begun_on_one_node_finishes_on_the_other(nodes):
+    """Challenges live in the database: registration and sign-in each begin on one node and are
+    answered on the other (a balancer may send the two requests anywhere)."""
+    from passkey_support import Authenticator
+
+    made = accounts.create(nodes, "mobile@example.org")
+    first, second = RoundRobin([NODES[0]]), RoundRobin([NODES[1]])
+    second.cookies = first.cookies  # one browser, two nodes
+    page = first.get("/login")
+    assert first.post("/login", {"csrf": page.field("csrf"), "address": made.address,
+                                 "password": made.password}).status == 303
+    if store.Recipient.get(store.Recipient.address == made.address).must_change_password:
+        form = second.get("/password")
+        assert second.post("/password", {"csrf": form.field("csrf"), "current": made.password,
+                                         "new": "tulip harbour granite", "repeat": "tulip harbour granite"}).status == 303
+    authenticator = Authenticator("https://portal.example.com")
+    csrf = first.get("/profile").field("csrf")
+    begun = json.loads(first.post("/passkey/add/options", {"csrf": csrf}).text)
+    added = second.post("/passkey/add", {"csrf": csrf, "ceremony": begun["ceremony"],
+                                         "credential": authenticator.create(begun["publicKey"])})
+    assert added.status == 200 and "Your passkey is added" in added.text, added.text[:300]
+
+    signing_in, finishing = RoundRobin([NODES[1]]), RoundRobin([NODES[0]])
+    finishing.cookies = signing_in.cookies
+    csrf = signing_in.get("/login").field("csrf")
+    begun = json.loads(signing_in.post("/passkey/sign-in/options", {"csrf": csrf}).text)
+    answer = finishing.post("/passkey/sign-in", {"csrf": csrf, "ceremony": begun["ceremony"],
+                                                 "credential": authenticator.get(begun["publicKey"])})
+    assert (answer.status, answer.location) == (303, "/profile"), answer.text[:300]
+    assert signing_in.get("/profile").status == 200  # the session is one state across the nodes
+    assert not store.Ceremony.select().exists()

@@ -27,7 +27,7 @@ from fido2.webauthn import (
 
 from ..base.errors import PasskeyRejected
 
-CEREMONY_SECONDS = 300  # the browser's timeout; the stored challenge lives as long
+CEREMONY_SECONDS = 300  # the browser's timeout (the caller keeps the challenge as long)
 MAX_RESPONSE = 64 * 1024  # a credential's JSON is a few KB; more is not a browser's answer
 
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from ..base.errors import BadRequest, NotFound, PasskeyRejected
 from ..context.home import Home
-from ..core import crypto, webauthn
+from ..core import crypto
 from ..infra import store
 from . import events, notices, throttle
 
 NAME_MAX = 64
+CEREMONY_SECONDS = 300  # the browser's timeout; the stored challenge lives as long
+MAX_RESPONSE = 64 * 1024  # a credential's JSON is a few KB; more is not a browser's answer
 PER_ACCOUNT = 20  # passkeys one account may hold
 REGISTRATIONS = throttle.Rule(limit=20, window=3600, block=3600)  # ceremonies begun per account and hour
 
@@ -31,8 +33,16 @@ class Answer:
     credential: str
 
 
-def relying_party(home: Home) -> webauthn.RelyingParty:
-    return webauthn.relying_party(home.config["portal.url"], home.config["branding.name"])
+def _webauthn():
+    """core.webauthn and with it fido2 and cryptography, loaded when a ceremony needs them: every
+    command that imports the login pipeline (pipe, once per message) would pay for them else."""
+    from ..core import webauthn
+
+    return webauthn
+
+
+def relying_party(home: Home):
+    return _webauthn().relying_party(home.config["portal.url"], home.config["branding.name"])
 
 
 def user_handle(home: Home, kind: str, principal: str) -> bytes:
@@ -58,7 +68,7 @@ def begin_registration(home: Home, kind: str, principal: str, display_name: str)
     existing = of(kind, principal)
     if len(existing) >= PER_ACCOUNT:
         raise BadRequest(f"an account holds at most {PER_ACCOUNT} passkeys: remove one first")
-    options, state = webauthn.registration(relying_party(home), user_handle(home, kind, principal), principal,
+    options, state = _webauthn().registration(relying_party(home), user_handle(home, kind, principal), principal,
                                            display_name, [p.credential for p in existing])
     return _begin(home, "register", kind, principal, state), options
 
@@ -68,7 +78,7 @@ def finish_registration(home: Home, kind: str, principal: str, ceremony: str, cr
     """The passkey a create() answer registers for *principal*; PasskeyRejected otherwise (audited)."""
     try:
         state = _take(home, ceremony, "register", kind, principal)
-        new = webauthn.registered(relying_party(home), state, credential)
+        new = _webauthn().registered(relying_party(home), state, credential)
         with store.db.atomic():
             passkey = store.Passkey.create(kind=kind, principal=principal, credential_id=new.credential_id,
                                            credential=new.credential, sign_count=new.sign_count,
@@ -93,7 +103,7 @@ def begin_sign_in(home: Home, kind: str, principal: str = "") -> tuple[str, dict
     typed first, if any: the answer must then be one of its passkeys. The options are the same
     whether or not it has one (the browser offers what it holds), so they tell nothing."""
     purge(home)
-    options, state = webauthn.authentication(relying_party(home))
+    options, state = _webauthn().authentication(relying_party(home))
     return _begin(home, "sign_in", kind, principal, state), options
 
 
@@ -101,7 +111,7 @@ def claimed_owner(home: Home, kind: str, answer: Answer) -> str:
     """Whose passkey *answer* says it is (unchecked): the name the login pipeline throttles and
     audits under. Empty for an unknown credential or a malformed answer."""
     try:
-        presented = webauthn.presented(answer.credential)
+        presented = _webauthn().presented(answer.credential)
     except PasskeyRejected:
         return ""
     row = store.Passkey.get_or_none((store.Passkey.credential_id == presented.credential_id)
@@ -114,14 +124,14 @@ def verify(home: Home, kind: str, principal: str, answer: Answer) -> store.Passk
     *principal*'s, the signature, origin, relying party, user verification and counter right.
     PasskeyRejected otherwise."""
     state = _take(home, answer.ceremony, "sign_in", kind, principal)
-    presented = webauthn.presented(answer.credential)
+    presented = _webauthn().presented(answer.credential)
     passkey = store.Passkey.get_or_none((store.Passkey.credential_id == presented.credential_id)
                                         & (store.Passkey.kind == kind) & (store.Passkey.principal == principal))
     if passkey is None:
         raise PasskeyRejected("not a passkey of this account (removed, or never registered)")
     if presented.user_handle is not None and presented.user_handle != user_handle(home, kind, principal):
         raise PasskeyRejected("the passkey names another account")
-    counter = webauthn.verified(relying_party(home), state, answer.credential, passkey.credential, passkey.sign_count)
+    counter = _webauthn().verified(relying_party(home), state, answer.credential, passkey.credential, passkey.sign_count)
     _used(home, passkey, counter)
     return passkey
 
@@ -185,7 +195,7 @@ def _checked_name(name: str) -> str:
 def _begin(home: Home, purpose: str, kind: str, principal: str, state: dict) -> str:
     token = secrets.token_urlsafe(24)
     store.Ceremony.create(id_hash=_hash(token), purpose=purpose, kind=kind, principal=principal,
-                          state=json.dumps(state), expires=home.now() + webauthn.CEREMONY_SECONDS)
+                          state=json.dumps(state), expires=home.now() + CEREMONY_SECONDS)
     return token
 
 

@@ -239,7 +239,7 @@ class Console:
             web.require_pre_csrf(self.home)
         except BadRequest:
             return self.login_form(self.t("The form has expired. Please try again."), status=400)
-        answer = passkeys.Answer(self.form("ceremony")[:100], web.form("credential", passkeys.webauthn.MAX_RESPONSE))
+        answer = passkeys.Answer(self.form("ceremony")[:100], web.form("credential", passkeys.MAX_RESPONSE))
         try:
             signed = admins.login_with_passkey(self.home, answer, self.client(),
                                                replacing=web.session_token(self.home, COOKIE),
@@ -282,7 +282,7 @@ class Console:
         name = bottle.request.environ["webcrypt.session"].principal
         try:
             passkeys.finish_registration(self.home, KIND, name, self.form("ceremony")[:100],
-                                         web.form("credential", passkeys.webauthn.MAX_RESPONSE),
+                                         web.form("credential", passkeys.MAX_RESPONSE),
                                          self.form("name") or "Passkey", self.client(), self.actor())
         except PasskeyRejected:
             return self.passkey_page(self.t("The passkey could not be added. Please try again."), status=400)

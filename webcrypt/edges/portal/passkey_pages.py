@@ -53,7 +53,7 @@ class PasskeyPages:
     def sign_in(self):
         web.require_pre_csrf(self.home)
         upload = upload_id(web.form("upload", 40))
-        answer = passkeys.Answer(web.form("ceremony", 100), web.form("credential", passkeys.webauthn.MAX_RESPONSE))
+        answer = passkeys.Answer(web.form("ceremony", 100), web.form("credential", passkeys.MAX_RESPONSE))
         try:
             signed = login.login_with_passkey(self.home, answer, self.client(), replacing=web.session_token(self.home),
                                               uploads=[upload] if upload else [], user_agent=web.user_agent())
@@ -79,7 +79,7 @@ class PasskeyPages:
         _ = i18n.translator(web.language(self.home, recipient))
         try:
             passkeys.finish_registration(self.home, KIND, recipient.address, web.form("ceremony", 100),
-                                         web.form("credential", passkeys.webauthn.MAX_RESPONSE),
+                                         web.form("credential", passkeys.MAX_RESPONSE),
                                          web.form("name", 200) or default_name(), self.client(), recipient.address)
         except PasskeyRejected:
             bottle.response.status = 400

@@ -25,6 +25,8 @@ axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 PORT = 12660
 PORTAL = f"http://localhost:{PORT}"
+LEGACY = f"http://127.0.0.1:{PORT}"  # the same portal under an old address (portal.legacy_urls)
+ADMIN_PASSWORD = "a long admin password 1"
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed")
 
@@ -36,7 +38,7 @@ def portal(tmp_path_factory):
     write_settings(path, {
         "accounts": {"credentials_to": '"print"', "scrypt_log_n": "12"},
         "mail": {"reinject": '"smtp://127.0.0.1:9"'},  # notices fail (audited): no sink needed here
-        "portal": {"listen": f'"127.0.0.1:{PORT}"'},
+        "portal": {"listen": f'"127.0.0.1:{PORT}"', "legacy_urls": f'["{LEGACY}"]'},
     })
     env = {**os.environ, "WEBCRYPT_CONFIG": str(path)}
     server = subprocess.Popen([sys.executable, "-m", "webcrypt", "serve", "--threads", "4"], env=env,
@@ -152,3 +154,79 @@ def test_a_recipient_adds_a_passkey_and_reads_the_next_message_with_it(browser, 
 
 def test_the_same_on_a_phone_in_german(browser, portal, tmp_path):
     passkey_walk(browser, portal, tmp_path, "paul@example.de", "de", {"width": 390, "height": 844}, "phone-de")
+
+
+def signed_up_with_a_passkey(browser, home, tmp_path, to: str):
+    """A context whose virtual authenticator holds *to*'s passkey, logged out again."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    virtual_authenticator(context, page)
+    first, password = secure_htm(home, tmp_path, letter(to, "Hello", "First letter", to + "1"), to)
+    page.goto(first.as_uri())
+    page.wait_for_url(f"{PORTAL}/login?upload=*")
+    page.fill("#address", to)
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/password")
+    page.fill("#current", password)
+    page.fill("#new", NEW_PASSWORD)
+    page.fill("#repeat", NEW_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/message/*")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add a passkey").click()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{PORTAL}/?bye=1")
+    return context, page
+
+
+def test_a_secure_htm_for_an_old_portal_address_signs_in_with_the_passkey_on_the_current_one(browser, portal,
+                                                                                            tmp_path):
+    to = "lena@example.org"
+    context, page = signed_up_with_a_passkey(browser, portal, tmp_path, to)
+    second, _ = secure_htm(portal, tmp_path, letter(to, "Hello", "Sent to the old address", to + "2"), to)
+    old = tmp_path / "old-secure.htm"
+    old.write_bytes(second.read_bytes().replace(f"{PORTAL}/open".encode(), f"{LEGACY}/open".encode()))
+    page.goto(old.as_uri())
+    page.wait_for_url(f"{LEGACY}/login?upload=*")
+    upload = page.url.split("upload=")[1]
+    page.get_by_role("button", name="Sign in with a passkey").click()  # the passkey lives on the current address
+    page.wait_for_url(f"{PORTAL}/login?upload={upload}")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url(f"{PORTAL}/message/{upload}")
+    assert "Sent to the old address" in page.content()
+    context.close()
+
+
+def test_an_administrator_adds_a_passkey_and_signs_in_to_the_console_with_it(browser, portal):
+    from webcrypt.usecases import admins
+
+    admins.add(portal, "ops", ADMIN_PASSWORD)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    cdp, authenticator = virtual_authenticator(context, page)
+    page.goto(f"{PORTAL}/admin/passkeys")
+    page.fill("#name", "ops")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/admin/passkeys")
+    accessible(page, "console passkeys page")
+    page.fill("#passkey-new-name", "Phone")
+    page.fill("#password", ADMIN_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add a passkey").click()
+    assert "Passkey added" in page.content() and page.locator("main tbody tr").count() == 1
+    shot(page, "passkey-admin-added")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{PORTAL}/admin/login*")
+    accessible(page, "console login with passkey")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url(f"{PORTAL}/admin/")
+    assert "Monitoring" in page.content()
+    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert [c["isResidentCredential"] for c in credentials] == [True]
+    context.close()
+    row = store.Passkey.get(store.Passkey.principal == "ops")
+    assert row.kind == "admin" and row.last_used

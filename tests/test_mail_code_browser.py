@@ -4,18 +4,11 @@ opens; the pages pass axe-core (WCAG 2.1 AA) on a phone."""
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from conftest import write_settings
-from portal_client import wait_healthy
-from test_portal_browser import AXE, CHROMIUM, Sink, browser, letter, secure_htm, shot
-from webcrypt.base import config
-from webcrypt.context.home import Home
-from webcrypt.usecases import provision
+from test_portal_browser import AXE, CHROMIUM, Sink, browser, letter, secure_htm, served_portal, shot
 
 PORTAL_PORT, SINK_PORT = 12656, 12657
 PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
@@ -34,24 +27,10 @@ def sink():
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory, sink):
-    path = provision.init_home(tmp_path_factory.mktemp("codes") / "home", PORTAL)
-    write_settings(path, {
-        "accounts": {"credentials_to": '"print"', "scrypt_log_n": "12", "mail_code_domains": '["example.org"]'},
+    yield from served_portal(tmp_path_factory.mktemp("codes") / "home", PORTAL, PORTAL_PORT, {
+        "accounts": {"mail_code_domains": '["example.org"]'},
         "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "from": '"webcrypt@bank.example"'},
-        "portal": {"listen": f'"127.0.0.1:{PORTAL_PORT}"'},
-    })
-    server = subprocess.Popen([sys.executable, "-m", "webcrypt", "serve", "--threads", "2"],
-                              env={**os.environ, "WEBCRYPT_CONFIG": str(path)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        wait_healthy(PORTAL_PORT, server)
-        home = Home(config.load(path))
-        home.connect()
-        yield home
-        home.close()
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=10)
-        assert b"Traceback" not in stderr
+    }, threads=2)
 
 
 def no_violations(page):

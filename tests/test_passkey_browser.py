@@ -8,17 +8,11 @@ the passkey alone; on a phone-sized screen and in German too. Every page on the 
 axe-core's WCAG 2.1 A/AA rules."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import write_settings
-from test_portal_browser import CHROMIUM, NEW_PASSWORD, _wait_healthy, browser, letter, secure_htm, shot  # noqa: F401
-from webcrypt.base import config
-from webcrypt.context.home import Home
+from test_portal_browser import CHROMIUM, NEW_PASSWORD, browser, letter, secure_htm, served_portal, shot  # noqa: F401 - browser: a fixture
 from webcrypt.infra import store
-from webcrypt.usecases import provision
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
@@ -33,37 +27,10 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chr
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("passkey-portal") / "home"
-    path = provision.init_home(folder, PORTAL)
-    write_settings(path, {
-        "accounts": {"credentials_to": '"print"', "scrypt_log_n": "12"},
+    yield from served_portal(tmp_path_factory.mktemp("passkey-portal") / "home", PORTAL, PORT, {
         "mail": {"reinject": '"smtp://127.0.0.1:9"'},  # notices fail (audited): no sink needed here
-        "portal": {"listen": f'"127.0.0.1:{PORT}"', "legacy_urls": f'["{LEGACY}"]'},
+        "portal": {"legacy_urls": f'["{LEGACY}"]'},
     })
-    env = {**os.environ, "WEBCRYPT_CONFIG": str(path)}
-    server = subprocess.Popen([sys.executable, "-m", "webcrypt", "serve", "--threads", "4"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        _wait_healthy_at(server)
-        home = Home(config.load(path))
-        home.connect()
-        yield home
-        home.close()
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=10)
-        assert b"Traceback" not in stderr
-
-
-def _wait_healthy_at(server) -> None:
-    import test_portal_browser
-
-    saved = test_portal_browser.PORTAL
-    test_portal_browser.PORTAL = PORTAL
-    try:
-        _wait_healthy(server)
-    finally:
-        test_portal_browser.PORTAL = saved
 
 
 def virtual_authenticator(context, page) -> tuple[object, str]:

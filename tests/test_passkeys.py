@@ -432,3 +432,12 @@ def test_require_passkey_makes_the_password_a_way_to_add_one_only(home_dir, cloc
         assert r.status == 400 and store.Passkey.select().count() == 1
     finally:
         home.close()
+
+
+def test_a_refused_passkey_is_told_in_the_readers_language(alice, app):
+    _, authenticator, _ = alice
+    german = Client(app, language="de")
+    ceremony, public_key, csrf = begin_sign_in(german)
+    r = finish_sign_in(german, ceremony, authenticator.get(public_key, origin="https://evil.example"), csrf)
+    assert r.status == 401 and "Dieser Passkey wurde nicht angenommen" in r.text
+    assert 'lang="de"' in r.text

@@ -14,14 +14,13 @@ import os
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from conftest import tab_to, write_settings
+from portal_client import wait_healthy
 from webcrypt.base import config
 from webcrypt.core import mime
 from webcrypt.usecases import gateway, provision
@@ -82,18 +81,23 @@ def remote():
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory, sink):
-    folder = tmp_path_factory.mktemp("portal") / "home"
-    path = provision.init_home(folder, PORTAL)
-    write_settings(path, {
-        "accounts": {"credentials_to": '"print"', "scrypt_log_n": "12"},
+    yield from served_portal(tmp_path_factory.mktemp("portal") / "home", PORTAL, PORTAL_PORT, {
         "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "from": '"webcrypt@bank.example"'},
-        "portal": {"listen": f'"127.0.0.1:{PORTAL_PORT}"'},
     })
+
+
+def served_portal(folder: Path, url: str, port: int, settings: dict, threads: int = 4):
+    """A real `webcrypt serve` for the portal at *url*, on 127.0.0.1:*port*, its home made for it and
+    configured with *settings* (TOML literals per section); yields the home (a fixture's body)."""
+    path = provision.init_home(folder, url)
+    write_settings(path, {"accounts": {"credentials_to": '"print"', "scrypt_log_n": "12"},
+                          "portal": {"listen": f'"127.0.0.1:{port}"'}})
+    write_settings(path, settings)
     env = {**os.environ, "WEBCRYPT_CONFIG": str(path)}
-    server = subprocess.Popen([sys.executable, "-m", "webcrypt", "serve", "--threads", "4"], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "webcrypt", "serve", "--threads", str(threads)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait_healthy(server)
+        wait_healthy(port, server)
         home = Home(config.load(path))
         home.connect()
         yield home
@@ -102,20 +106,6 @@ def portal(tmp_path_factory, sink):
         server.terminate()
         _, stderr = server.communicate(timeout=10)
         assert b"Traceback" not in stderr
-
-
-def _wait_healthy(server) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(server.stderr.read().decode())
-        try:
-            with urllib.request.urlopen(f"{PORTAL}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("webcrypt serve did not become healthy")
 
 
 @pytest.fixture(scope="module")

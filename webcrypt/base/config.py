@@ -59,6 +59,23 @@ SCHEMA: dict[str, dict[str, object]] = {
         # (the mailbox alone then opens the messages: docs/admin.md); [] = off, ["*"] = every domain
         "mail_code_domains": [],
     },
+    "senders": {
+        # the sender side of the portal (/sender): internal senders see, recall and extend their
+        # own secure mail; off: no sender page, no receipts, no "ask the sender"
+        "enabled": True,
+        # internal domains whose senders may use it; [] = every domain of [mail] internal_domains
+        "domains": [],
+        # keep each message's subject (sealed under the message's own data key) to recognise it by
+        "keep_subject": False,
+        # senders see when their recipient opened a message (data protection: the portal says so)
+        "show_opening_times": True,
+        # read receipts: asked for by the header X-WebCrypt-Receipt: yes or this subject keyword
+        "receipt_keyword": "[receipt]",
+        # senders may send new login data to a recipient of their own messages
+        "new_login_data": True,
+        # the longest a sender may extend a message, in days from today (0: senders cannot extend)
+        "max_expiry_days": 90,
+    },
     "database": {
         "url": "",
     },
@@ -243,6 +260,11 @@ CHECKS = {
         lambda v: "@" in v and v.isprintable() and not any(c.isspace() or c in "<>" for c in v),
         "must be one mail address, e.g. \"webcrypt@example.com\"",
     ),
+    "senders.domains": (
+        lambda v: all(_DOMAIN.fullmatch(item.strip()) for item in v),
+        "must list mail domains such as \"bank.example\"",
+    ),
+    "senders.receipt_keyword": (lambda v: v.strip() != "" and v.isprintable(), "must not be empty"),
     "accounts.mail_code_domains": (
         lambda v: all(item.strip() == "*" or _DOMAIN.fullmatch(item.strip()) for item in v),
         "must list mail domains such as \"example.com\", or \"*\" for every domain",

@@ -98,6 +98,14 @@ class Message(BaseModel):
     data_key_wrapped = BytesField(null=True)  # None: destroyed, unreadable for ever
     first_opened = pw.BigIntegerField(null=True)
     revoked = pw.BigIntegerField(null=True)
+    # what its sender may see of it (schema 10): the last opening, the first secure reply, a read
+    # receipt asked for and when it was sent, and the subject sealed under the message's own data
+    # key (only with [senders] keep_subject: destroyed with the key by a recall, expiry or deletion)
+    last_opened = pw.BigIntegerField(null=True)
+    replied = pw.BigIntegerField(null=True)
+    receipt = pw.BooleanField(default=False)
+    receipt_sent = pw.BigIntegerField(null=True)
+    subject_sealed = BytesField(null=True)
 
 
 class ThreadRef(BaseModel):
@@ -281,6 +289,8 @@ MIGRATIONS = [
     lambda: db.create_tables([AdminRecoveryCode]),
     # 9: one-time sign-in codes mailed to recipients whose domain allows them (mail_codes.py)
     lambda: db.create_tables([MailCode]),
+    # 10: what a sender sees of their messages: last opened, replied, read receipt, sealed subject
+    lambda: _add_columns(Message, "last_opened", "replied", "receipt", "receipt_sent", "subject_sealed"),
 ]
 
 

@@ -32,13 +32,21 @@ def listing(
     return list(query.limit(limit))
 
 
-def status(record: store.Message, now: int) -> str:
+# What the console, `message list` and the sender's page say of a message, most final first.
+STATUSES = ("recalled", "destroyed", "expired", "recipient_disabled", "replied", "opened", "unopened")
+
+
+def status(record: store.Message, now: int, recipient_disabled: bool = False) -> str:
     if record.revoked is not None:
         return "recalled"
     if record.data_key_wrapped is None:
         return "destroyed"
     if record.expires < now:
         return "expired"
+    if recipient_disabled:
+        return "recipient_disabled"
+    if record.replied:
+        return "replied"
     return "opened" if record.first_opened else "unopened"
 
 
@@ -51,6 +59,9 @@ def describe(record: store.Message, now: int) -> dict:
         "expires": record.expires,
         "size": record.size,
         "first_opened": record.first_opened,
+        "last_opened": record.last_opened,
+        "replied": record.replied,
+        "receipt": record.receipt,
         "revoked": record.revoked,
         "status": status(record, now),
     }
@@ -114,9 +125,19 @@ def record(message_id: str, recipient: str, sender: str, created: int, expires: 
                          size=size, data_key_wrapped=data_key_wrapped)
 
 
-def note_opened(home: Home, row: store.Message) -> None:
-    if row.first_opened is None:
-        store.Message.update(first_opened=home.now()).where(store.Message.id == row.id).execute()
+def note_opened(home: Home, row: store.Message) -> bool:
+    """Record an opening; True for the first (a read receipt is due then). The first is claimed
+    by one conditional update, so two nodes opening it at once cannot both see "first"."""
+    now = home.now()
+    first = store.Message.update(first_opened=now, last_opened=now).where(
+        (store.Message.id == row.id) & store.Message.first_opened.is_null()).execute() == 1
+    if not first:
+        store.Message.update(last_opened=now).where(store.Message.id == row.id).execute()
+    return first
+
+
+def note_replied(home: Home, row: store.Message) -> None:
+    store.Message.update(replied=home.now()).where((store.Message.id == row.id) & store.Message.replied.is_null()).execute()
 
 
 def forget(ids: list[str]) -> None:

@@ -82,6 +82,26 @@ validity_days = 365
 # then opens the messages (docs/admin.md, "Sign-in codes by mail").
 # mail_code_domains = ["partner.example"]
 
+[senders]
+# The sender side of the portal (https://<portal>/sender): senders in [mail] internal_domains
+# sign in with a link mailed to their own address and see, recall and extend their own secure
+# mail, help their recipients with new login data, and get read receipts.
+enabled = true
+# Limit it to some internal domains ([] = every internal domain).
+domains = []
+# Keep each message's subject to recognise it by (sealed under the message's own key: gone
+# with the message when it is recalled, expires or is deleted).
+keep_subject = false
+# Senders see when their recipient opened a message (the portal's privacy note says so).
+show_opening_times = true
+# A read receipt is asked for with the header "X-WebCrypt-Receipt: yes" or this subject keyword
+# (removed from the mail the recipient gets).
+receipt_keyword = "[receipt]"
+# Senders may send new login data to the recipients of their own messages.
+new_login_data = true
+# The longest a sender may extend a message, in days from today (0: only administrators extend).
+max_expiry_days = 90
+
 [database]
 # Empty: SQLite at webcrypt.db beside this file. For several portal nodes:
 # "postgresql://user:password@host/webcrypt".

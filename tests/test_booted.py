@@ -496,6 +496,19 @@ def test_readme_build_and_install_with_the_systems_python_on_debian_13(debian13)
     readme_build_and_install(debian13)
 
 
+def test_units_are_verified_and_hardened_on_debian_13(debian13):
+    """The units install.sh wrote (the test above) as Debian 13's systemd reads them: no warning
+    from systemd-analyze verify, and each service at most the exposure docs/admin.md promises."""
+    units = " ".join(f"/etc/systemd/system/{unit}" for unit in UNIT_FILES)
+    verify = debian13.run(f"systemd-analyze verify {units}", check=False)
+    assert verify.returncode == 0 and not verify.stderr.strip(), (verify.stdout + verify.stderr)
+    for unit in SERVICES:
+        report = debian13.run(f"systemd-analyze security --no-pager {unit}", check=False).stdout
+        match = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", report)
+        assert match, report
+        assert float(match.group(1)) <= promised_exposure(unit), (unit, match.group(0))
+
+
 def test_readme_test_command_on_debian_13(debian13):
     """README's second set-up command on a fresh Debian 13: it installs what the tests need (apt,
     then .venv with the test extras beside the system's externally managed python3) and runs

@@ -148,12 +148,22 @@ def test_null_sender(relay_server, sink, conf):
     assert copy.sender == "<>" and copy.data == crlf(PLAIN_MAIL)  # aiosmtpd's form of MAIL FROM:<>
 
 
-def test_relay_down_defers(conf, sink):
+def test_relay_down_the_message_is_processed_here(conf, sink):
+    """The relay not started (or restarting, or crashed): pipe encrypts and reinjects the message
+    itself instead of deferring it, and says so in its line."""
     write_settings(conf, {"pipe": {"relay": f'"127.0.0.1:{DOWN_PORT}"'}})
     status, line = forward(conf, KEYWORD_MAIL)
-    assert status == 75
-    assert "action=deferred" in line and f"relay 127.0.0.1:{DOWN_PORT} unavailable" in line
-    assert sink.messages == []
+    assert status == 0, line
+    assert "action=encrypt" in line and "processed=here" in line
+    assert f"relay_unavailable=relay 127.0.0.1:{DOWN_PORT} unavailable" in line
+    (carrier,) = sink.carriers("alice@example.org")
+    assert open_carrier(conf, carrier.data, "alice@example.org") == KEYWORD_MAIL  # as piped: no SMTP on the way
+
+
+def test_relay_down_and_next_hop_down_defers_saying_both(conf):
+    write_settings(conf, {"pipe": {"relay": f'"127.0.0.1:{DOWN_PORT}"'}})  # and no sink listens
+    status, line = forward(conf, KEYWORD_MAIL)
+    assert status == 75 and "action=deferred" in line and "relay_unavailable=" in line
 
 
 def test_next_hop_down_defers_then_the_retry_delivers_once(relay_server, sink, conf):
@@ -197,16 +207,17 @@ def test_over_the_relays_size_is_refused_at_mail_from(conf, sink):
     assert sink.messages == []
 
 
-def test_a_relay_refusing_this_client_defers_never_bounces(conf, sink):
-    """554 at the greeting is the relay's configuration (client_networks), not the message's fault."""
+def test_a_relay_refusing_this_client_is_passed_by_never_bounced(conf, sink):
+    """554 at the greeting is the relay's configuration (client_networks), not the message's
+    fault: the relay took nothing, so pipe processes the message itself."""
     write_settings(conf, {"relay": {"client_networks": '["192.0.2.0/24"]'}})
     server = RelayServer(conf).start()
     try:
         status, line = forward(conf, PLAIN_MAIL)
     finally:
         server.stop()
-    assert status == 75 and "answered 554 to greeting: 5.7.1" in line
-    assert sink.messages == []
+    assert status == 0 and "processed=here" in line and "answered 554 to greeting: 5.7.1" in line
+    assert [m.data for m in sink.messages] == [crlf(PLAIN_MAIL)]
 
 
 def test_forwarding_loads_no_parser_cryptography_database_or_smtplib(relay_server, sink, conf):
@@ -258,7 +269,9 @@ class Scripted:
 @pytest.fixture
 def scripted(home_dir):
     path = home_dir / "webcrypt.toml"
-    write_settings(path, {"pipe": {"relay": f'"127.0.0.1:{FAKE_PORT}"'}})
+    # a message the relay did not take is processed here: its next hop (nothing listens) defers it
+    write_settings(path, {"pipe": {"relay": f'"127.0.0.1:{FAKE_PORT}"'},
+                          "mail": {"reinject": f'"smtp://127.0.0.1:{DOWN_PORT}"'}})
     controllers = []
 
     def serve(handler):
@@ -288,11 +301,12 @@ def test_a_permanently_refused_recipient_refuses_the_message(scripted):
     assert handler.received == []
 
 
-def test_a_temporarily_refused_recipient_defers_the_message(scripted):
+def test_a_temporarily_refused_recipient_is_processed_here(scripted):
     handler = Scripted(rcpt={"later@example.org": "450 4.2.1 try later"})
     conf = scripted(handler)
     status, log = run_in_process(conf, ["alice@example.org", "later@example.org"])
-    assert status == 75 and "action=deferred" in log and "answered 450 to RCPT: 4.2.1 try later" in log
+    # before DATA: the relay has nothing, so pipe tried itself (and its own next hop is down here)
+    assert status == 75 and "action=deferred" in log and "relay_unavailable=relay 127.0.0.1:13003 answered 450 to RCPT: 4.2.1 try later" in log
     assert handler.received == []
 
 
@@ -309,6 +323,38 @@ def test_a_relay_that_never_answers_the_end_of_data_defers(scripted, monkeypatch
     conf = scripted(Scripted(data_delay=5))
     status, log = run_in_process(conf, ["alice@example.org"])
     assert status == 75 and "timed out" in log and "action=deferred" in log
+    assert "relay_unavailable" not in log  # after DATA the relay may have it: never processed twice
+
+
+def test_a_relay_dropping_the_connection_during_data_defers_never_processes_here(home_dir):
+    """The message was being sent when the relay went away: it may have taken it, so only the
+    MTA's retry decides (75), never a second copy from here."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", FAKE_PORT))
+
+    def answer():
+        connection, _ = listener.accept()
+        with connection:
+            replies = iter([b"250-relay\r\n250 SIZE 1000000\r\n", b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"])
+            connection.sendall(b"220 relay ESMTP\r\n")
+            reader = connection.makefile("rb")
+            for reply in replies:
+                reader.readline()
+                connection.sendall(reply)
+            reader.readline()  # the first line of the message: then the relay crashes
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    conf = home_dir / "webcrypt.toml"
+    write_settings(conf, {"pipe": {"relay": f'"127.0.0.1:{FAKE_PORT}"'}, "mail": {"reinject": '"smtp://127.0.0.1:9"'}})
+    try:
+        status, log = run_in_process(conf, ["alice@example.org"])
+    finally:
+        thread.join(timeout=10)
+        listener.close()
+    assert status == 75 and "action=deferred" in log and "relay_unavailable" not in log
+    assert "processed=here" not in log
 
 
 def test_something_else_on_the_port_defers(home_dir):
@@ -325,7 +371,7 @@ def test_something_else_on_the_port_defers(home_dir):
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
     conf = home_dir / "webcrypt.toml"
-    write_settings(conf, {"pipe": {"relay": f'"127.0.0.1:{FAKE_PORT}"'}})
+    write_settings(conf, {"pipe": {"relay": f'"127.0.0.1:{FAKE_PORT}"'}, "mail": {"reinject": '"smtp://127.0.0.1:9"'}})
     try:
         status, log = run_in_process(conf, ["alice@example.org"])
     finally:
@@ -390,20 +436,18 @@ def test_postfix_pattern_a_forwarding_to_the_relay():
         pf.wait_queue_empty()
         assert "action=forwarded" in pf.log_tail(400)
 
-        # the relay down: the mail waits in Postfix's queue, then arrives once
+        # the relay down: pipe processes the mail itself, which arrives at once, encrypted, once
         relay_process.terminate()
         relay_process.wait(timeout=30)
+        relay_process = None
         later = secret.replace(b"forwarded", b"while the relay is down")
         submit(later, [alice])
-        pf.wait_deferred()
-        assert len(pf.delivered(alice)) == 1
-        relay_process = start_relay()
-        pf.flush()
         pf.wait_for(alice, 2)
         pf.wait_queue_empty()
         copies = pf.delivered(alice)
-        assert len(copies) == 2
+        assert len(copies) == 2 and b"secret line" not in copies[1]
         assert without_crlf(strip_trace(opened(copies[1], alice))) == later
+        assert "action=encrypt" in pf.log_tail(400)  # pipe's own work (Postfix shortens its line)
     finally:
         if relay_process is not None:
             relay_process.terminate()

@@ -103,6 +103,11 @@ class DeliveryError(WebcryptError):
     temporary = True
 
 
+class NotTaken(DeliveryError):
+    """The server cannot have taken the message: no connection, or a refusal before DATA. Whoever
+    holds the message may hand it elsewhere (pipe processes it itself when the relay is down)."""
+
+
 class NextHopRefused(WebcryptError):
     """The next hop refused the message for good (SMTP 5xx), with its enhanced status code."""
 

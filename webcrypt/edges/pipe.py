@@ -19,7 +19,11 @@ Forwarding mode (``[pipe] relay = "HOST:PORT"``): the message is handed unchange
 over SMTP to a running ``webcrypt relay``, which decides, encrypts and reinjects;
 its reply becomes the status (2xx: 0, 5xx to the message: 69 with its enhanced
 code, anything else: 75). No mail parser, cryptography or database is loaded, so
-a message costs little more than starting Python (like spamc for spamd).
+a message costs little more than starting Python (like spamc for spamd). When the
+relay cannot have taken the message (no connection, or any refusal before DATA but a
+deliberate 5xx to the message), pipe processes it itself, so mail never waits for a
+relay that is down, and its log line says ``relay_unavailable=... processed=here``;
+once DATA began, an unclear end defers (75), so that no message goes out twice.
 """
 
 import os
@@ -111,7 +115,7 @@ def _main(argv, stdin, stderr, environ, whole_process) -> int:
         log.options = options
         raw = stdin.read()
         log.size = len(raw)
-        outcome = _process(options, raw, environ, whole_process)
+        outcome = _process(options, raw, environ, whole_process, log)
     except Help:
         try:
             print(HELP, file=sys.stdout, flush=True)
@@ -133,12 +137,21 @@ def leave(status: int) -> int:
         os._exit(status)
 
 
-def _process(options: dict, raw: bytes, environ, whole_process: bool):
+def _process(options: dict, raw: bytes, environ, whole_process: bool, log: "_Log"):
     from ..base import config
 
     settings = config.load(config.locate(options["config"], environ))
     if settings["pipe.relay"]:
-        return _forward(settings["pipe.relay"], options, raw)
+        from ..base.errors import NotTaken
+
+        try:
+            return _forward(settings["pipe.relay"], options, raw)
+        except NotTaken as e:  # the relay is down or refused before DATA: it has nothing; do it here
+            log.relay_unavailable = str(e)
+    return _process_here(settings, options, raw, whole_process)
+
+
+def _process_here(settings, options: dict, raw: bytes, whole_process: bool):
     if whole_process:
         _skip_unneeded_imports(settings.database_url)
     from ..context.home import Home
@@ -218,6 +231,7 @@ class _Log:
         self.started = started
         self.options = {"queue_id": "-", "sender": "", "recipients": []}
         self.size = 0
+        self.relay_unavailable = ""  # why the configured relay was passed by, if it was
 
     def fields(self, action: str) -> str:
         o = self.options
@@ -233,6 +247,8 @@ class _Log:
             tail = f"relay={clean(outcome.relay)} reply={clean(outcome.reply)}"
         else:
             tail = f"reason={outcome.reason} copies={outcome.copies}"
+        if self.relay_unavailable:  # said, so that a relay that is down does not go unseen
+            tail += f" relay_unavailable={clean(self.relay_unavailable)} processed=here"
         self._write(f"{self.fields(outcome.action)} {tail}")
         return EX_OK
 
@@ -246,7 +262,8 @@ class _Log:
         if status == EX_UNAVAILABLE:
             self._write(f"{dsn} {text} ({self.fields('refused')})")
         else:
-            self._write(f"{self.fields('deferred')} error={text}")
+            tail = f" relay_unavailable={clean(self.relay_unavailable)}" if self.relay_unavailable else ""
+            self._write(f"{self.fields('deferred')} error={text}{tail}")
         return status
 
     def _write(self, line: str) -> None:

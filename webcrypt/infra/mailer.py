@@ -16,7 +16,7 @@ import socket
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from ..base.errors import ConfigError, DeliveryError, NextHopRefused
+from ..base.errors import ConfigError, DeliveryError, NextHopRefused, NotTaken
 from ..core import addresses
 
 SMTP_TIMEOUT = 120
@@ -238,12 +238,15 @@ def forward(host: str, port: int, sender: str, recipients: list[str], data: byte
     try:
         sock = socket.create_connection((host, port), timeout=FORWARD_CONNECT_TIMEOUT)
     except OSError as e:
-        raise DeliveryError(f"{where} unavailable: {_os_reason(e)}") from None
+        raise NotTaken(f"{where} unavailable: {_os_reason(e)}") from None
     client = _Client(sock, where)
     try:
         return client.deliver(sender, recipients, body, data.isascii())
-    except OSError as e:
-        raise DeliveryError(f"{where} unavailable: {_os_reason(e)}") from None
+    except (OSError, DeliveryError) as e:
+        reason = f"{where} unavailable: {_os_reason(e)}" if isinstance(e, OSError) else str(e)
+        if client.sending_data:  # the server may have the message: only a retry may tell
+            raise DeliveryError(reason) from None
+        raise NotTaken(reason) from None
     finally:
         client.close()
 
@@ -255,6 +258,7 @@ class _Client:
         self.sock = sock
         self.reader = sock.makefile("rb")
         self.where = where
+        self.sending_data = False  # from the first byte of the message on, the outcome may be unclear
 
     def deliver(self, sender: str, recipients: list[str], body: "_Body", ascii_only: bool) -> str:
         self.expect("greeting", *self.reply(FORWARD_REPLY_TIMEOUT), session=True)
@@ -277,6 +281,7 @@ class _Client:
         code, lines = self.command("DATA")
         if code != 354:
             raise DeliveryError(f"{self.where} answered {code} to DATA: {_joined(code, lines)[1]}")
+        self.sending_data = True
         for piece in body.pieces():
             self.sock.sendall(piece)
         self.sock.sendall(b".\r\n")

@@ -67,7 +67,8 @@ def status_text(_, row: senders.Row, show_times: bool, fmt_time) -> str:
     words = _(STATUS_WORDS.get(row.status, row.status))
     record = row.record
     if row.status in ("opened", "replied") and show_times and record.first_opened:
-        words += " · " + _("opened first at {first}").format(first=fmt_time(record.first_opened))
+        first = _("opened first at {first}").format(first=fmt_time(record.first_opened))
+        words = first if row.status == "opened" else f"{words} · {first}"
         if record.last_opened and record.last_opened != record.first_opened:
             words += " · " + _("last at {last}").format(last=fmt_time(record.last_opened))
     return words

@@ -449,3 +449,53 @@ def test_german_pages(app, home, sink):
     assert "Gesendete sichere Post" in client.get("/sender/messages").text
     assert "noch nicht geöffnet" in client.get(f"/sender/message/{message_id}").text
     assert "Absenderseite" in Client(app, language="de").get("/sender").text
+
+
+# --- PostgreSQL, two portal nodes -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg():
+    import postgres
+
+    if not postgres.available():
+        pytest.skip("Debian's postgresql is not installed")
+    server = postgres.Server(12962).start()
+    yield server
+    server.stop()
+
+
+def test_two_portal_apps_on_postgresql_link_list_and_recall_through_the_index(pg, home_dir, clock, sink):
+    """The link asked through one portal app opens through another on the same database; the list
+    and a recall work alike, and
+    PostgreSQL plans the sender's query on the index of schema 11 (run twice: idempotent)."""
+    import postgres
+
+    sink.messages.clear()
+    write_settings(home_dir / "webcrypt.toml", {
+        "mail": {"reinject": f'"smtp://127.0.0.1:{test_portal.SINK_PORT}"', "from": '"webcrypt@bank.example"',
+                 "internal_domains": '["bank.example"]'}})
+    made = postgres.home_on(pg, home_dir, clock)
+    h = next(made)
+    try:
+        store.MIGRATIONS[10]()  # schema 11 once more: nothing changes, nothing fails
+        send(h, sender="Clerk@Bank.Example")
+        _, message_id = send(h, to=BOB)
+        first, second = create_app(h), create_app(h)
+        browser = Client(first)
+        ask_link(browser)
+        browser.app = second
+        r = browser.get(links_to(sink, CLERK)[-1])
+        assert (r.status, r.location) == (303, "/sender/messages")
+        page = browser.get("/sender/messages")
+        assert "Messages found: 2" in page.text and ALICE in page.text
+        browser.app = first
+        csrf = browser.get(f"/sender/message/{message_id}/recall").field("csrf")
+        assert browser.post(f"/sender/message/{message_id}/recall", {"csrf": csrf}).status == 303
+        assert store.Message.get_by_id(message_id).revoked is not None
+        store.db.execute_sql("SET enable_seqscan = off")  # a tiny table: ask whether the index can serve
+        sql, params = senders._sent_by(CLERK).order_by(store.Message.created.desc()).limit(50).sql()
+        plan = " ".join(row[0] for row in store.db.execute_sql("EXPLAIN " + sql, params).fetchall())
+        assert store.SENDER_INDEX in plan, plan
+    finally:
+        next(made, None)

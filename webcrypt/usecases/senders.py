@@ -19,11 +19,9 @@ that leaks from a mailbox (a forwarded mail, a scanner) opens nothing elsewhere.
 answers alike for every address, and the mail leaves in the background.
 """
 
-import calendar
 import dataclasses
 import math
 import secrets
-import time
 from dataclasses import dataclass
 
 from ..base.errors import (
@@ -35,7 +33,7 @@ from ..base.errors import (
     WrongPassword,
 )
 from ..context.home import Home
-from ..core import crypto, policy
+from ..core import crypto, display, policy
 from ..core.addresses import normalise
 from ..infra import store
 from . import account_admin, accounts, events, messages, notices, passkeys, signin, throttle
@@ -268,14 +266,12 @@ class Row:
 
 def day(text: str, end: bool = False) -> int | None:
     """A date typed as YYYY-MM-DD as UTC seconds (its start, or with *end* the next day's); None
-    when blank; BadRequest otherwise."""
-    text = text.strip()
-    if not text:
+    when blank; BadRequest otherwise (a typo must not silently widen the search)."""
+    if not text.strip():
         return None
-    try:
-        start = calendar.timegm(time.strptime(text, "%Y-%m-%d"))
-    except ValueError:
-        raise BadRequest("please give dates as year-month-day, e.g. 2024-05-31") from None
+    start = display.parse_day(text)
+    if start is None:
+        raise BadRequest("please give dates as year-month-day, e.g. 2024-05-31")
     return start + 86400 if end else start
 
 

@@ -167,3 +167,7 @@ class PasswordRejected(WebcryptError):
 
 class NotFound(WebcryptError):
     """An upload, attachment or page that does not exist (any more)."""
+
+
+class OtherBrowser(BadRequest):
+    """A sender's sign-in link opened in another browser than the one that asked for it."""

@@ -203,6 +203,31 @@ Their {name} accounts are disabled, so they take no new messages. Please ask
 the administrator of {organisation} to enable them, or reach these people another way.
 """
 
+SENDER_LINK_SUBJECT = "your sign-in link for the sender page"
+
+SENDER_LINK_BODY = """\
+Someone, probably you, asked to sign in to the sender page of {name} as
+{address}. Open this link within {minutes} minutes, in the same browser
+where you asked for it:
+
+{link}
+
+The link works once. If you did not ask for it, you need not do anything.
+"""
+
+LOGIN_DATA_ASKED_SUBJECT = "a recipient asks for new login data"
+
+LOGIN_DATA_ASKED_BODY = """\
+{recipient} cannot read your secure mail: they forgot their password or their
+account is locked, and ask you for new login data. If you know this request is
+genuine, open this page and choose "Send new login data":
+
+{link}
+
+Please check first, for instance by phone, that the request really comes from
+{recipient}. If you do not know about it, you need not do anything.
+"""
+
 # Every text a mail.po translates (tests check that each language has them all).
 MSGIDS = (
     CARRIER_PREAMBLE, CARRIER_NOTICE, SECURE_HTM_TITLE, SECURE_HTM_EXPLANATION, SECURE_HTM_BUTTON,
@@ -210,4 +235,5 @@ MSGIDS = (
     PASSWORD_NOTICE_SUBJECT, PASSWORD_NOTICE_BODY, RECOVERY_LINK_SUBJECT, RECOVERY_LINK_BODY,
     MAIL_CODE_SUBJECT, MAIL_CODE_BODY, NOT_DELIVERED_SUBJECT, NOT_DELIVERED_BODY,
     PASSKEY_ADDED_SUBJECT, PASSKEY_ADDED_BODY, PASSKEY_REMOVED_SUBJECT, PASSKEY_REMOVED_BODY,
+    SENDER_LINK_SUBJECT, SENDER_LINK_BODY, LOGIN_DATA_ASKED_SUBJECT, LOGIN_DATA_ASKED_BODY,
 )

@@ -229,6 +229,19 @@ class MailCode(BaseModel):
     tries = pw.IntegerField(default=0)  # wrong codes entered for it
 
 
+class SenderLink(BaseModel):
+    """A one-time sign-in link to the sender page, mailed to a sender's own address (schema 11).
+    Only fingerprints are kept: of its token, and of the random cookie of the browser that asked
+    for it (the link opens a session in that browser only). Used once, or expired, it is gone."""
+
+    token_hash = pw.CharField(primary_key=True, max_length=64)
+    address = pw.CharField(index=True, max_length=320)
+    browser_hash = pw.CharField(max_length=64)
+    target = pw.CharField(max_length=200, default="")  # the sender page to continue to
+    created = pw.BigIntegerField()
+    expires = pw.BigIntegerField(index=True)
+
+
 class Setting(BaseModel):
     """Settings every portal node must see alike (branding, texts): JSON values."""
 
@@ -291,7 +304,21 @@ MIGRATIONS = [
     lambda: db.create_tables([MailCode]),
     # 10: what a sender sees of their messages: last opened, replied, read receipt, sealed subject
     lambda: _add_columns(Message, "last_opened", "replied", "receipt", "receipt_sent", "subject_sealed"),
+    # 11: the sender page: sign-in links, and a sender's messages found by the canonical form
+    # of the envelope sender (senders.py), newest first, through an index
+    lambda: (db.create_tables([SenderLink]), _add_sender_index()),
 ]
+
+
+SENDER_INDEX = "message_sender_lower_created"
+
+
+def _add_sender_index() -> None:
+    """An index on (LOWER(sender), created): the sender page's one query. The envelope sender is
+    stored as the MTA gave it, so its case varies; the page compares canonical (lower-case) forms."""
+    if SENDER_INDEX in {index.name for index in db.get_indexes("message")}:
+        return
+    db.execute_sql(f"CREATE INDEX {SENDER_INDEX} ON message ((LOWER(sender)), created)")
 
 
 def connect(url: str) -> pw.Database:
@@ -403,6 +430,11 @@ def locked(query):
     return query if is_sqlite() else query.for_update()
 
 
+def lowered(field):
+    """LOWER(field) in SQL: the expression the sender index (schema 11) is made on."""
+    return pw.fn.LOWER(field)
+
+
 def is_sqlite() -> bool:
     return isinstance(db.obj, pw.SqliteDatabase)
 
@@ -479,7 +511,7 @@ def backup_sqlite(target: str) -> None:
 
 # Every table, parents before the rows that name them.
 TABLES = [Meta, Recipient, Message, ThreadRef, Session, Upload, Throttle, AuditEvent, Admin, AdminRecoveryCode,
-          RecoveryLink, Setting, Stat, Passkey, Ceremony, MailCode]
+          RecoveryLink, Setting, Stat, Passkey, Ceremony, MailCode, SenderLink]
 
 
 class Other:

@@ -13,8 +13,10 @@ from . import accounts, events, gateway, passkeys, throttle
 DAY = 86400
 
 
-def reset(home: Home, address: str, actor: str, client: str = "", mail: bool = True, print_login_data=None):
-    """A new generated password; with *mail*, the login data go out per credentials_to.
+def reset(home: Home, address: str, actor: str, client: str = "", mail: bool = True, print_login_data=None,
+          sender: str | None = None):
+    """A new generated password; with *mail*, the login data go out per credentials_to (the
+    "sender" it means: *sender*, a sender who asked on their page, else the last one to write).
 
     Delivery shares the transaction: if the mail cannot be sent, the old password stays.
     """
@@ -24,8 +26,8 @@ def reset(home: Home, address: str, actor: str, client: str = "", mail: bool = T
         events.audit(home, actor, "reset", new.address, f"credentials_to={channel}", client)
         if mail:
             # no message, or only ones without a sender: accounts.credentials_fallback
-            sender = last_sender(new.address) or ""
-            gateway.deliver_login_data(home, new, sender, print_login_data, kind="reset")
+            to = sender or last_sender(new.address) or ""
+            gateway.deliver_login_data(home, new, to, print_login_data, kind="reset")
     return new
 
 

@@ -95,6 +95,18 @@ def sign_in_code(home: Home, address: str, code: str, minutes: int) -> None:
     _secret_in_background(home, address, texts.MAIL_CODE_SUBJECT, texts.MAIL_CODE_BODY, code=code, minutes=minutes)
 
 
+def sender_link(home: Home, address: str, link: str, minutes: int) -> None:
+    """Mail a sender its one-time sign-in link to the sender page, in the background."""
+    _secret_in_background(home, address, texts.SENDER_LINK_SUBJECT, texts.SENDER_LINK_BODY, link=link, minutes=minutes)
+
+
+def login_data_asked(home: Home, sender: str, recipient: str, link: str) -> None:
+    """Tell *sender* that their recipient asks for new login data, with a link to the page that
+    sends them; in the background, so the asking page takes as long whether or not one went."""
+    _secret_in_background(home, sender, texts.LOGIN_DATA_ASKED_SUBJECT, texts.LOGIN_DATA_ASKED_BODY,
+                          recipient=recipient, link=link)
+
+
 def _secret_in_background(home: Home, address: str, subject: str, body: str, **values) -> None:
     """A mail holding a secret for *address* alone; it leaves in the background, so that the time
     a request takes does not tell whether one was sent, and the secret is in no log."""

@@ -203,7 +203,7 @@ def end_everywhere(home: Home, kind: str, principal: str, actor: str, client: st
 
 def _owner(row: store.Session) -> str:
     """The audit trail's actor for a session's own person (as their login is recorded)."""
-    return row.principal if row.kind != "admin" else f"admin:{row.principal}"
+    return f"{row.kind}:{row.principal}" if row.kind in ("admin", "sender") else row.principal
 
 
 def _end_rows(home: Home, rows: list[store.Session], actor: str, subject: str, client: str) -> None:

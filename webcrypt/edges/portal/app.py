@@ -16,7 +16,7 @@ from ...base import errors
 from ...base.config import Config
 from ...context.home import Home
 from ...infra import store
-from . import failures, i18n, pages, passkey_pages, web
+from . import failures, i18n, pages, passkey_pages, sender_pages, web
 
 
 def create_app(home: Home | Config | None = None, home_factory=None) -> bottle.Bottle:
@@ -37,7 +37,9 @@ def create_app(home: Home | Config | None = None, home_factory=None) -> bottle.B
         app.error(code)(lambda e, code=code: _http_error_page(portal, e))
     app.route("/healthz", "GET", lambda: healthz(home))
     app.route("/static/<path:path>", "GET", _static)
-    passkey_pages.install(app, pages.install(app, portal))
+    recipient_pages = pages.install(app, portal)
+    passkey_pages.install(app, recipient_pages)
+    sender_pages.install(app, recipient_pages)
     _mount_admin(app, home)
     return app
 

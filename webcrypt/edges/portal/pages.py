@@ -23,7 +23,7 @@ from ...base.errors import (
 )
 from ...core import mime
 from ...infra import store
-from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, sessions, throttle
+from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, senders, sessions, throttle
 from . import failures, i18n, web
 
 KIND = accounts.KIND
@@ -476,7 +476,8 @@ class Pages:
     # Forgotten password
 
     def forgot_form(self):
-        return self.page("forgot", pre_csrf=web.pre_csrf(self.home), enabled=self.home.config["portal.password_questions"])
+        return self.page("forgot", pre_csrf=web.pre_csrf(self.home), enabled=self.home.config["portal.password_questions"],
+                         ask_sender=senders.ask_offered(self.home))
 
     def forgot(self):
         """Step 1: the same answer for every address; a link goes to an account's own address."""

@@ -28,6 +28,14 @@
       <button type="submit" class="link">{{_("Log out")}}</button>
     </form>
     % end
+    % if get('sender') is not None and session is not None:
+    <a href="/sender/messages">{{_("Sent secure mail")}}</a>
+    <a href="/sender/passkeys">{{_("Passkeys")}}</a>
+    <form method="post" action="/sender/logout" class="inline">
+      <input type="hidden" name="csrf" value="{{csrf}}">
+      <button type="submit" class="link">{{_("Sign out")}}</button>
+    </form>
+    % end
     % if request_method_get:
     % for other, other_name in languages.items():
     % if other != lang:

@@ -11,3 +11,13 @@
 % else:
 <p>{{_("Please ask the sender of the message or the administrator for a new password.")}}</p>
 % end
+% if ask_sender:
+<h2>{{_("Ask the sender for new login data")}}</h2>
+<p>{{_("The sender of your latest secure message can send you new login data. Enter your mail address: we ask them by mail.")}}</p>
+<form method="post" action="/forgot/sender" class="stack">
+  <input type="hidden" name="csrf" value="{{pre_csrf}}">
+  <label for="ask-address">{{_("Mail address")}}</label>
+  <input id="ask-address" name="address" type="email" autocomplete="username" required maxlength="320">
+  <button type="submit" class="secondary">{{_("Ask the sender")}}</button>
+</form>
+% end

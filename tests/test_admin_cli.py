@@ -110,7 +110,9 @@ def test_message_list_filters_by_sender_recipient_and_date(config_env, home, clo
     assert {m["recipient"] for m in listed("--sender", "bank")} == {"alice@example.org", "bob@example.net"}
     assert [m["sender"] for m in listed("--recipient", "alice")] == ["hr@corp.example", "service@bank.example"]
     assert set(listed()[0]) == {"id", "sender", "recipient", "created", "expires", "size", "first_opened",
-                                "last_opened", "replied", "receipt", "revoked", "status"}  # metadata only
+                                "last_opened", "replied", "receipt", "receipt_sent", "revoked", "status",
+                                "subject"}  # metadata only (the subject only with [senders] keep_subject)
+    assert all(m["subject"] is None for m in listed())
     recent = messages.listing(since=clock.now - 86400)
     assert [m.sender for m in recent] == ["hr@corp.example"]
     assert run("message", "list", "--since", "yesterday").exit_code == ExitStatus.ERROR

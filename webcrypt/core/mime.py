@@ -83,8 +83,10 @@ def _lines(raw: bytes, breaks: re.Pattern, start: int = 0, end: int | None = Non
         yield raw[start:end], end
 
 
-def _read_header(lines: Iterator[tuple[bytes, int]], orphan_continuation_ends: bool) -> tuple[list[Field], int | None]:
-    """The fields, and where the body starts (None: the input ended within the header)."""
+def _read_header(lines: Iterator[tuple[bytes, int]], orphan_continuation_ends: bool,
+                 spans: list[list[int]] | None = None) -> tuple[list[Field], int | None]:
+    """The fields, and where the body starts (None: the input ended within the header).
+    *spans*, when given, gets where each field starts and where its last line end ends."""
     # Each field's lines are collected and joined once: adding line by line to one bytes value
     # took quadratic time (a References field of 50,000 folded lines: seconds).
     found: list[tuple[str, list[bytes]]] = []
@@ -96,14 +98,42 @@ def _read_header(lines: Iterator[tuple[bytes, int]], orphan_continuation_ends: b
         if line[:1] in (b" ", b"\t") and (found or not orphan_continuation_ends):
             if found:
                 found[-1][1].append(line)
+                if spans is not None:
+                    spans[-1][1] = next_start
         else:
             match = _FIELD.match(line)
             if match is None:  # the empty line is the separator; any other line is the body's first
                 body = next_start if not line else line_start
                 break
             found.append((match.group(1).decode("ascii").lower(), [line]))
+            if spans is not None:
+                spans.append([line_start, next_start])
         line_start = next_start
     return [Field(name, b"\n".join(parts)) for name, parts in found], body
+
+
+def with_fields_changed(raw: bytes, change) -> bytes:
+    """*raw* with each header field (as Postfix reads them) replaced by ``change(field)``: the
+    same Field to keep it byte for byte, another field's raw bytes to replace it, None to drop
+    it. Everything else, the body above all, stays byte for byte."""
+    spans: list[list[int]] = []
+    found, _body = _read_header(_lines(raw, _LF), orphan_continuation_ends=True, spans=spans)
+    pieces, kept_until = [], 0
+    for field, (start, end) in zip(found, spans):
+        changed = change(field)
+        if changed is field:
+            continue
+        pieces.append(raw[kept_until:start])
+        if changed is not None:  # its folded lines end as the message's lines do
+            end_of_line = _line_end(raw[start:end])
+            pieces.append(changed.replace(b"\n", b"\r\n") + end_of_line if end_of_line == b"\r\n"
+                          else changed + end_of_line)
+        kept_until = end
+    return b"".join(pieces) + raw[kept_until:] if pieces else raw
+
+
+def _line_end(line: bytes) -> bytes:
+    return b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
 
 
 def unambiguous(field_list: list[Field]) -> list[Field]:
@@ -577,6 +607,7 @@ class LoginData:
     message_id: str
     branding: dict
     wording: texts.Wording = texts.ENGLISH  # the languages of whoever receives it (usecases/wording.py)
+    sender_page: str = ""  # to a sender: where they see what became of their messages ("": not said)
 
 
 def login_data_chunks(data: LoginData) -> list[bytes]:
@@ -587,7 +618,7 @@ def login_data_chunks(data: LoginData) -> list[bytes]:
             intro=_(texts.LOGIN_DATA_INTRO[data.kind]).format(**values),
             change=_(texts.LOGIN_DATA_CHANGE) if data.must_change else "",
             password=data.password, **values,
-        )
+        ) + (_(texts.LOGIN_DATA_SENDER_PAGE).format(sender_page=data.sender_page) if data.sender_page else "")
         for _ in data.wording.translators()
     ]
     body = own_text(data.branding, "login_data_intro", data.wording) + texts.SEPARATOR.join(blocks)

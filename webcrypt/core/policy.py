@@ -21,7 +21,7 @@ import email.header
 import re
 from dataclasses import dataclass
 
-from .mime import Field, decoded, unambiguous
+from .mime import Field, decoded, unambiguous, with_fields_changed
 
 _MESSAGE_ID = re.compile(rb"<[^<>\s]+>")
 
@@ -176,3 +176,27 @@ def shown_subject(subject: str, keyword: str) -> str:
     to webcrypt, not part of the subject (the encrypted original keeps it, byte for byte)."""
     cut = re.sub(re.escape(keyword), "", subject, count=1, flags=re.IGNORECASE)
     return " ".join(cut.split()) if cut != subject else subject
+
+
+# --- read receipts: asked for by the sender, an instruction to webcrypt like the keyword -----
+
+RECEIPT_FIELD = "x-webcrypt-receipt"
+
+
+def receipt_requested(fields: list[Field], keyword: str) -> bool:
+    """Does the sender ask for a read receipt (``X-WebCrypt-Receipt: yes``, or *keyword* in the subject)?"""
+    if any(f.name == RECEIPT_FIELD and decoded(f.value).strip().lower() == "yes" for f in fields):
+        return True
+    return _keyword_subject(fields, keyword) is not None
+
+
+def without_receipt_request(raw: bytes, keyword: str) -> bytes:
+    """The message as its recipient gets it: no ``X-WebCrypt-Receipt`` field, and *keyword* cut
+    from the subject; every other byte as it was."""
+    def change(field: Field) -> bytes | Field | None:
+        if field.name == RECEIPT_FIELD:
+            return None
+        if field.name == "subject":
+            return without_keyword(field, keyword) or field
+        return field
+    return with_fields_changed(raw, change)

@@ -127,6 +127,11 @@ LOGIN_DATA_INTRO = {
 
 LOGIN_DATA_CHANGE = " A new password must be chosen at the first login."
 
+LOGIN_DATA_SENDER_PAGE = """
+Whether your message was opened, and to recall it or give it more time:
+{sender_page}
+"""
+
 PASSWORD_NOTICE_SUBJECT = "your password was changed"  # nosec B105 - a text
 
 PASSWORD_NOTICE_BODY = (  # nosec B105 - a text, not a password
@@ -192,6 +197,28 @@ If you did not ask for it, you need not do anything, and please do not pass
 the code on to anybody: whoever has it can read your messages until it expires.
 """
 
+RECEIPT_SUBJECT = "read receipt: {recipient} opened your message"
+
+RECEIPT_OPENED_AT = """\
+{recipient} opened your secure message of {sent}
+on {when}.
+"""
+
+RECEIPT_OPENED = """\
+{recipient} has opened your secure message of {sent}.
+"""
+
+RECEIPT_ABOUT = """\
+Subject: {subject}
+"""
+
+RECEIPT_LINK = """\
+Message: {message_id}
+
+Your secure messages, whether they were opened, and what you can do
+with them (recall, give more time): {sender_page}
+"""
+
 NOT_DELIVERED_SUBJECT = "not delivered to every recipient"
 
 NOT_DELIVERED_BODY = """\
@@ -236,4 +263,5 @@ MSGIDS = (
     MAIL_CODE_SUBJECT, MAIL_CODE_BODY, NOT_DELIVERED_SUBJECT, NOT_DELIVERED_BODY,
     PASSKEY_ADDED_SUBJECT, PASSKEY_ADDED_BODY, PASSKEY_REMOVED_SUBJECT, PASSKEY_REMOVED_BODY,
     SENDER_LINK_SUBJECT, SENDER_LINK_BODY, LOGIN_DATA_ASKED_SUBJECT, LOGIN_DATA_ASKED_BODY,
+    LOGIN_DATA_SENDER_PAGE, RECEIPT_SUBJECT, RECEIPT_OPENED_AT, RECEIPT_OPENED, RECEIPT_ABOUT, RECEIPT_LINK,
 )

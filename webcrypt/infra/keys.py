@@ -38,6 +38,10 @@ class Keyring:
             raise KeyFileError(f"master key generation {generation} is not in the key file") from None
         return crypto.derive(secret, "recipient-key-wrap")
 
+    def account_key(self, generation: int, wrapped: bytes, address: str) -> bytes:
+        """A recipient's own key, unwrapped (it wraps the data keys of their messages)."""
+        return crypto.unseal(self.wrapping_key(generation), wrapped, address.encode())
+
     def mac_key(self, generation: int | None = None) -> bytes:
         """A key for markers such as the loop header (newest generation unless named)."""
         return crypto.derive(self.secrets[self.current if generation is None else generation], "mail-marker")

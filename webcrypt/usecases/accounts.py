@@ -144,8 +144,7 @@ def get(address: str) -> store.Recipient:
 
 
 def recipient_key(home: Home, recipient: store.Recipient) -> bytes:
-    wrapping = home.keyring.wrapping_key(recipient.key_generation)
-    return crypto.unseal(wrapping, recipient.key_wrapped, recipient.address.encode())
+    return home.keyring.account_key(recipient.key_generation, recipient.key_wrapped, recipient.address)
 
 
 def refuses_mail(recipient: store.Recipient) -> bool:

@@ -16,10 +16,10 @@ from ..base.errors import (
     WrongRecipient,
 )
 from ..context.home import Home
-from ..core import crypto, envelope, mime
+from ..core import crypto, envelope, mime, policy
 from ..core.addresses import domain_of, mailbox, normalise
 from ..infra import mailer, store
-from . import accounts, events, messages, wording
+from . import accounts, events, messages, notices, wording
 
 DAY = 86400
 
@@ -72,26 +72,50 @@ def encrypt(
 ) -> list[Sealed]:
     """One carrier mail per recipient; accounts are created on first use.
 
-    *subject* replaces the raw Subject field on the carrier (None: copy it).
+    *subject* replaces the raw Subject field on the carrier (None: copy it). A read receipt
+    asked for (policy.receipt_requested) is recorded, and the request taken out of what is sealed.
     """
     check_size(home, len(raw))
     targets = [normalise(r) for r in recipients]
+    raw, subject, receipt = _receipt_request(home, raw, subject)
     fields = mime.fields(raw)
     if subject is None:  # only from the part of the header every reader takes for the header
         original = mime.first(mime.unambiguous(fields), "subject")
         subject = original.raw if original else b""
+    kept = messages.subject_text(subject, home.config["policy.keyword"]) if home.config["senders.keep_subject"] else ""
     payload, method = envelope.compress(raw)
+    noted = Noted(receipt, kept)
     sealed = []
     try:
         for rcpt in targets:
-            sealed.append(_seal_for(home, payload, method, len(raw), sender, rcpt, fields, subject, print_login_data))
+            sealed.append(_seal_for(home, payload, method, len(raw), sender, rcpt, fields, subject, noted,
+                                    print_login_data))
     except BaseException:  # nothing of this message leaves: no record of it may stay behind
         discard(home, sealed)
         raise
     return sealed
 
 
-def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_login_data) -> Sealed:
+@dataclass(frozen=True)
+class Noted:
+    """What a message's record keeps for its sender besides who, when and how big."""
+
+    receipt: bool  # a read receipt was asked for
+    subject: str  # the subject to seal with the message ([senders] keep_subject), "" for none
+
+
+def _receipt_request(home: Home, raw: bytes, subject: bytes | None) -> tuple[bytes, bytes | None, bool]:
+    """(message, carrier subject, asked?): the sender's request for a read receipt is an
+    instruction to webcrypt, taken out of the message and the subject the recipient sees."""
+    keyword = home.config["senders.receipt_keyword"]
+    if not policy.receipt_requested(mime.fields(raw), keyword):
+        return raw, subject, False
+    if subject is not None:
+        subject = policy.without_keyword(mime.Field("subject", subject), keyword) or subject
+    return policy.without_receipt_request(raw, keyword), subject, True
+
+
+def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, noted, print_login_data) -> Sealed:
     recipient = accounts.ensure(home, rcpt, lambda new: deliver_login_data(home, new, sender, print_login_data))
     if accounts.refuses_mail(recipient):
         raise AccountDisabled(f"the account {recipient.address} is disabled: it takes no new messages")
@@ -107,7 +131,7 @@ def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_
     )
     data_key = crypto.random_key()
     sealed = envelope.sealing(header, data_key, payload)
-    _record(home, recipient, header, data_key, size, fields)
+    _record(home, recipient, header, data_key, size, fields, noted)
     carrier = mime.Carrier(
         recipient=recipient.address,
         sender=sender,
@@ -123,12 +147,13 @@ def _seal_for(home, payload, method, size, sender, rcpt, fields, subject, print_
     return Sealed(recipient.address, header.message_id, carrier, sealed)
 
 
-def _record(home, recipient, header, data_key, size, fields) -> None:
+def _record(home, recipient, header, data_key, size, fields, noted: Noted) -> None:
     key = accounts.recipient_key(home, recipient)
+    subject = messages.seal_subject(data_key, header.message_id, noted.subject) if noted.subject else None
     with store.db.atomic():
         accounts.renew(home, recipient)
         messages.record(header.message_id, recipient.address, header.sender, header.created, header.expires, size,
-                        crypto.seal(key, data_key, header.message_id.encode()))
+                        crypto.seal(key, data_key, header.message_id.encode()), noted.receipt, subject)
         original_id = mime.first(fields, "message-id")
         refs = [f"<{header.message_id}@{domain_of(home.config['mail.from']) or 'localhost'}>"]
         if original_id:
@@ -176,7 +201,15 @@ def deliver_login_data(home: Home, new: accounts.NewAccount, sender: str, print_
         to, kind = mailbox(setting[len("admin:"):]), kind or "relay"
     else:  # "sender", and "print" where nobody can print (pipe, relay)
         to, kind = login_data_mailbox(home, sender), kind or "relay"
+        # the sender learns where to see what becomes of the message (opened, recall, extend)
+        send_login_data(home, new, to, kind, sender_page=sender_page(home, to))
+        return
     send_login_data(home, new, to, kind)
+
+
+def sender_page(home: Home, address: str) -> str:
+    """The sender page's address, for mails to a sender the sender side serves ("" otherwise)."""
+    return home.config["portal.url"].rstrip("/") + "/sender" if messages.for_senders(home, address) else ""
 
 
 def login_data_mailbox(home: Home, sender: str) -> str:
@@ -190,7 +223,7 @@ def login_data_mailbox(home: Home, sender: str) -> str:
     return fallback or f"postmaster@{domain_of(home.config['mail.from']) or 'localhost'}"
 
 
-def send_login_data(home: Home, new: accounts.NewAccount, to: str, kind: str) -> None:
+def send_login_data(home: Home, new: accounts.NewAccount, to: str, kind: str, sender_page: str = "") -> None:
     data = mime.LoginData(
         address=new.address,
         password=new.password,
@@ -203,6 +236,7 @@ def send_login_data(home: Home, new: accounts.NewAccount, to: str, kind: str) ->
         message_id=crypto.random_id().hex(),
         branding=home.config.values["branding"],
         wording=wording.for_address(home, to),
+        sender_page=sender_page,
     )
     route = mailer.parse_route(home.config["mail.reinject"])
     mailer.send(route, home.config["mail.from"], [to], mime.login_data_chunks(data))
@@ -232,5 +266,14 @@ def open_envelope(home: Home, data: bytes, recipient: store.Recipient) -> Opened
     except EnvelopeError:
         raise MessageRevoked("the key of this message is damaged") from None
     checked, message = envelope.open_(data, data_key)
-    messages.note_opened(home, record)
+    if messages.note_opened(home, record):
+        first_opening(home, record, data_key)
     return Opened(checked, message, record)
+
+
+def first_opening(home: Home, record: store.Message, data_key: bytes) -> None:
+    """Counted; and the read receipt, if its sender asked for one, is sent once (claimed, so
+    two nodes cannot both send it) and in the background (the reader does not wait)."""
+    events.count(home, events.OPENED)
+    if record.receipt and messages.for_senders(home, record.sender) and messages.claim_receipt(home, record):
+        notices.read_receipt(home, record, messages.unseal_subject(data_key, record), home.now())

@@ -19,6 +19,8 @@ COUNTERS = (
     events.REFUSED,
     events.PORTAL_OPENS,
     events.REPLIES,
+    events.OPENED,
+    events.RECALLED,
     events.LOGIN_FAILED,
     events.LOGIN_THROTTLED,
     events.ERRORS,

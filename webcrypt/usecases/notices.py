@@ -29,7 +29,7 @@ def password_changed(home: Home, address: str) -> None:
         subject=said.subject(texts.PASSWORD_NOTICE_SUBJECT, **branding),
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(home.now()))
+    when = _when(home.now())
     chunks = mime.password_notice_chunks(mail, branding, address, home.config["portal.url"], when, said)
     try:
         mailer.send(mailer.parse_route(home.config["mail.reinject"]), sender, [address], chunks)
@@ -50,7 +50,7 @@ def passkey_changed(home: Home, address: str, passkey: str, added: bool) -> None
         sender_name=branding["name"], sender=sender, to=address, subject=said.subject(subject, **branding),
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(home.now()))
+    when = _when(home.now())
     chunks = mime.plain_mail_chunks(mail, said.bodies(body, address=address, passkey=passkey, when=when,
                                                       portal_url=home.config["portal.url"], **branding))
     route = mailer.parse_route(home.config["mail.reinject"])
@@ -80,6 +80,36 @@ def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> Non
         events.audit(home, "webcrypt", "notice_failed", sender, detail=str(e)[:200])
     for address in addresses:
         events.audit(home, "webcrypt", "not_delivered", address, detail="account disabled")
+
+
+def read_receipt(home: Home, record, subject: str | None, opened_at: int) -> None:
+    """Tell the sender of *record* that its recipient opened it, in the sender's language: the
+    subject only where it is kept, the time only where senders may see opening times ([senders]
+    show_opening_times). Sent in the background: the reader does not wait for it."""
+    branding = {**home.config.values["branding"]}
+    branding["organisation"] = branding.get("organisation") or branding["name"]
+    sender, to = home.config["mail.from"], record.sender
+    said = wording.for_address(home, to)
+    opened = texts.RECEIPT_OPENED_AT if home.config["senders.show_opening_times"] else texts.RECEIPT_OPENED
+    values = {**branding, "recipient": record.recipient, "sent": _when(record.created), "when": _when(opened_at),
+              "subject": subject or "", "message_id": record.id,
+              "sender_page": home.config["portal.url"].rstrip("/") + "/sender"}
+    body = texts.SEPARATOR.join(
+        _(opened).format(**values) + (_(texts.RECEIPT_ABOUT).format(**values) if subject else "")
+        + "\n" + _(texts.RECEIPT_LINK).format(**values)
+        for _ in said.translators()
+    )
+    mail = mime.AutoMail(
+        sender_name=branding["name"], sender=sender, to=to, subject=said.subject(texts.RECEIPT_SUBJECT, **values),
+        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
+    )
+    route = mailer.parse_route(home.config["mail.reinject"])
+    chunks = mime.plain_mail_chunks(mail, body)
+    _in_background(lambda: _send_or_audit(home, route, sender, to, chunks))
+
+
+def _when(moment: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(moment))
 
 
 def recovery_link(home: Home, address: str, token: str, minutes: int) -> None:

@@ -21,7 +21,7 @@ from ..context.home import Home
 from ..core import mime
 from ..core.addresses import domain_of, needs_smtputf8, normalise
 from ..infra import mailer, store
-from . import events, gateway, reading, throttle
+from . import events, gateway, messages, reading, throttle
 
 HOUR = 3600
 QUOTE_LIMIT = 200_000  # characters of the original quoted at most
@@ -139,6 +139,7 @@ def send(home: Home, recipient: str, record: store.Message, view: reading.View, 
     mailer.send(route, home.config["mail.from"], targets, [message.as_bytes()])
     message_id = message["Message-ID"]
     gateway.remember_thread(home, message_id, record.id)
+    messages.note_replied(home, record)  # its sender sees "replied"
     events.count(home, events.REPLIES)
     events.audit(home, recipient, "reply_sent", record.sender, detail=f"message {record.id}", client=client)
     return message_id

@@ -36,16 +36,27 @@ def message_list(
     Example: webcrypt message list --sender bank@example.com --since 7d --json
     """
     home = open_home(ctx)
-    now = home.now()
-    rows = [messages.describe(m, now) for m in messages.listing(sender, recipient, parse_since(since, now), limit=limit)]
+    rows = messages.described(home, messages.listing(sender, recipient, parse_since(since, home.now()), limit=limit))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("id", "created", "sender", "recipient", "expires", "size", "status")
+    table = Table("id", "created", "sender", "recipient", "expires", "size", "status", "first opened", "last opened",
+                  "replied", "receipt", "subject")
     for row in rows:
         table.add_row(row["id"], date_text(row["created"]), row["sender"], row["recipient"],
-                      date_text(row["expires"]), str(row["size"]), row["status"])
+                      date_text(row["expires"]), str(row["size"]), row["status"], date_text(row["first_opened"]),
+                      date_text(row["last_opened"]), date_text(row["replied"]), receipt_text(row), row["subject"] or "")
     table_console().print(table)
+
+
+def receipt_text(row: dict) -> str:
+    """Whether a read receipt was asked for, and when it was sent."""
+    if not row["receipt"]:
+        return ""
+    return f"sent {date_text(row['receipt_sent'])}" if row["receipt_sent"] else "asked"
+
+
+DATES = ("created", "expires", "first_opened", "last_opened", "replied", "receipt_sent", "revoked")
 
 
 @message_app.command("find")
@@ -60,12 +71,12 @@ def message_find(
     Example: webcrypt message find copy-from-sent-folder.eml
     """
     home = open_home(ctx)
-    row = messages.describe(messages.get(messages.id_from_copy(read_input(source))), home.now())
+    row = messages.described(home, [messages.get(messages.id_from_copy(read_input(source)))])[0]
     if as_json:
         typer.echo(json.dumps(row, indent=2))
         return
     for key, value in row.items():
-        shown = date_text(value) if key in ("created", "expires", "first_opened", "revoked") else value
+        shown = date_text(value) if key in DATES else value
         typer.echo(f"{key:14} {shown}")
 
 

@@ -379,9 +379,8 @@ class Console:
             recipient = query.getunicode("recipient", default="") or ""
         since = display.parse_day(query.get("since", ""))
         until = display.parse_day(query.get("until", ""))
-        now = self.home.now()
-        rows = [messages.describe(m, now) for m in messages.listing(
-            sender, recipient, since, until + 86400 if until else None, limit=500)]
+        rows = messages.described(self.home, messages.listing(
+            sender, recipient, since, until + 86400 if until else None, limit=500))
         return self.render("admin_messages.tpl", title=self.t("Messages"), rows=rows, message=message,
                            filters={"sender": sender, "recipient": recipient,
                                     "since": query.get("since", ""), "until": query.get("until", "")})

@@ -69,6 +69,7 @@ def install(app: bottle.Bottle, portal: web.Portal) -> "Pages":
         ("/forgot", "POST", p.forgot),
         ("/forgot/answer", "GET", p.forgot_link),
         ("/forgot/answer", "POST", p.forgot_answer),
+        ("/privacy", "GET", p.privacy),
     ]
     for path, method, handler in routes:
         app.route(path, method, handler)
@@ -472,6 +473,13 @@ class Pages:
         web.set_session_cookie(self.home, token)
         uploads = self.uploads(fresh)
         see_other(f"/message/{uploads[-1]}" if uploads else "/profile")
+
+    # What the sender of a message sees of its recipient (data protection)
+
+    def privacy(self):
+        config = self.home.config
+        return self.page("privacy", senders=config["senders.enabled"], times=config["senders.show_opening_times"],
+                         subjects=config["senders.keep_subject"])
 
     # Forgotten password
 

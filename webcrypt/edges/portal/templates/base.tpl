@@ -49,7 +49,7 @@
 {{!base}}
 </main>
 <footer>
-  <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}}</p>
+  <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a></p>
 </footer>
 </body>
 </html>

@@ -234,11 +234,17 @@ def _subject(home: Home, record: store.Message, recipient: store.Recipient | Non
 
 
 def for_senders(home: Home, address: str) -> bool:
-    """Is *address* one the sender side serves ([senders] enabled, and its domain in [senders]
-    domains, or else in [mail] internal_domains)?"""
-    if not home.config["senders.enabled"] or not address:
+    """Is *address* one the sender side serves: [senders] enabled, and the address in a sender
+    domain (sender_domain)? The one rule for the sender page, receipts and the login-data mail."""
+    return bool(home.config["senders.enabled"]) and bool(address) and sender_domain(home, address)
+
+
+def sender_domain(home: Home, address: str) -> bool:
+    """In [mail] internal_domains, and in [senders] domains when that is set."""
+    if not policy.domain_listed(address, home.config["mail.internal_domains"]):
         return False
-    return policy.domain_listed(address, home.config["senders.domains"] or home.config["mail.internal_domains"])
+    limited = home.config["senders.domains"]
+    return not limited or policy.domain_listed(address, limited)
 
 
 def forget(ids: list[str]) -> None:

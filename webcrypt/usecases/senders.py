@@ -33,7 +33,7 @@ from ..base.errors import (
     WrongPassword,
 )
 from ..context.home import Home
-from ..core import crypto, display, policy
+from ..core import crypto, display
 from ..core.addresses import normalise
 from ..infra import store
 from . import account_admin, accounts, events, messages, notices, passkeys, signin, throttle
@@ -79,11 +79,8 @@ def canonical(address: str) -> str | None:
 
 
 def domain_allowed(home: Home, address: str) -> bool:
-    """In the internal domains, and in [senders] domains when that is set."""
-    if not policy.domain_listed(address, home.config["mail.internal_domains"]):
-        return False
-    limited = home.config["senders.domains"]
-    return not limited or policy.domain_listed(address, limited)
+    """In the internal domains, and in [senders] domains when that is set (messages' one rule)."""
+    return messages.sender_domain(home, address)
 
 
 def _sent_by(address: str):

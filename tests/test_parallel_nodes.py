@@ -23,6 +23,7 @@ from webcrypt.context.home import Home
 
 NODES = (12975, 12976)
 PG_PORT = 12974
+SINK_PORT = 12977
 GUESSES = 16
 LIMIT = 5  # [throttle] login_failures_per_account, the default
 WRONG = 401  # a wrong password: checked, and refused
@@ -37,11 +38,21 @@ def pg_server():
     server.stop()
 
 
+@pytest.fixture
+def node_sink():
+    from gateway_support import Sink
+
+    with Sink(SINK_PORT) as sink:
+        yield sink
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def nodes(request, home_dir):
     """Two portal nodes on one database, as behind a load balancer."""
     path = home_dir / "webcrypt.toml"
-    settings = {"portal": {"secure_cookies": "false"}}
+    sink = request.getfixturevalue("node_sink")
+    settings = {"portal": {"secure_cookies": "false"},
+                "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "internal_domains": '["corp.example"]'}}
     if request.param == "postgresql":
         url = request.getfixturevalue("pg_server").create_database("wc_" + uuid.uuid4().hex[:12])
         settings["database"] = {"url": f'"{url}"'}
@@ -170,3 +181,68 @@ def test_a_passkey_ceremony_begun_on_one_node_finishes_on_the_other(nodes):
     assert (answer.status, answer.location) == (303, "/profile"), answer.text[:300]
     assert signing_in.get("/profile").status == 200  # the session is one state across the nodes
     assert not store.Ceremony.select().exists()
+
+
+def test_a_sender_asks_on_one_node_recalls_on_the_other_and_the_reader_sees_it(nodes, node_sink):
+    """Issue 13 on two `webcrypt serve` processes: the sign-in link asked through one node opens
+    through the other (same browser), the reader's opening and the read receipt are seen by the
+    sender's page on the other node, and a recall there reaches the reader on the first."""
+    import base64
+    import email
+    import email.policy
+    import re
+    import time
+
+    from webcrypt.core import mime
+    from webcrypt.usecases import gateway
+
+    logins = []
+    raw = (b"From: clerk@corp.example\nTo: reader@example.org\nSubject: Statement [receipt]\n"
+           b"Message-ID: <n1@corp.example>\n\nYour balance.\n")
+    (sealed,) = gateway.encrypt(nodes, raw, "Clerk@Corp.Example", ["reader@example.org"], print_login_data=logins.append)
+
+    def mails_to(address: str) -> list[str]:
+        found = []
+        for item in node_sink.messages:
+            if [r.lower() for r in item.recipients] == [address]:  # the envelope sender as it was typed
+                mail = email.message_from_bytes(bytes(item.data), policy=email.policy.default)
+                found.append(mail.get_body(("plain",)).get_content())
+        return found
+
+    def waited(address: str, needle: str) -> str:
+        for _ in range(100):
+            hits = [text for text in mails_to(address) if needle in text]
+            if hits:
+                return hits[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"no mail to {address} with {needle!r}")
+
+    asking, opening = RoundRobin([NODES[0]]), RoundRobin([NODES[1]])
+    opening.cookies = asking.cookies  # one browser, two nodes
+    form = asking.get("/sender")
+    assert asking.post("/sender", {"csrf": form.field("csrf"), "address": "clerk@corp.example"}).status == 200
+    link = re.search(r"https?://\S+?(/sender/link\?token=[A-Za-z0-9_-]+)", waited("clerk@corp.example", "/sender/link")).group(1)
+    signed = opening.get(link)
+    assert (signed.status, signed.location) == (303, "/sender/messages"), signed.text[-300:]
+    assert "not opened yet" in asking.get("/sender/messages").text
+
+    reader = RoundRobin([NODES[0]])
+    opened = reader.post("/open", {"envelope": base64.encodebytes(mime.extract_envelope(sealed.data)).decode()})
+    page = reader.get(opened.location)
+    upload = page.field("upload")
+    assert reader.post("/login", {"csrf": page.field("csrf"), "upload": upload, "address": "reader@example.org",
+                                  "password": logins[0].password}).status == 303
+    if store.Recipient.get(store.Recipient.address == "reader@example.org").must_change_password:
+        form = reader.get("/password")
+        reader.post("/password", {"csrf": form.field("csrf"), "current": logins[0].password,
+                                  "new": "tulip harbour granite", "repeat": "tulip harbour granite"})
+    assert "Your balance." in reader.get(f"/message/{upload}").text
+    receipt = waited("clerk@corp.example", "reader@example.org")
+    assert "opened" in receipt
+    assert "opened first at" in opening.get("/sender/messages").text
+
+    detail = opening.get(f"/sender/message/{sealed.message_id}/recall")
+    done = opening.post(f"/sender/message/{sealed.message_id}/recall", {"csrf": detail.field("csrf")})
+    assert done.status == 303, done.text[-300:]
+    assert reader.get(f"/message/{upload}").status == 410  # recalled, on the other node
+    assert len([t for t in mails_to("clerk@corp.example") if "reader@example.org" in t]) == 1  # one receipt

@@ -59,13 +59,26 @@ def sign_in_link(sink, address: str, after: int) -> str:
     raise AssertionError("no sign-in link arrived")
 
 
+def wait_for_mail(sink, address: str, mentioning: str) -> str:
+    """The text of a mail to *address* that names *mentioning* (a receipt leaves in the background)."""
+    for _ in range(100):
+        for item in sink.messages:
+            if item.rcpt_tos == [address]:
+                text = email.message_from_bytes(item.content, policy=email.policy.default).get_body(("plain",)).get_content()
+                if mentioning in text and "/sender/link" not in text:
+                    return text
+        time.sleep(0.1)
+    raise AssertionError(f"no mail to {address} about {mentioning}")
+
+
 def clean(page) -> None:
     violations = AXE.Axe().run(page).response["violations"]
     assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
 
 
 def test_a_sender_sees_opened_then_recalls_and_the_recipient_sees_it_recalled(browser, portal, sink, tmp_path):
-    path, password = secure_htm(portal, tmp_path, letter("alice@example.org", "Statement", "Your balance", "s1"),
+    # a read receipt asked for by the keyword in the subject
+    path, password = secure_htm(portal, tmp_path, letter("alice@example.org", "Statement [receipt]", "Your balance", "s1"),
                                 "alice@example.org")
     sender = browser.new_context(viewport={"width": 390, "height": 844})  # on a phone
     page = sender.new_page()
@@ -99,7 +112,9 @@ def test_a_sender_sees_opened_then_recalls_and_the_recipient_sees_it_recalled(br
     reading.fill("#repeat", NEW_PASSWORD)
     reading.keyboard.press("Enter")
     reading.wait_for_url(f"{PORTAL}/message/*")
-    assert "Your balance" in reading.content()
+    assert "Your balance" in reading.content() and "[receipt]" not in reading.content()
+    receipt = wait_for_mail(sink, CLERK, "alice@example.org")
+    assert "opened" in receipt and f"{PORTAL}/sender" in receipt
 
     page.reload()
     assert "opened first at" in page.content() and "not opened yet" not in page.content()

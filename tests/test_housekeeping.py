@@ -51,10 +51,19 @@ def test_maintain_removes_what_has_run_out(home, clock):
     code = dict(code_hash="0" * 64, generation=1, created=now - 900)
     store.MailCode.create(address="alice@example.org", expires=now - 1, **code)
     store.MailCode.create(address="bob@example.org", expires=now + 60, **code)
+    sender_link = dict(address="clerk@bank.example", browser_hash="b" * 64, target="", created=now - 900)
+    store.SenderLink.create(token_hash="old", expires=now - 1, **sender_link)
+    store.SenderLink.create(token_hash="new", expires=now + 600, **sender_link)
+    ceremony = dict(purpose="sign_in", kind="recipient", state="{}")
+    store.Ceremony.create(id_hash="unanswered", expires=now - 1, **ceremony)
+    store.Ceremony.create(id_hash="running", expires=now + 60, **ceremony)
 
     done = housekeeping.maintain(home)
     assert done == {"message_keys_destroyed": 1, "uploads_deleted": 1, "sessions_deleted": 2,
-                    "throttles_deleted": 1, "recovery_links_deleted": 1, "mail_codes_deleted": 1, "accounts_disabled": 1}
+                    "throttles_deleted": 1, "recovery_links_deleted": 1, "mail_codes_deleted": 1,
+                    "sender_links_deleted": 1, "ceremonies_deleted": 1, "accounts_disabled": 1}
+    assert [r.token_hash for r in store.SenderLink.select()] == ["new"]
+    assert [c.id_hash for c in store.Ceremony.select()] == ["running"]
     assert [c.address for c in store.MailCode.select()] == ["bob@example.org"]
     assert [r.token_hash for r in store.RecoveryLink.select()] == ["live"]
     assert store.Message.get_by_id(old.message_id).data_key_wrapped is None

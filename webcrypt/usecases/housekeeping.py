@@ -13,7 +13,7 @@ from pathlib import Path
 from ..base.errors import ConfigError, WebcryptError
 from ..context.home import Home
 from ..infra import store
-from . import accounts, events, inbox, login, mail_codes, messages, sessions, throttle
+from . import accounts, events, inbox, login, mail_codes, messages, passkeys, senders, sessions, throttle
 
 THROTTLE_KEEP = 86400  # a throttle row older than a day has no window left to count in
 
@@ -29,6 +29,8 @@ def maintain(home: Home, actor: str = "maintain") -> dict[str, int]:
             "throttles_deleted": throttle.purge(now, THROTTLE_KEEP),
             "recovery_links_deleted": login.purge_links(now),
             "mail_codes_deleted": mail_codes.purge(now),
+            "sender_links_deleted": senders.purge(now),
+            "ceremonies_deleted": passkeys.purge(home),
             "accounts_disabled": _disable_expired_accounts(home, now, actor),
         }
         if any(done.values()):

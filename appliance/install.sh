@@ -37,7 +37,12 @@ usage: install.sh [options]
   --database URL      the database of a new configuration (default: SQLite in
                       /var/lib/webcrypt); postgresql://USER@HOST:PORT/NAME for several
                       portal nodes on one PostgreSQL (docs/admin.md, "Several nodes")
-  --relay             also enable the SMTP relay service (Exchange/Domino smarthost)
+  --relay             also enable the SMTP relay service (Exchange/Domino smarthost); with
+                      the content-filter and transport patterns it is enabled anyway, on
+                      loopback, for the pipe to hand mail to (below)
+  --pipe-in-process   the content-filter and transport patterns' pipe encrypts each message
+                      itself instead of handing it to the relay service (the fast path, and
+                      the default: a pipe that finds the relay down does the work itself)
   --postfix PATTERN   how Postfix hands mail to webcrypt (appliance/postfix/README.md):
                       content-filter (default: mail submitted on the submission
                       service), transport (a transport map), relay (webcrypt relay
@@ -77,6 +82,7 @@ KEY=""
 WEB=nginx
 EXECUTABLE=""
 RELAY=no
+PIPE_TO_RELAY=yes
 POSTFIX_PATTERN=content-filter
 DATABASE=""
 while [ $# -gt 0 ]; do
@@ -88,6 +94,7 @@ while [ $# -gt 0 ]; do
         --executable) EXECUTABLE=${2:?--executable needs a path}; shift 2 ;;
         --database) DATABASE=${2:?--database needs a URL}; shift 2 ;;
         --relay) RELAY=yes; shift ;;
+        --pipe-in-process) PIPE_TO_RELAY=no; shift ;;
         --postfix) POSTFIX_PATTERN=${2:?--postfix needs a pattern}; shift 2 ;;
         --no-postfix) POSTFIX_PATTERN=none; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -97,8 +104,9 @@ done
 
 case "$WEB" in nginx|apache|none) ;; *) die "--web must be nginx, apache or none, not $WEB" ;; esac
 case "$POSTFIX_PATTERN" in
-    content-filter|transport|none) ;;
-    relay) RELAY=yes ;;
+    content-filter|transport) [ "$PIPE_TO_RELAY" = no ] || RELAY=yes ;;  # the pipe's fast path
+    none) PIPE_TO_RELAY=no ;;
+    relay) RELAY=yes; PIPE_TO_RELAY=no ;;
     *) die "--postfix must be content-filter, transport, relay or none, not $POSTFIX_PATTERN" ;;
 esac
 [ "$(id -u)" = 0 ] || die "run as root (it creates a system user and installs services)"
@@ -240,6 +248,11 @@ configure() {
         fi
         if [ "$RELAY_PORT" != 10025 ]; then
             toml_set "$config.new" relay listen "\"127.0.0.1:$RELAY_PORT\""
+        fi
+        if [ "$PIPE_TO_RELAY" = yes ]; then
+            # The fast path: each pipe hands the message to the relay service on loopback (it
+            # processes the message itself when the relay cannot take it).
+            toml_set "$config.new" pipe relay "\"127.0.0.1:$RELAY_PORT\""
         fi
         chown "$ACCOUNT:$ACCOUNT" "$config.new"
         chmod 0640 "$config.new"

@@ -234,9 +234,10 @@ def _assert_running(appliance: Appliance, front_end: str) -> None:
     for unit in ("webcrypt-portal.service", "webcrypt-maintain.timer", f"{front_end}.service", "postfix.service"):
         assert appliance.is_active(unit) == "active", appliance.sh(f"systemctl status --no-pager {unit}", check=False).stdout
         assert appliance.is_enabled(unit) == "enabled", unit
-    # the relay is enabled only on request (--relay); the housekeeping service only by its timer
-    assert appliance.is_enabled("webcrypt-relay.service") == "disabled"
-    assert appliance.is_active("webcrypt-relay.service") == "inactive"
+    # the relay serves the pipe's fast path on loopback (the default); housekeeping runs by its timer
+    assert appliance.is_enabled("webcrypt-relay.service") == "enabled"
+    assert appliance.is_active("webcrypt-relay.service") == "active"
+    assert 'relay = "127.0.0.1:10025"' in appliance.sh("cat /etc/webcrypt/webcrypt.toml").stdout
     assert appliance.is_enabled("webcrypt-maintain.service") == "static"
     assert appliance.sh(f"curl -fsS https://{NAME}/healthz", check=False).returncode == 0
 
@@ -261,8 +262,11 @@ def test_marked_mail_leaves_encrypted_and_unmarked_mail_as_it_came(appliance):
     plain = wait_for(lambda: appliance.sink.to("friend@example.net"), "the unmarked mail at the sink")[0]
     assert "See you at noon." in text_of(plain.data) and b"secure.htm" not in plain.data
     appliance.notes["carrier"] = without_crlf(carrier.data)
-    log = appliance.sh("journalctl -t webcrypt -o cat --no-pager").stdout
-    assert "action=encrypt" in log and "action=pass" in log, log[-2000:]
+    # the fast path (the default): each pipe hands its message to the relay service, which decides
+    pipes = appliance.sh("journalctl -t webcrypt -o cat --no-pager").stdout
+    assert "webcrypt pipe:" in pipes and "action=forwarded relay=127.0.0.1:10025" in pipes, pipes[-2000:]
+    relayed = appliance.sh("journalctl -u webcrypt-relay -o cat --no-pager").stdout
+    assert "action=encrypt" in relayed and "action=pass" in relayed, relayed[-2000:]
 
 
 def test_chromium_reads_and_replies_over_https_through_nginx(appliance, tmp_path):
@@ -402,7 +406,7 @@ def test_documented_backup_and_restore(appliance):
         documented(ADMIN, step)
         done = appliance.sh(step.replace("BACKUP.db", name[0]), check=False)
         assert done.returncode == 0, f"{step}: {done.stdout}{done.stderr}"
-    appliance.sh("systemctl start webcrypt-portal webcrypt-maintain.timer")  # "then start the services"
+    appliance.sh(documented(ADMIN, "systemctl start webcrypt-portal webcrypt-relay webcrypt-maintain.timer"))
     users = appliance.webcrypt("user", "list", "--json")
     addresses = {u["address"] for u in json.loads(users.stdout)}
     assert READER in addresses and "after-backup@example.org" not in addresses
@@ -411,6 +415,8 @@ def test_documented_backup_and_restore(appliance):
 
 
 def test_documented_key_rotation_leaves_the_disabled_relay_stopped(appliance):
+    # a site without the relay (its pipe then processes each message itself)
+    appliance.sh("systemctl disable --now webcrypt-relay")
     rotate = documented(ADMIN, "webcrypt keys rotate")
     restart = documented(ADMIN, "systemctl try-restart webcrypt-portal webcrypt-relay")
     before = appliance.sh("sha256sum /etc/webcrypt/master.key").stdout
@@ -424,6 +430,12 @@ def test_documented_key_rotation_leaves_the_disabled_relay_stopped(appliance):
     assert appliance.sh("sha256sum /etc/webcrypt/master.key").stdout != before
     # the message sealed before the rotation still opens
     _open_carrier(appliance)
+    # marked mail still leaves encrypted with the relay stopped: each pipe does the work itself
+    _submit("[secure] while the relay is off", "balance 12.00", READER)
+    carrier = wait_for(lambda: [m for m in appliance.sink.to(READER) if b"while the relay is off" in m.data],
+                       "the carrier made by the pipe itself")[0]
+    assert b"balance 12.00" not in carrier.data
+    appliance.sh("systemctl enable --now webcrypt-relay")
 
 
 def _open_carrier(appliance: Appliance) -> None:

@@ -103,6 +103,7 @@ def layout(root: Path) -> dict:
         "WEBCRYPT_HTTP_PORT": str(HTTP_PORT),
         "WEBCRYPT_PORTAL_LISTEN": f"127.0.0.1:{PORTAL_PORT}",
         "WEBCRYPT_REINJECT_PORT": str(POSTFIX_REINJECT),
+        "WEBCRYPT_RELAY_PORT": str(RELAY_PORT),
         # pattern A filters the submission service; here that is the test's submission port
         "WEBCRYPT_POSTFIX_SUBMISSION": f"127.0.0.1:{POSTFIX_SUBMIT}",
     }
@@ -152,6 +153,8 @@ def test_install_creates_user_config_key_and_database(appliance):
     text = appliance.config.read_text()
     assert f'url = "sqlite:///{var}/webcrypt.db"' in text
     assert f'listen = "127.0.0.1:{PORTAL_PORT}"' in text and 'trusted_proxies = ["127.0.0.1", "::1"]' in text
+    # the fast path by default: the pipe hands each message to the relay service on loopback
+    assert re.search(rf'(?ms)^\[pipe\]$[^\[]*^relay = "127\.0\.0\.1:{RELAY_PORT}"$', text), text
     assert (var / "webcrypt.db").stat().st_uid == user.pw_uid
     assert not (etc / "webcrypt.db").exists()  # the database is under /var/lib, not /etc
     assert appliance.exe.stat().st_uid == 0 and not appliance.exe.stat().st_mode & 0o022

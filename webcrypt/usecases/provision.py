@@ -168,8 +168,9 @@ processes = 2
 # (e.g. "127.0.0.1:10025", plain SMTP, so not with relay.require_tls). Each pipe then
 # only hands the message to the relay, which encrypts and reinjects it, instead of
 # loading the encryption libraries per message: for volume (docs/performance.md).
-# While the relay is down, mail waits in Postfix's queue. Empty: pipe processes
-# every message itself.
+# When the relay cannot take a message (down, restarting), the pipe processes it
+# itself. Empty: pipe processes every message itself. (appliance/install.sh sets it
+# to its relay service for the content-filter and transport patterns.)
 relay = ""
 
 [throttle]

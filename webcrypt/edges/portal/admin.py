@@ -40,7 +40,7 @@ from ...usecases import (
     settings,
     wording,
 )
-from . import admin_text, failures, pages, web
+from . import admin_text, failures, pages, passkey_pages, web
 
 TEMPLATES = web.TEMPLATES
 COOKIE = "webcrypt-admin"
@@ -283,7 +283,7 @@ class Console:
         try:
             passkeys.finish_registration(self.home, KIND, name, self.form("ceremony")[:100],
                                          web.form("credential", passkeys.MAX_RESPONSE),
-                                         self.form("name") or "Passkey", self.client(), self.actor())
+                                         self.form("name") or passkey_pages.default_name(), self.client(), self.actor())
         except PasskeyRejected:
             return self.passkey_page(self.t("The passkey could not be added. Please try again."), status=400)
         return self.passkey_page(self.t("Passkey added. You can sign in with it now."))

@@ -6,6 +6,7 @@ remove, password off). The browser side is static/passkey.js; the checks are pas
 import bottle
 
 from ...base.errors import BadRequest, LoginFailed, PasskeyRejected
+from ...core import useragent
 from ...usecases import login, passkeys, sessions, throttle
 from . import i18n, web
 from .pages import KIND, Pages, see_other, upload_id
@@ -120,11 +121,6 @@ class PasskeyPages:
 
 
 def default_name() -> str:
-    """A name a person recognises in the list: the browser and system it was made with."""
-    agent = bottle.request.headers.get("User-Agent", "")
-    for needle, name in (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Mac OS X", "Mac"),
-                         ("Windows", "Windows"), ("Linux", "Linux")):
-        if needle in agent:
-            return f"Passkey ({name})"
-    return "Passkey"
-
+    """A name a person recognises in the list: the system it was made on ("Passkey (iPhone)")."""
+    system = useragent.parse(web.user_agent()).system
+    return f"Passkey ({system})" if system else "Passkey"

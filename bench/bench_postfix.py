@@ -12,6 +12,11 @@ Four runs, one after another on this machine, each in a fresh private Postfix
 - null:  pattern C with a do-nothing filter in place of the relay: an aiosmtpd
          server that forwards each message unchanged to the reinjection port
          (4 worker threads, like the relay), the baseline for the relay.
+With --executable (the one-folder build, e.g. build/dist/webcrypt-onedir), two more modes run
+the program as appliance/install.sh installs it, pipe and relay alike:
+- exe-forward: pattern A, `[pipe] relay` set, both the built executable: install.sh's default;
+- exe-pipe:    pattern A, the built executable's pipe processing every message itself
+               (install.sh --pipe-in-process).
 After 10 warm-up messages to another recipient (not counted), smtp-source sends MESSAGES messages of SIZE bytes with the keyword in the
 subject, SESSIONS at once, to one known recipient (the account exists: this
 measures messages, not first use). Time runs from the first connection to the
@@ -22,7 +27,9 @@ last message in the Maildir; lost and duplicated messages are counted there
 import argparse
 import asyncio
 import compileall
+import os
 import re
+import shutil
 import smtplib
 import subprocess
 import sys
@@ -103,14 +110,41 @@ def identity(message: bytes) -> bytes:
     return ids[-1] if ids else b"?"  # the submission queue id: the first Received line added
 
 
+class ExecutablePostfix(Postfix):
+    """Postfix whose pipe(8) runs the built executable, as install.sh wires it."""
+
+    executable = ""
+
+    def pipe_command(self) -> str:
+        return f"{self.executable} -c {self.conf}"
+
+
+def reachable_copy(build: Path) -> Path:
+    """The one-folder build where the pipe user can run it (this checkout may be private)."""
+    target = Path("/tmp/webcrypt-bench-onedir")
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(build, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644)
+    return target / "webcrypt"
+
+
 def run(mode: str, args) -> dict:
-    pattern = "content_filter" if mode in ("pipe", "pipe-forward") else "relay"
-    base = {"pipe": 12570, "relay": 12574, "null": 12578, "pipe-forward": 13020}[mode]
-    pf = Postfix(pattern, Ports(submit=base, reinject=base + 1, relay=base + 2))
+    executable = mode.startswith("exe-")
+    pattern = "content_filter" if mode in ("pipe", "pipe-forward") or executable else "relay"
+    base = {"pipe": 12570, "relay": 12574, "null": 12578, "pipe-forward": 13020, "exe-forward": 13024,
+            "exe-pipe": 13028}[mode]
+    ports = Ports(submit=base, reinject=base + 1, relay=base + 2)
+    if executable:
+        ExecutablePostfix.executable = str(args.exe)
+        pf = ExecutablePostfix(pattern, ports)
+    else:
+        pf = Postfix(pattern, ports)
     extra = None
     try:
         prepare(pf, args.scrypt_log_n)
-        if mode == "pipe-forward":
+        if mode in ("pipe-forward", "exe-forward"):
             from conftest import write_settings
 
             write_settings(pf.conf, {"pipe": {"relay": f'"127.0.0.1:{pf.ports.relay}"'}})
@@ -118,10 +152,11 @@ def run(mode: str, args) -> dict:
         if args.pipe_processes:
             pf.postconf("-F", f"webcrypt/unix/process_limit={args.pipe_processes}")
         pf.start()
-        if mode in ("relay", "pipe-forward"):
+        if mode in ("relay", "pipe-forward", "exe-forward"):
+            program = [str(args.exe)] if executable else [*python_for_pipe_user(), "-m", "webcrypt"]
             extra = subprocess.Popen(
-                [*python_for_pipe_user(), "-m", "webcrypt", "-c", str(pf.conf), "relay", "--listen",
-                 f"127.0.0.1:{pf.ports.relay}"], user=PIPE_USER, cwd="/", stderr=subprocess.DEVNULL)
+                [*program, "-c", str(pf.conf), "relay", "--listen", f"127.0.0.1:{pf.ports.relay}"],
+                user=PIPE_USER, cwd="/", stderr=subprocess.DEVNULL)
             Postfix.wait_listening(pf.ports.relay)
         elif mode == "null":
             extra = Controller(NullFilter(pf.ports.reinject), hostname="127.0.0.1", port=pf.ports.relay,
@@ -157,7 +192,10 @@ def main() -> None:
     parser.add_argument("--scrypt-log-n", type=int, default=17, help="production cost (no hashing per message here)")
     parser.add_argument("--modes", default="pipe,pipe-forward,relay,null")
     parser.add_argument("--pipe-processes", type=int, default=0, help="maxproc of the webcrypt pipe service")
+    parser.add_argument("--executable", default="", help="the one-folder build, for the exe-* modes")
     args = parser.parse_args()
+    if args.executable:
+        args.exe = reachable_copy(Path(args.executable))
     if postfix_available():
         raise SystemExit(postfix_available())
     # as installed: bytecode compiled (the pipe user cannot write __pycache__ in this checkout)
@@ -172,6 +210,9 @@ def main() -> None:
         print(f"  relay / null filter: {rates['relay'] / rates['null']:.2f}x")
     if "pipe" in rates and "pipe-forward" in rates:
         print(f"  pipe-forward / pipe: {rates['pipe-forward'] / rates['pipe']:.2f}x")
+    for mode in ("pipe", "pipe-forward", "exe-forward", "exe-pipe"):
+        if mode in rates and "null" in rates:
+            print(f"  {mode} / null filter: {rates[mode] / rates['null']:.2f}x")
 
 
 if __name__ == "__main__":

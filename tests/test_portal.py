@@ -542,6 +542,16 @@ def test_reply_bad_input_sends_nothing(app, portal_home, sink, fields, status, t
     assert ">kept</textarea>" in r.text  # the form again, with what was typed
 
 
+def test_an_empty_reply_is_refused_with_the_form_again(app, portal_home, sink):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    form = reply_form(client, upload)
+    assert 'name="text" rows="14" required' in form.text
+    r = client.post_multipart(f"/message/{upload}/reply", [("csrf", form.field("csrf")), ("subject", "Re: x"),
+                                                           ("text", " \n  ")], [])
+    assert r.status == 400 and "the reply is empty" in r.text.lower() and sink.messages == []
+
+
 def test_reply_size_and_rate_limits(home_dir, clock, sink):
     sink.messages.clear()
     write_settings(home_dir / "webcrypt.toml", {

@@ -103,6 +103,8 @@ def compose(home: Home, recipient: str, record: store.Message, view: reading.Vie
         raise MessageTooLarge("the reply is too large")
     if not record.sender:  # a message sent with a null sender (<>): nobody to answer
         raise BadRequest("this message has no sender to reply to")
+    if not draft.text.strip() and not draft.attachments:
+        raise BadRequest("the reply is empty: please write something or attach a file")
     # a non-ASCII address stays UTF-8 in the header (RFC 6532); it travels with SMTPUTF8 anyway
     utf8 = needs_smtputf8([record.sender, *draft.cc])
     message = email.message.EmailMessage(policy=mime.COMPOSING_UTF8 if utf8 else mime.COMPOSING)

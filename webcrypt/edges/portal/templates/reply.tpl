@@ -17,7 +17,7 @@
   <label for="subject">{{_("Subject")}}</label>
   <input id="subject" name="subject" value="{{draft.subject}}" maxlength="900" required>
   <label for="text">{{_("Message")}}</label>
-  <textarea id="text" name="text" rows="14">{{draft.text}}</textarea>
+  <textarea id="text" name="text" rows="14" required>{{draft.text}}</textarea>
   <label for="attachment">{{_("Attachments")}}</label>
   % if draft.attachments:
   <p class="hint">{{_("Please choose your attachments again.")}}</p>

@@ -333,3 +333,63 @@ def test_the_privacy_note_is_reached_from_the_footer_and_passes_axe(browser, por
     assert "What the sender of a message can see" in page.content()
     assert AXE.Axe().run(page).response["violations"] == []
     context.close()
+
+
+PRINTED = (b"From: Clerk <clerk@bank.example>\nTo: {to}\nSubject: Your annual statement\nMessage-ID: <print-1@bank.example>\n"
+           b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\n"
+           b"Content-Type: text/html; charset=utf-8\n\n<html><body><p>Dear Frank,</p>"
+           + b"".join(b"<p>Line %d of the statement.</p>" % n for n in range(1, 80)) +
+           b"<p>The last line of the statement.</p></body></html>\n--XX\n"
+           b"Content-Type: application/pdf; name=\"statement.pdf\"\n"
+           b"Content-Disposition: attachment; filename=\"statement.pdf\"\nContent-Transfer-Encoding: base64\n\n"
+           + base64.encodebytes(b"%PDF-1.4 statement") + b"--XX--\n")
+
+
+def displayed(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(selector, "nodes => nodes.map(n => getComputedStyle(n).display)")
+
+
+def test_print_shows_the_whole_message_without_the_portal_and_passes_axe(browser, portal, tmp_path):
+    """Issue 14, Print: the message page and its print view print the message, not the portal."""
+    to = "frank@example.org"
+    path, password = secure_htm(portal, tmp_path, PRINTED.replace(b"{to}", to.encode()), to)
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path.as_uri())
+    page.wait_for_url(f"{PORTAL}/login?upload=*")
+    page.fill("#address", to)
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/password")
+    page.fill("#current", password)
+    page.fill("#new", NEW_PASSWORD)
+    page.fill("#repeat", NEW_PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{PORTAL}/message/*")
+    page.emulate_media(media="print")  # the browser's own Print on the message page: no chrome either
+    assert set(displayed(page, "header.top, nav, footer, p.actions")) == {"none"}
+    assert page.is_visible("h1") and page.is_visible("dl.headers") and page.is_visible("ul.attachments")
+    page.emulate_media(media="screen")
+    page.click("text=Print")
+    page.wait_for_url(f"{PORTAL}/message/*/print")
+    assert page.is_visible("button[data-print]") and not page.is_visible("[data-print-hint]")  # the script ran
+    violations = AXE.Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    shot(page, "print-view")
+    page.evaluate("window.print = () => { document.body.dataset.printed = 'yes'; }")
+    page.click("button[data-print]")
+    assert page.get_attribute("body", "data-printed") == "yes"
+    page.emulate_media(media="print")
+    assert displayed(page, "nav.print-tools") == ["none"] and not page.is_visible("button[data-print]")
+    assert page.locator("header.top, footer").count() == 0
+    for text in ("Your annual statement", "clerk@bank.example", "Dear Frank,", "The last line of the statement.",
+                 "statement.pdf"):
+        assert page.get_by_text(text, exact=False).first.is_visible(), text
+    assert AXE.Axe().run(page).response["violations"] == []
+    shot(page, "print-view-printed")
+    page.emulate_media(media="screen")
+    page.click("text=Back to the message")
+    page.wait_for_url(f"{PORTAL}/message/*")
+    assert page.is_visible("iframe.body")  # back on the message, its body in the frame again
+    context.close()

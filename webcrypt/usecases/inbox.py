@@ -62,6 +62,31 @@ def record_of(home: Home, upload_id: str) -> store.Message | None:
     return store.Message.get_or_none(store.Message.id == header.message_id)
 
 
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    """An open message as its reader's profile names it."""
+
+    upload: str
+    sender: str
+    created: int
+    subject: str  # "" unless this session's view of it is still in memory: subjects are never stored
+
+
+def listing(home: Home, cache: "ViewCache | None", session_key: str, uploads: list[str],
+            address: str) -> tuple[list[Listed], int]:
+    """The still open messages of *uploads* for *address*, newest first, and how many of them
+    have closed since (their uploads expired)."""
+    shown, closed = [], 0
+    for upload_id in reversed(uploads):
+        record = record_of(home, upload_id)
+        if record is None:
+            closed += 1
+        elif record.recipient == address:
+            hit = cached(home, cache, session_key, upload_id)
+            shown.append(Listed(upload_id, record.sender, record.created, hit[0].subject if hit else ""))
+    return shown, closed
+
+
 def open_upload(home: Home, recipient: store.Recipient, upload_id: str) -> gateway.Opened:
     return gateway.open_envelope(home, upload(home, upload_id).envelope, recipient)
 

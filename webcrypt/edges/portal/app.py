@@ -120,7 +120,8 @@ def error_page(portal: web.Portal, error: errors.WebcryptError | None, status: i
     if status == 429:
         bottle.response.headers["Retry-After"] = "900"
     title = _(failures.TITLES.get(status, failures.TITLES[500]))
-    return pages.page(portal, "error", title=title, detail=detail, status=status)
+    return pages.page(portal, "error", title=title, detail=detail, status=status,
+                      resume=pages.message_in_path(bottle.request.path))
 
 
 def _http_error_page(portal: web.Portal, error: bottle.HTTPError) -> str:

@@ -19,6 +19,7 @@ from ...base.errors import (
     NotFound,
     PasswordRejected,
     SessionExpired,
+    Throttled,
     WebcryptError,
 )
 from ...core import mime
@@ -31,6 +32,16 @@ _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _NOT_BLANK = re.compile(rb"\S")
 # The notice the profile shows after sessions were ended (?ended=...).
 ENDED = {"one": "The session was ended.", "others": "All your other sessions were ended."}
+# Said when a login or a password change finds that the message the reader had open has closed.
+CLOSED = ("The message you had open was closed after {minutes} minutes to protect it. It has not been "
+          "deleted: open the file secure.htm in your mail again to read it.")
+# The messages this browser opened (upload ids, newest last), so that a login after an ended
+# session or a recovered password leads back to the message. An id alone opens nothing: reading
+# needs the recipient's login, and a login goes only to an upload addressed to that account.
+OPENED = "webcrypt-opened"
+OPENED_KEPT = 5
+# The cookie outlives the uploads by this long, so the login page can say that the message closed.
+OPENED_GRACE = 3600
 FORGOT_CLIENT = throttle.Rule(limit=20, window=3600, block=3600)
 OPEN_CLIENT = throttle.Rule(limit=120, window=3600, block=3600)  # secure.htm uploads per client and hour
 
@@ -53,6 +64,7 @@ def install(app: bottle.Bottle, portal: web.Portal) -> "Pages":
         ("/logout", "POST", p.logout),
         ("/message/<upload>", "GET", p.read),
         ("/message/<upload>/body", "GET", p.body),
+        ("/message/<upload>/print", "GET", p.print_view),
         ("/message/<upload>/part/<index:int>", "GET", p.part),
         ("/message/<upload>/eml", "GET", p.eml),
         ("/message/<upload>/reply", "GET", p.reply_form),
@@ -112,7 +124,8 @@ def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None,
         name, _=i18n.translator(lang), lang=lang, brand=brand, welcome=welcome(brand, lang), nonce=nonce,
         recipient=recipient,
         session=session, csrf=session.csrf if session else "", path=bottle.request.path,
-        request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size, **values,
+        request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size,
+        language_link=web.language_link, **values,
     )
 
 
@@ -157,6 +170,27 @@ def usable(home, recipient: store.Recipient) -> bool:
 
 def upload_id(value: str | None) -> str | None:
     return value if value and _UPLOAD_ID.match(value) else None
+
+
+_MESSAGE_PATH = re.compile(r"/message/([0-9a-f]{32})(?:/|$)")
+
+
+def message_in_path(path: str) -> str | None:
+    """The upload of a /message/<upload>... path (an error page's login link leads back to it)."""
+    found = _MESSAGE_PATH.search(path)
+    return found.group(1) if found else None
+
+
+def opened_uploads(home) -> list[str]:
+    """The uploads this browser opened, oldest first (only well-formed ids)."""
+    value = web.session_token(home, OPENED) or ""
+    return [u for u in value.split(".")[-OPENED_KEPT:] if upload_id(u)]
+
+
+def remember_opened(home, upload: str) -> None:
+    kept = [u for u in opened_uploads(home) if u != upload] + [upload]
+    seconds = home.config["portal.upload_minutes"] * 60 + OPENED_GRACE
+    web.set_session_cookie(home, ".".join(kept[-OPENED_KEPT:]), name=OPENED, max_age=seconds)
 
 
 class Pages:
@@ -213,21 +247,51 @@ class Pages:
         data = mime.decode_envelope_text(text)
         del text  # the base64 text is not needed beside the envelope while it is stored
         upload, _record = inbox.accept(self.home, data)
+        remember_opened(self.home, upload)
         see_other(f"/login?upload={upload}")
 
     def login_form(self, error: str = "", address: str = ""):
-        upload = upload_id(bottle.request.query.get("upload") or web.form("upload", 40))
+        asked = upload_id(bottle.request.query.get("upload") or web.form("upload", 40))
         session = web.current_session(self.home, KIND)
-        if session is not None and upload and not error:
-            self.attach(session, upload)
-            see_other(f"/message/{upload}")
-        record = inbox.record_of(self.home, upload) if upload else None
+        if session is not None and asked and not error:
+            self.attach(session, asked)
+            see_other(f"/message/{asked}")
+        upload, record, closed = self.returning_to(asked)
         return self.page(
-            "login", upload=upload, record=record, error=error, address=address,
+            "login", upload=upload, record=record, error=error, address=address, closed=closed,
+            upload_minutes=self.home.config["portal.upload_minutes"],
             pre_csrf=web.pre_csrf(self.home), questions=self.home.config["portal.password_questions"],
             codes=login.codes_offered(self.home),
             origin=passkeys.relying_party(self.home).origin,
         )
+
+    def returning_to(self, asked: str | None):
+        """(upload, its record, closed) for the login form: the upload asked for, else the newest
+        this browser opened that is still open (a session that ended, a recovered password, a
+        lock that was lifted all come back here without one); *closed* when the message the
+        reader had open has expired in the meantime, so the page can say so."""
+        candidates = [asked] if asked else opened_uploads(self.home)[::-1]
+        for upload in candidates:
+            record = inbox.record_of(self.home, upload)
+            if record is not None:
+                if asked:
+                    remember_opened(self.home, upload)
+                return upload, record, False
+        # kept in the form all the same: after the login, the profile says again what became of it
+        return (candidates[0] if candidates else None), None, bool(candidates)
+
+    def return_to(self, session, recipient) -> str:
+        """Where a login or a password change continues: the newest message this session may
+        read for this recipient; else the profile, saying when the message has closed since.
+        Only ever a /message/<32 hex> path of the session's own uploads: never an open redirect."""
+        closed = False
+        for upload in reversed(self.uploads(session)):
+            record = inbox.record_of(self.home, upload)
+            if record is None:
+                closed = True
+            elif record.recipient == recipient.address:  # a browser shared with another reader keeps theirs
+                return f"/message/{upload}"
+        return "/profile?closed=1" if closed else "/profile"
 
     def attach(self, session, upload: str) -> None:
         def with_upload(data: dict) -> dict:
@@ -243,14 +307,14 @@ class Pages:
             signed = login.login(self.home, address, password, web.client_address(self.home),
                                  replacing=web.session_token(self.home), uploads=[upload] if upload else [],
                                  user_agent=web.user_agent())
-        except LoginFailed as e:
-            bottle.response.status = 401
+        except (LoginFailed, Throttled) as e:  # the form again, keeping the message it leads to
+            bottle.response.status = failures.status_of(e)
             _ = i18n.translator(web.language(self.home))
             return self.login_form(error=_(str(e)), address=address)
         web.set_session_cookie(self.home, signed.token)
         if signed.account.must_change_password:
             see_other("/password")
-        see_other(f"/message/{upload}" if upload else "/profile")
+        see_other(self.return_to(signed.session, signed.account))
 
     def offer_passkey(self, recipient) -> bool:
         """The passkey offer, on the first page a recipient who has none reads (the message or
@@ -293,7 +357,7 @@ class Pages:
             bottle.response.status = 401
             return self.code_entry(address, upload, error=i18n.translator(web.language(self.home))(str(e)))
         web.set_session_cookie(self.home, signed.token)
-        see_other(f"/message/{upload}" if upload else "/profile")
+        see_other(self.return_to(signed.session, signed.account))
 
     def logout(self):
         session = web.current_session(self.home, KIND)
@@ -302,6 +366,7 @@ class Pages:
             self.drop_cache(session)
         sessions.end(web.session_token(self.home))
         web.clear_cookie(self.home, web.SESSION)
+        web.clear_cookie(self.home, OPENED)  # whoever uses this browser next is led to nothing
         see_other("/?bye=1")
 
     # Reading
@@ -334,6 +399,22 @@ class Pages:
         )
         bottle.response.headers["X-Frame-Options"] = "SAMEORIGIN"
         return web.render("body", html=view.html or "", nonce=nonce)
+
+    def print_view(self, upload):
+        """The message as one page for the printer: headers, the whole body and the attachment
+        list, without the portal around it. An HTML body is shown inline here (a frame prints only
+        what it shows), so the page gets the body frame's own strict policy: no styles but its own,
+        no images but inline ones, no forms, and a sandbox; its one script is the Print button's."""
+        session, recipient, view, record = self.reading(upload)
+        lang = web.language(self.home, recipient)
+        nonce = web.new_nonce()
+        web.set_common_headers(
+            f"default-src 'none'; img-src data:; style-src 'self' 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+            "sandbox allow-scripts allow-modals allow-popups allow-popups-to-escape-sandbox"
+        )
+        return web.render("print", _=i18n.translator(lang), lang=lang, nonce=nonce, brand=branding(self.portal),
+                          view=view, record=record, upload=upload, fmt_time=fmt_time, fmt_size=fmt_size)
 
     def part(self, upload, index):
         session, recipient = self.signed_in()
@@ -396,12 +477,17 @@ class Pages:
 
     def profile(self, notice: str = "", error: str = ""):
         session, recipient = self.signed_in()
+        _ = i18n.translator(web.language(self.home, recipient))
         if not notice and bottle.request.query.get("ended") in ENDED:
-            notice = i18n.translator(web.language(self.home, recipient))(ENDED[bottle.request.query.get("ended")])
+            notice = _(ENDED[bottle.request.query.get("ended")])
+        opened, closed = inbox.listing(self.home, self.portal.cache, session.id_hash, self.uploads(session),
+                                       recipient.address)
+        if not notice and closed and bottle.request.query.get("closed") == "1":
+            notice = _(CLOSED).format(minutes=self.home.config["portal.upload_minutes"])
         return self.page(
             "profile", recipient=recipient, session=session, notice=notice, error=error,
             previous_login=sessions.data(session).get("previous_login"),
-            uploads=self.uploads(session), questions=self.home.config["portal.password_questions"],
+            opened=opened, questions=self.home.config["portal.password_questions"],
             passkeys=passkeys.of(KIND, recipient.address), origin=passkeys.relying_party(self.home).origin,
             offer_passkey=not notice and not error and self.offer_passkey(recipient),
             active_sessions=sessions.listing(self.home, KIND, recipient.address, session),
@@ -471,8 +557,7 @@ class Pages:
         self.drop_cache(session)
         token, fresh = sessions.continued(self.home, session)
         web.set_session_cookie(self.home, token)
-        uploads = self.uploads(fresh)
-        see_other(f"/message/{uploads[-1]}" if uploads else "/profile")
+        see_other(self.return_to(fresh, recipient))
 
     # What the sender of a message sees of its recipient (data protection)
 

@@ -63,7 +63,7 @@ class PasskeyPages:
             _ = i18n.translator(web.language(self.home))
             return self.pages.login_form(error=_(str(e)))
         web.set_session_cookie(self.home, signed.token)
-        see_other(f"/message/{upload}" if upload else "/profile")
+        see_other(self.pages.return_to(signed.session, signed.account))
 
     # The profile's passkeys (a session and its CSRF token)
 

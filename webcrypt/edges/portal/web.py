@@ -111,8 +111,8 @@ def _cookie_options(home: Home, max_age: int | None = None) -> dict:
     return options
 
 
-def set_session_cookie(home: Home, token: str, name: str = SESSION) -> None:
-    bottle.response.set_cookie(cookie_name(home, name), token, **_cookie_options(home))
+def set_session_cookie(home: Home, token: str, name: str = SESSION, max_age: int | None = None) -> None:
+    bottle.response.set_cookie(cookie_name(home, name), token, **_cookie_options(home, max_age))
 
 
 def session_token(home: Home, name: str = SESSION) -> str | None:
@@ -337,6 +337,13 @@ def language(home: Home, recipient: store.Recipient | None = None) -> str:
         or i18n.valid(bottle.request.get_cookie(cookie_name(home, LANG)))
         or i18n.negotiate(bottle.request.headers.get("Accept-Language"))
     )
+
+
+def language_link(code: str) -> str:
+    """The link to this page in language *code*: the same path with the same query (an upload
+    on the login page, say), only ``lang`` changed; relative, so it never leaves the page."""
+    query = [(k, v) for k, v in bottle.request.query.allitems() if k != "lang"] + [("lang", code)]
+    return "?" + urllib.parse.urlencode(query)
 
 
 # One list object: bottle caches compiled templates by the identity of the lookup list.

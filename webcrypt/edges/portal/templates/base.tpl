@@ -39,7 +39,7 @@
     % if request_method_get:
     % for other, other_name in languages.items():
     % if other != lang:
-    <a href="?lang={{other}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
+    <a href="{{language_link(other)}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
     % end
     % end
     % end

@@ -3,6 +3,9 @@
 % if welcome:
 <p class="welcome">{{welcome}}</p>
 % end
+% if get('closed'):
+<p class="notice" role="status">{{_("The message you had open was closed after {minutes} minutes to protect it. It has not been deleted: open the file secure.htm in your mail again to read it.").format(minutes=upload_minutes)}}</p>
+% end
 % if record is not None:
 <p class="meta">{{_("A confidential message from")}} <strong>{{record.sender}}</strong>, {{fmt_time(record.created)}}.</p>
 % end

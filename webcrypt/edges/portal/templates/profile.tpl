@@ -14,11 +14,12 @@
   <dt>{{_("Previous login")}}</dt><dd>{{fmt_time(previous_login) if previous_login else _("this is your first login")}}</dd>
   <dt>{{_("Account valid until")}}</dt><dd>{{fmt_time(recipient.valid_until) if recipient.valid_until else _("no limit")}}</dd>
 </dl>
-% if uploads:
+% if opened:
 <h2>{{_("Open messages")}}</h2>
-<ul>
-% for u in uploads:
-<li><a href="/message/{{u}}">{{_("Message")}} {{u[:8]}}</a></li>
+<ul class="opened">
+% for item in opened:
+<li><a href="/message/{{item.upload}}">{{item.subject or _("Message from {sender}").format(sender=item.sender)}}</a>
+  <span class="meta">{{_("from {sender}, {date}").format(sender=item.sender, date=fmt_time(item.created)) if item.subject else fmt_time(item.created)}}</span></li>
 % end
 </ul>
 % end

@@ -13,6 +13,7 @@
 <p class="actions">
   <a class="button" href="/message/{{upload}}/reply">{{_("Reply securely")}}</a>
   <a class="button secondary" href="/message/{{upload}}/eml" download>{{_("Download message (.eml)")}}</a>
+  <a class="button secondary" href="/message/{{upload}}/print">{{_("Print")}}</a>
 </p>
 % if view.remote_blocked:
 <p class="notice" role="status">{{_("Remote images and styles in this message were blocked to protect your privacy.")}}</p>
@@ -30,7 +31,7 @@
   % end
 </ul>
 % end
-<p class="hint">{{_("Downloaded files and messages are no longer encrypted: keep them safe.")}}</p>
+<p class="hint no-print">{{_("Downloaded files and messages are no longer encrypted: keep them safe.")}}</p>
 </article>
 % if offer_passkey:
 % include('passkey_offer.tpl')

@@ -79,6 +79,9 @@ def test_admin_resets_a_locked_out_recipient_who_then_reads_an_old_message(serve
         shot(page, "admin-user-locked")
         page.click("button:has-text('Unlock')")
         assert "unlocked" in page.inner_text("main")
+        page.click("button:has-text('Reset password')")  # not yet: the box must be ticked first
+        assert "login data were sent" not in page.inner_text("main")
+        page.check("text=The current password stops working at once")
         page.click("button:has-text('Reset password')")
         assert "login data were sent" in page.inner_text("main")
         shot(page, "admin-user-reset")

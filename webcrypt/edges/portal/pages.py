@@ -21,7 +21,7 @@ from ...base.errors import (
     SessionExpired,
     WebcryptError,
 )
-from ...core import mime
+from ...core import contrast, mime
 from ...infra import store
 from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, senders, sessions, throttle
 from . import failures, i18n, web
@@ -88,8 +88,7 @@ def branding(portal: web.Portal) -> dict:
     base = portal.home.config.values["branding"]
     value = {k: str(base.get(k) or "") for k in ("name", "organisation", "logo_url", "color")}
     value["texts"] = base.get("texts") if isinstance(base.get("texts"), dict) else {}
-    if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", value["color"]):
-        value["color"] = "#1f4e79"
+    value["color"] = contrast.readable_brand(value["color"])  # white text on it: 4.5:1 at least
     if not value["logo_url"].startswith(("https://", "http://")):
         value["logo_url"] = ""
     return value

@@ -183,3 +183,19 @@ def test_message_sizes_in_kilobytes_and_actions_in_their_own_row(web):
     assert '<tr class="row-actions"><td colspan="8">' in page
 
 # Chromium (axe-core on these pages, the focus ring's colour): tests/test_admin_browser.py
+
+
+def test_the_organisations_contact_is_at_the_foot_of_the_login_and_error_pages(web):
+    client = logged_in(web)
+    form = branding_form(client, text_en_contact="Bank service desk: 0800 123 456, help@bank.example",
+                         text_de_contact="Kundendienst der Bank: 0800 123 456")
+    assert client.post("/admin/branding", form).status == 200
+    assert "Contact for recipients" in client.get("/admin/branding").text
+    web.refresh_settings()
+    portal = Client(create_app(web))
+    login = portal.get("/login?lang=en")
+    assert "Questions?</strong> Bank service desk: 0800 123 456, help@bank.example" in login.text
+    missing = portal.get("/no-such-page")
+    assert missing.status == 404 and "Bank service desk: 0800 123 456" in missing.text
+    german = portal.get("/login?lang=de")
+    assert "Fragen?</strong> Kundendienst der Bank: 0800 123 456" in german.text

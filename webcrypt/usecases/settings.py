@@ -33,8 +33,9 @@ from ..core import contrast, mime
 from ..infra import store
 from . import events
 
-# Texts an administrator may replace, per language (portal, carrier mail, secure.htm, login-data mail).
-TEXT_KEYS = ("portal_welcome", "carrier_notice", "secure_htm_intro", "login_data_intro")
+# Texts an administrator may replace, per language (portal, carrier mail, secure.htm, login-data mail);
+# "contact": whom recipients ask, at the foot of every portal page (error and login pages included).
+TEXT_KEYS = ("portal_welcome", "carrier_notice", "secure_htm_intro", "login_data_intro", "contact")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_TEXT = 4000
 

@@ -32,6 +32,7 @@ LABELS = {
     "carrier_notice": "Notice in the carrier mail",
     "secure_htm_intro": "Introduction in secure.htm",
     "login_data_intro": "Introduction of the login-data mail",
+    "contact": "Contact for recipients (at the foot of every portal page, error pages included)",
 }
 SIZES = ("policy.max_message_size", "portal.reply_max_size")  # shown in KB/MB beside the byte count
 

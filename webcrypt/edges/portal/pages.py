@@ -95,8 +95,13 @@ def branding(portal: web.Portal) -> dict:
 
 
 def welcome(brand: dict, lang: str) -> str:
+    return own_words(brand, lang, "portal_welcome")
+
+
+def own_words(brand: dict, lang: str, key: str) -> str:
+    """The organisation's text *key* (settings.TEXT_KEYS) in *lang*; "" when it set none."""
     texts = brand["texts"].get(lang)
-    return str(texts.get("portal_welcome") or "") if isinstance(texts, dict) else ""
+    return str(texts.get(key) or "") if isinstance(texts, dict) else ""
 
 
 def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
@@ -109,6 +114,7 @@ def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None,
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
     return web.render(
         name, _=i18n.translator(lang), lang=lang, brand=brand, welcome=welcome(brand, lang), nonce=nonce,
+        contact=own_words(brand, lang, "contact"),
         recipient=recipient,
         session=session, csrf=session.csrf if session else "", path=bottle.request.path,
         request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size, **values,

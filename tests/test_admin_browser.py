@@ -12,7 +12,7 @@ import pytest
 from conftest import tab_to, write_settings
 from gateway_support import Sink
 from webcrypt.base import config
-from webcrypt.core import mime
+from webcrypt.core import contrast, mime
 from webcrypt.infra import store
 from webcrypt.usecases import admins, gateway
 from webcrypt.context.home import Home
@@ -79,6 +79,9 @@ def test_admin_resets_a_locked_out_recipient_who_then_reads_an_old_message(serve
         shot(page, "admin-user-locked")
         page.click("button:has-text('Unlock')")
         assert "unlocked" in page.inner_text("main")
+        page.click("button:has-text('Reset password')")  # not yet: the box must be ticked first
+        assert "login data were sent" not in page.inner_text("main")
+        page.check("text=The current password stops working at once")
         page.click("button:has-text('Reset password')")
         assert "login data were sent" in page.inner_text("main")
         shot(page, "admin-user-reset")
@@ -186,3 +189,78 @@ def test_admin_sets_up_the_app_on_a_phone_and_later_logs_in_with_a_recovery_code
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/admin/$"))
     assert admins.recovery_codes_left("ops") == 9
+
+
+# --- the console's pages: axe-core, the screen's width and the focus ring (issue 14) ---------------
+
+def axe_violations(page) -> list:
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright")  # only these tests need it
+    return axe.Axe().run(page).response["violations"]
+
+
+CONSOLE_PAGES = ("/admin/audit", "/admin/users", "/admin/messages", "/admin/settings", "/admin/branding",
+                 "/admin/users/alice@example.org")
+
+# the focused element's outline as the browser draws it: its colour (rgb(...)), style and width
+FOCUS_OUTLINE = """(() => { const e = document.activeElement, s = getComputedStyle(e);
+    return e === document.body || s.outlineStyle !== 'solid' || parseFloat(s.outlineWidth) < 2 ? '' : s.outlineColor })()"""
+
+
+def log_in(page):
+    page.goto(f"http://127.0.0.1:{WEB_PORT}/admin/login")
+    page.fill("#name", "ops")
+    page.fill("#password", ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+def rgb_text_as_hex(text: str) -> str:
+    assert text, "no element has a visible focus ring"
+    return contrast.hex_of(tuple(int(n) for n in re.findall(r"\d+", text)[:3]))
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 768}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_console_pages_pass_axe_fit_the_screen_and_show_a_visible_focus_ring(server, browser, viewport):
+    home = server
+    admins.add(home, "ops", ADMIN_PASSWORD)
+    with Sink(SINK_PORT):  # the login data go out by mail
+        gateway.encrypt(home, MESSAGE, "service@bank.example", ["alice@example.org"])
+    for n in range(40):  # enough rows that the audit table scrolls sideways on a phone
+        store.AuditEvent.create(at=home.now(), actor="admin:ops", action="login_locked", subject=f"user{n}@example.org",
+                                detail=f"until {home.now() + 900} after five wrong passwords in a row", client="192.0.2.1")
+    page = browser.new_page(viewport=viewport)
+    log_in(page)
+    for path in CONSOLE_PAGES:
+        page.goto(f"http://127.0.0.1:{WEB_PORT}{path}")
+        violations = axe_violations(page)
+        assert violations == [], (path, [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations])
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        assert fits, path
+        if viewport["width"] == 1366 and path == "/admin/messages":  # the actions are not cut off
+            assert page.evaluate("[...document.querySelectorAll('.scroll')].every(e => e.scrollWidth <= e.clientWidth + 1)")
+        page.keyboard.press("Tab")  # the skip link, then the first link of the header
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        on_header = rgb_text_as_hex(page.evaluate(FOCUS_OUTLINE))
+        brand = contrast.readable_brand(home.config["branding.color"])
+        assert contrast.ratio(on_header, brand) >= 3, (path, on_header)
+    page.goto(f"http://127.0.0.1:{WEB_PORT}/admin/settings")
+    page.focus("#s-policy\\.keyword")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # keyboard focus: :focus-visible applies
+    in_main = rgb_text_as_hex(page.evaluate(FOCUS_OUTLINE))
+    assert contrast.ratio(in_main, "#ffffff") >= 3, in_main
+    page.close()
+
+
+def test_the_audit_scroll_region_is_reached_with_the_keyboard(server, browser):
+    admins.add(server, "ops", ADMIN_PASSWORD)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    log_in(page)
+    page.goto(f"http://127.0.0.1:{WEB_PORT}/admin/audit")
+    page.focus("button:has-text('Filter')")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('scroll')")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')")
+    page.close()

@@ -156,7 +156,7 @@ def test_reset_mails_login_data_and_old_messages_stay_readable(home_dir, clock):
         assert "alice@example.org" in page.text and "locked" in page.text
         csrf = page.field("csrf")
         assert client.post("/admin/users/alice@example.org/unlock", {"csrf": csrf}).status == 200
-        response = client.post("/admin/users/alice@example.org/reset", {"csrf": csrf})
+        response = client.post("/admin/users/alice@example.org/reset", {"csrf": csrf, "confirm": "yes"})
         assert response.status == 200 and "login data were sent" in response.text
         mails = sink.to("alice@example.org")
         assert len(mails) == 2 and b"reset" in mails[1].data

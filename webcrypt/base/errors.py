@@ -40,6 +40,15 @@ class ConfigError(WebcryptError):
     exit_status = ExitStatus.CONFIG
 
 
+class ColourTooLight(ConfigError):
+    """A brand colour white text cannot be read on; *proposal* is a darker shade that passes."""
+
+    def __init__(self, color: str, ratio: str, needed: str, proposal: str):
+        super().__init__(f"white text on {color} has a contrast of {ratio}; at least {needed} is needed "
+                         f"(a darker shade that passes: {proposal})")
+        self.color, self.ratio, self.needed, self.proposal = color, ratio, needed, proposal
+
+
 class KeyFileError(WebcryptError):
     exit_status = ExitStatus.KEY_FILE
     temporary = True  # a fixed permission lets the queued mail through

@@ -6,6 +6,7 @@ different time zones, and one zone keeps them comparable.
 
 import datetime
 import json
+import re
 
 from ..base.errors import WebcryptError
 
@@ -48,3 +49,29 @@ def shown_value(value) -> str:
     if isinstance(value, list):
         return ", ".join(value)
     return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+SIZE_UNITS = ("bytes", "KB", "MB", "GB")
+COMMA_DECIMALS = ("de", "fr")  # languages that write 10,5 rather than 10.5
+BYTES_WORD = {"de": "Bytes", "fr": "octets"}
+
+
+def size_text(size: int, language: str = "en") -> str:
+    """A byte count as people read it: '512 bytes', '13.2 KB', '10 MB' (1 KB = 1024 bytes)."""
+    value, unit = float(size), SIZE_UNITS[0]
+    for unit in SIZE_UNITS:
+        if value < 1024 or unit == SIZE_UNITS[-1]:
+            break
+        value /= 1024
+    if unit == "bytes":
+        return f"{size} {BYTES_WORD.get(language, 'bytes')}"
+    shown = f"{value:.0f}" if value >= 100 or value == int(value) else f"{value:.1f}"
+    return (shown.replace(".", ",") if language in COMMA_DECIMALS else shown) + " " + unit
+
+
+_TIMESTAMP = re.compile(r"\b(until|at) (1\d{9})\b")
+
+
+def readable_detail(detail: str) -> str:
+    """An audit detail with Unix seconds after 'until'/'at' shown as a date ('until 2026-11-27 10:00 UTC')."""
+    return _TIMESTAMP.sub(lambda m: f"{m.group(1)} {date_text(int(m.group(2)))} UTC", detail or "")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..base.errors import EnvelopeError
-from . import texts
+from . import contrast, texts
 
 COPIED_FIELDS = ("from", "to", "cc", "date", "reply-to", "in-reply-to", "references")
 # A field name as Postfix's is_header() takes it: printable ASCII but ':', then optional blanks, then ':'.
@@ -389,6 +389,8 @@ def _own_html(branding: dict, key: str, wording: texts.Wording) -> str:
 def secure_htm_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
     """secure.htm around *sealed*: the envelope in one buffer or in pieces (see base64_lines)."""
     values = {k: _ascii_html(str(v)) for k, v in carrier.branding.items()}
+    if "color" in values:  # white text on the button: a too-light colour from the file is darkened
+        values["color"] = contrast.readable_brand(values["color"])
     wording = carrier.wording
     values.update(
         sender=_ascii_html(carrier.sender),

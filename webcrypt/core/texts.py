@@ -79,7 +79,7 @@ body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
 main{{max-width:40rem;margin:2rem auto;background:#fff;padding:1.5rem;border-top:6px solid {color};border-radius:4px}}
 h1{{font-size:1.4rem;color:{color}}}
 button{{font-size:1.1rem;padding:.8rem 1.6rem;background:{color};color:#fff;border:0;border-radius:4px;cursor:pointer}}
-button:focus{{outline:3px solid #f0a500;outline-offset:2px}}
+button:focus{{outline:3px solid #1a1a1a;outline-offset:2px;box-shadow:0 0 0 2px #fff}}
 textarea{{display:none}}
 </style>
 </head>

@@ -20,7 +20,7 @@ import re
 
 from ..base import config
 from ..base.languages import LANGUAGES  # noqa: F401 - the console reads the languages of texts here
-from ..base.errors import ConfigError
+from ..base.errors import ColourTooLight, ConfigError
 from ..context.home import Home
 from ..context.overrides import (  # noqa: F401 - the console reads and writes settings through this one module
     BRANDING_FIELDS,
@@ -29,12 +29,13 @@ from ..context.overrides import (  # noqa: F401 - the console reads and writes s
     OVERRIDABLE,
     read,
 )
-from ..core import mime
+from ..core import contrast, mime
 from ..infra import store
 from . import events
 
-# Texts an administrator may replace, per language (portal, carrier mail, secure.htm, login-data mail).
-TEXT_KEYS = ("portal_welcome", "carrier_notice", "secure_htm_intro", "login_data_intro")
+# Texts an administrator may replace, per language (portal, carrier mail, secure.htm, login-data mail);
+# "contact": whom recipients ask, at the foot of every portal page (error and login pages included).
+TEXT_KEYS = ("portal_welcome", "carrier_notice", "secure_htm_intro", "login_data_intro", "contact")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_TEXT = 4000
 
@@ -79,6 +80,10 @@ def save_branding(home: Home, branding: dict, actor: str, client: str = "") -> d
 def _checked_branding(name: str, value: str) -> str:
     if name == "color" and not COLOR.match(value):
         raise ConfigError(f"colour must look like #1f4e79, not {value!r}")
+    if name == "color" and not contrast.passes_with_white(value):
+        # refused, not adjusted: the administrator sees the proposal and its preview before it is used
+        raise ColourTooLight(value, contrast.ratio_text(contrast.ratio(value, contrast.WHITE)),
+                             f"{contrast.TEXT_NEEDED}:1", contrast.darkened_for_white(value))
     # https only: the portal's pages (and their CSP) show nothing else, so a data: URL
     # would be accepted here and silently dropped there.
     if name == "logo_url" and value and not value.startswith("https://"):

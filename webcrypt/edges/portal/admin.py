@@ -16,6 +16,7 @@ import bottle
 
 from ...base.errors import (
     BadRequest,
+    ColourTooLight,
     PasskeyRejected,
     ConfigError,
     LoginFailed,
@@ -27,7 +28,7 @@ from ...base.errors import (
     WrongPassword,
 )
 from ...context.home import Home
-from ...core import display, mime, netaccess, qr
+from ...core import contrast, display, mime, netaccess, qr
 from ...usecases import (
     account_admin,
     accounts,
@@ -171,12 +172,27 @@ class Console:
             admin=session.principal if session else None,
             here=bottle.request.fullpath,
             get_request=bottle.request.method == "GET",
-            brand=self.home.config.values["branding"],
-            date=display.date_text, shown=display.shown_value,
+            brand=self.brand(),
+            date=display.date_text, shown=display.shown_value, detail=display.readable_detail,
+            size=self.size_text, setting=self.setting_text, label=lambda key: admin_text.label(key, self.lang()),
             # not on error pages: one for a database that is down must not ask it again
             recovery_codes_low=admins.recovery_codes_low(session.principal) if session and status < 400 else None,
             **values,
         )
+
+    def size_text(self, size: int) -> str:
+        return display.size_text(size, self.lang())
+
+    def setting_text(self, key: str, value) -> str:
+        """A setting's value as typed, sizes with KB/MB beside the byte count."""
+        if key in admin_text.SIZES and isinstance(value, int):
+            return f"{display.shown_value(value)} ({self.size_text(value)})"
+        return display.shown_value(value)
+
+    def brand(self) -> dict:
+        """[branding] as the console shows it: a too-light colour from the file darkened (contrast.py)."""
+        branding = self.home.config.values["branding"]
+        return {**branding, "color": contrast.readable_brand(str(branding.get("color") or ""))}
 
     def failure_page(self, error: WebcryptError | None, status: int | None) -> str:
         """An error's page: an administrator reads its own words (they name what to fix)."""
@@ -338,6 +354,8 @@ class Console:
     def user_action(self, address, action):
         home, actor, client = self.home, self.actor(), self.client()
         if action == "reset":
+            if self.form("confirm") != "yes":
+                raise BadRequest(self.t("To reset the password, tick the box: the current password stops working at once."))
             shown = {}
             new = account_admin.reset(home, address, actor, client, mail=True,
                               print_login_data=lambda n: shown.update(password=n.password))
@@ -400,12 +418,23 @@ class Console:
 
     # --- corporate identity and mail settings -------------------------------------
 
-    def branding_form(self, message: str = "", status: int = 200):
-        stored = settings.read(settings.BRANDING_KEY)
+    def branding_form(self, message: str = "", status: int = 200, typed: dict | None = None,
+                      refused: ColourTooLight | None = None):
+        """The form; after a refusal *typed* holds what was sent (the colour replaced by the proposal)."""
         return self.render("admin_branding.tpl", status=status, title=self.t("Corporate identity"),
-                           stored=stored, effective=self.home.config.values["branding"],
-                           text_keys=settings.TEXT_KEYS,
+                           stored=typed or settings.read(settings.BRANDING_KEY), effective=self.brand(),
+                           text_keys=settings.TEXT_KEYS, swatches=self.colour_swatches(refused),
                            samples=self.mail_samples(), message=message, failed=status != 200)
+
+    def colour_swatches(self, refused: ColourTooLight | None) -> list[dict]:
+        """The colours the preview shows: the one in effect, and after a refusal the refused one
+        (as a plain swatch: no text on it) and the darker shade proposed instead."""
+        colours = [(self.t("In effect"), self.brand()["color"])]
+        if refused:
+            colours += [(self.t("Refused"), refused.color), (self.t("Proposed"), refused.proposal)]
+        return [{"label": label, "color": color, "passes": contrast.passes_with_white(color),
+                 "ratio": contrast.ratio_text(contrast.ratio(color, contrast.WHITE))}
+                for label, color in colours]
 
     def mail_samples(self) -> dict[str, str]:
         """The texts of the carrier mail and the login-data mail as recipients will read them."""
@@ -439,8 +468,14 @@ class Console:
         values = {name: self.form(name) for name in settings.BRANDING_FIELDS}
         try:
             settings.save_branding(self.home, {**values, "texts": texts}, self.actor(), self.client())
+        except ColourTooLight as e:
+            return self.branding_form(self.t(
+                "White text on {color} has a contrast of {ratio}; at least {needed} is needed. The colour "
+                "field now holds a darker shade of it that passes, {proposal}: check the preview and save "
+                "again to use it.").format(color=e.color, ratio=e.ratio, needed=e.needed, proposal=e.proposal),
+                status=400, typed={**values, "color": e.proposal, "texts": texts}, refused=e)
         except ConfigError as e:
-            return self.branding_form(str(e), status=400)
+            return self.branding_form(str(e), status=400, typed={**values, "texts": texts})
         return self.branding_form(self.t("Saved. Every portal node uses it from now on."))
 
     def branding_preview(self):

@@ -22,7 +22,7 @@ from ...base.errors import (
     Throttled,
     WebcryptError,
 )
-from ...core import mime
+from ...core import contrast, mime
 from ...infra import store
 from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, senders, sessions, throttle
 from . import failures, i18n, web
@@ -100,16 +100,20 @@ def branding(portal: web.Portal) -> dict:
     base = portal.home.config.values["branding"]
     value = {k: str(base.get(k) or "") for k in ("name", "organisation", "logo_url", "color")}
     value["texts"] = base.get("texts") if isinstance(base.get("texts"), dict) else {}
-    if not re.fullmatch(r"#[0-9a-fA-F]{3,8}", value["color"]):
-        value["color"] = "#1f4e79"
+    value["color"] = contrast.readable_brand(value["color"])  # white text on it: 4.5:1 at least
     if not value["logo_url"].startswith(("https://", "http://")):
         value["logo_url"] = ""
     return value
 
 
 def welcome(brand: dict, lang: str) -> str:
+    return own_words(brand, lang, "portal_welcome")
+
+
+def own_words(brand: dict, lang: str, key: str) -> str:
+    """The organisation's text *key* (settings.TEXT_KEYS) in *lang*; "" when it set none."""
     texts = brand["texts"].get(lang)
-    return str(texts.get("portal_welcome") or "") if isinstance(texts, dict) else ""
+    return str(texts.get(key) or "") if isinstance(texts, dict) else ""
 
 
 def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
@@ -122,6 +126,7 @@ def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None,
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
     return web.render(
         name, _=i18n.translator(lang), lang=lang, brand=brand, welcome=welcome(brand, lang), nonce=nonce,
+        contact=own_words(brand, lang, "contact"),
         recipient=recipient,
         session=session, csrf=session.csrf if session else "", path=bottle.request.path,
         request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size,

@@ -29,7 +29,26 @@ textarea{width:100%;min-height:5rem}
 button{background:var(--brand);color:#fff;border-color:var(--brand);cursor:pointer}
 button.danger{background:#a4161a;border-color:#a4161a}
 header button{background:transparent;border-color:#fff}
-:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+/* WCAG 1.4.11: a dark ring on light ground, a white one on the brand colour, each with a ring of
+   the other colour inside, so one of them has 3:1 against whatever is next to it */
+:focus-visible{outline:3px solid #1a1a1a;outline-offset:2px;box-shadow:0 0 0 2px #fff}
+header :focus-visible{outline-color:#fff;box-shadow:0 0 0 2px #1a1a1a}
+.scroll:focus-visible{outline-offset:-3px;box-shadow:none}
+.hint{display:block;color:#555;font-size:.85rem;font-weight:normal}
+code.id{overflow-wrap:anywhere;font-size:.85rem}
+tr.row-actions td{border-bottom:2px solid #dde;padding-top:0}
+tr:has(+ tr.row-actions) td{border-bottom:0}
+.actions{display:flex;flex-wrap:wrap;gap:.25rem .75rem;align-items:end}
+.swatches{display:flex;flex-wrap:wrap;gap:1rem;margin:.5rem 0}
+.swatch{border:1px solid #889;border-radius:4px;min-width:14rem;background:#fff}
+.swatch p{margin:.4rem .6rem}
+.swatch .bar{background:var(--swatch);color:#fff;padding:.4rem .6rem;font-weight:bold;margin:0}
+.swatch .plain{height:2.4rem;background:var(--swatch)}
+.swatch .sample-button{display:inline-block;background:var(--swatch);color:#fff;padding:.35rem .8rem;border-radius:4px}
+.swatch .sample-link{color:var(--swatch);text-decoration:underline}
+% for number, swatch in enumerate(get('swatches') or ()):
+.swatch-{{number}}{--swatch:{{swatch['color']}}}
+% end
 .notice{background:#e8f4e8;border-left:4px solid #2e7d32;padding:.5rem .75rem}
 .error{background:#fdecea;border-left:4px solid #a4161a;padding:.5rem .75rem}
 .warning{background:#fff4e5;border-left:4px solid #b26a00;padding:.5rem .75rem}

@@ -9,8 +9,8 @@
 <thead><tr><th>{{_("Setting")}}</th><th>{{_("In the file")}}</th><th>{{_("In effect")}}</th><th>{{_("Console value (empty: use the file)")}}</th></tr></thead>
 <tbody>
 % for row in rows:
-<tr><td><label for="s-{{row['key']}}">{{_(row['key'])}}</label><code>{{row['key']}}</code></td>
-<td>{{shown(row['file'])}}</td><td>{{shown(row['effective'])}}</td>
+<tr><td><label for="s-{{row['key']}}">{{label(row['key'])}} <code class="hint">{{row['key']}}</code></label></td>
+<td>{{setting(row['key'], row['file'])}}</td><td>{{setting(row['key'], row['effective'])}}</td>
 <td><input id="s-{{row['key']}}" name="value_{{row['key']}}" value="{{'' if row['console'] is None else (shown(row['console']) or '-')}}"></td></tr>
 % end
 </tbody></table></div>

@@ -15,7 +15,9 @@
 </table></div>
 % action = lambda name: url('/users/' + quote(row['address'], safe='@') + '/' + name)
 <div class="grid">
-<form method="post" action="{{action('reset')}}"><input type="hidden" name="csrf" value="{{csrf}}"><button>{{_("Reset password")}}</button></form>
+<form method="post" action="{{action('reset')}}"><input type="hidden" name="csrf" value="{{csrf}}">
+<label><input type="checkbox" name="confirm" value="yes" required> {{_("The current password stops working at once")}}</label>
+<button>{{_("Reset password")}}</button></form>
 % if row['locked'] or row['locked_until']:
 <form method="post" action="{{action('unlock')}}"><input type="hidden" name="csrf" value="{{csrf}}"><button>{{_("Unlock")}}</button></form>
 % end

@@ -49,6 +49,9 @@
 {{!base}}
 </main>
 <footer>
+  % if get('contact'):
+  <p class="contact"><strong>{{_("Questions?")}}</strong> {{contact}}</p>
+  % end
   <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a></p>
 </footer>
 </body>

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from conftest import CORPUS, write_settings
 from portal_client import Client
-from webcrypt.base import config, errors
+from webcrypt.base import config, errors, languages
 from webcrypt.core import crypto, mime
 from webcrypt.infra import store
 from webcrypt.usecases import events, gateway, login, notices, reading
@@ -672,7 +672,11 @@ def test_plaintext_never_touches_the_disk(app, portal_home, sink, monkeypatch):
     assert r.status == 303 and len(sink.messages) == 1
 
 
-def test_every_text_of_the_portal_has_a_german_translation():
+OTHER_LANGUAGES = [code for code in languages.LANGUAGES if code != languages.DEFAULT]
+
+
+@pytest.mark.parametrize("code", OTHER_LANGUAGES)
+def test_every_text_of_the_portal_has_a_translation(code):
     from pathlib import Path
 
     from webcrypt.edges.portal import failures, i18n
@@ -683,12 +687,13 @@ def test_every_text_of_the_portal_has_a_german_translation():
         if not template.name.startswith("admin_"):
             texts |= {m.group(2) for m in re.finditer(r'_\((["\'])(.*?)\1\)', template.read_text())}
     texts |= set(failures.TITLES.values()) | set(failures.GENERIC.values())
-    german = i18n.catalogue("de")
+    translated = i18n.catalogue(code)
     assert len(texts) > 60
-    assert sorted(t for t in texts if t not in german) == []
+    assert sorted(t for t in texts if t not in translated) == []
 
 
-def test_every_error_shown_to_recipients_has_a_german_translation():
+@pytest.mark.parametrize("code", OTHER_LANGUAGES)
+def test_every_error_shown_to_recipients_has_a_translation(code):
     from pathlib import Path
 
     import webcrypt
@@ -701,9 +706,9 @@ def test_every_error_shown_to_recipients_has_a_german_translation():
     messages = set()
     for name in sources:
         messages |= {m.group(2) for m in re.finditer(shown + r'\((?:f?)"([^"{]+)"\)', (root / name).read_text())}
-    german = i18n.catalogue("de")
+    translated = i18n.catalogue(code)
     assert len(messages) > 25
-    assert sorted(m for m in messages if m not in german) == []
+    assert sorted(m for m in messages if m not in translated) == []
 
 
 def test_reply_form_quotes_in_the_users_language(app, portal_home):

@@ -294,6 +294,16 @@ def test_mail_settings_override_the_file(web):
     assert "policy.keyword" not in settings.read("config")
 
 
+def test_a_french_browser_gets_the_console_in_french(web):
+    french = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+    login = Client(app_for(web)).get("/admin/login", headers=french)
+    assert '<html lang="fr">' in login.text and "Connexion administrateur" in login.text
+    client = logged_in(web)
+    page = client.get("/admin/", headers=french)
+    assert '<html lang="fr">' in page.text and "Surveillance" in page.text and "Journal d’audit" in page.text
+    assert "Rechercher par adresse" in client.get("/admin/users", headers=french).text
+
+
 def test_monitoring_page_and_german(web):
     from webcrypt.usecases import events
 

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import write_settings
 from gateway_support import Sink
-from webcrypt.base import config
+from webcrypt.base import config, languages
 from webcrypt.core import mime
 from webcrypt.infra import store
 from webcrypt.usecases import accounts, admins, gateway, settings
@@ -294,6 +294,16 @@ def test_mail_settings_override_the_file(web):
     assert "policy.keyword" not in settings.read("config")
 
 
+def test_a_french_browser_gets_the_console_in_french(web):
+    french = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+    login = Client(app_for(web)).get("/admin/login", headers=french)
+    assert '<html lang="fr">' in login.text and "Connexion administrateur" in login.text
+    client = logged_in(web)
+    page = client.get("/admin/", headers=french)
+    assert '<html lang="fr">' in page.text and "Surveillance" in page.text and "Journal d’audit" in page.text
+    assert "Rechercher par adresse" in client.get("/admin/users", headers=french).text
+
+
 def test_monitoring_page_and_german(web):
     from webcrypt.usecases import events
 
@@ -321,7 +331,8 @@ def test_metrics_for_allowed_networks_or_a_token(home_dir, clock):
     home.close()
 
 
-def test_every_console_text_has_a_german_translation():
+@pytest.mark.parametrize("code", [code for code in languages.LANGUAGES if code != languages.DEFAULT])
+def test_every_console_text_has_a_translation(code):
     from pathlib import Path
 
     from webcrypt.edges.portal import admin as admin_module
@@ -333,7 +344,7 @@ def test_every_console_text_has_a_german_translation():
     for text in sources:
         used |= set(re.findall(r'_\("([^"]+)"\)', text)) | set(re.findall(r'self\.t\("([^"]+)"\)', text))
         used |= set(re.findall(r'self\.t\(\s*"([^"]+)"\s*\)', text))
-    missing = sorted(u for u in used if u not in admin_text.catalogue("de"))
+    missing = sorted(u for u in used if u not in admin_text.catalogue(code))
     assert not missing, missing
 
 

@@ -2,21 +2,25 @@
 
 import base64
 import email
+import html
 import email.policy
 import json
+import quopri
 import re
 import socket
+import urllib.parse
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from conftest import CORPUS, write_settings
 from portal_client import Client
-from webcrypt.base import config, errors
+from webcrypt.base import config, errors, languages
 from webcrypt.core import crypto, mime
 from webcrypt.infra import store
-from webcrypt.usecases import events, gateway, login, notices, reading
+from webcrypt.usecases import accounts, events, gateway, login, notices, reading
 from webcrypt.context.home import Home
+from webcrypt.edges.portal import i18n
 from webcrypt.edges.portal.app import create_app
 
 SINK_PORT = 12611
@@ -416,10 +420,104 @@ def test_profile_and_language_choice(app, portal_home):
 
 def test_browser_language_default(app, portal_home):
     assert "Anmelden" in Client(app, language="de-DE,de;q=0.9").get("/login").text
-    assert "Log in" in Client(app, language="fr, en;q=0.5").get("/login").text
+    assert "Log in" in Client(app, language="it, en;q=0.5").get("/login").text
+    for french in ("fr", "fr-FR", "fr-CH", "fr-BE,fr;q=0.9,en;q=0.8", "en;q=0.5, fr-CA"):
+        assert "Se connecter" in Client(app, language=french).get("/login").text, french
     client = Client(app, language="en")
     assert "Anmelden" in client.get("/login?lang=de").text
     assert "Anmelden" in client.get("/login").text  # the choice is kept in a cookie
+
+
+
+def test_a_french_browser_gets_the_portal_in_french(app, portal_home):
+    client = Client(app, language="fr-FR,fr;q=0.9,en;q=0.5")
+    envelope, account, _ = encrypt(portal_home)
+    r = client.post("/open", posted(envelope))
+    login_page = client.get(r.location)
+    assert '<html lang="fr">' in login_page.text and "Se connecter" in login_page.text
+    assert "Un message confidentiel de" in login_page.text
+    wrong = client.post("/login", {"csrf": login_page.field("csrf"), "upload": login_page.field("upload"),
+                                   "address": "alice@example.org", "password": "not the password"})
+    assert wrong.status == 401 and "L’adresse ou le mot de passe est incorrect" in wrong.text
+    r = client.post("/login", {"csrf": login_page.field("csrf"), "upload": login_page.field("upload"),
+                               "address": "alice@example.org", "password": account.password})
+    form = client.get(r.location)
+    assert "Veuillez choisir votre propre mot de passe avant de continuer." in form.text
+    client.post("/password", {"csrf": form.field("csrf"), "current": account.password, "new": NEW_PASSWORD,
+                              "repeat": NEW_PASSWORD})
+    message = client.get(f"/message/{login_page.field('upload')}").text
+    assert "Répondre de façon sécurisée" in message and "Pièces jointes" in message
+    assert "Connexion précédente" in client.get("/profile").text
+    missing = client.get("/no-such-page")
+    assert missing.status == 404 and '<html lang="fr">' in missing.text and "Introuvable" in missing.text
+    assert store.Recipient.get().language is None  # the browser's language is not a choice to keep
+
+
+def secure_htm_buttons(sealed) -> list[tuple[str, str, str]]:
+    """(formaction, lang, label) of each language button of the secure.htm in *sealed*."""
+    page = mime.secure_htm_of(sealed.data).decode("ascii")
+    return re.findall(r'<button type="submit" formaction="([^"]+)" lang="([a-z]+)">([^<]+)</button>', page)
+
+
+def test_secure_htm_offers_every_language_and_each_button_opens_the_portal_in_it(app, portal_home):
+    account = Recipient()
+    sealed = gateway.encrypt(portal_home, PLAIN, "clerk@bank.example", ["alice@example.org"],
+                             print_login_data=lambda new: setattr(account, "password", new.password))[0]
+    buttons = secure_htm_buttons(sealed)
+    assert [(code, html.unescape(label)) for _, code, label in buttons] == list(languages.LANGUAGES.items())
+    for action, code, _ in buttons:
+        url = urllib.parse.urlsplit(action)
+        assert url.path == "/open" and url.query == f"lang={code}"
+        client = Client(app, language="en")  # the button wins over the browser's language
+        r = client.post(f"{url.path}?{url.query}", posted(mime.extract_envelope(sealed.data)))
+        assert r.status == 303 and r.location.endswith(f"&lang={code}")
+        page = client.get(r.location)
+        assert f'<html lang="{code}">' in page.text and i18n.translator(code)("Log in") in page.text
+        assert i18n.translator(code)("Log in") in client.get("/login").text  # kept in this browser
+
+
+def test_the_language_chosen_on_secure_htm_is_kept_for_an_account_without_its_own(app, portal_home):
+    account = Recipient()
+    sealed = gateway.encrypt(portal_home, PLAIN, "clerk@bank.example", ["alice@example.org"],
+                             print_login_data=lambda new: setattr(account, "password", new.password))[0]
+    (french,) = [action for action, code, _ in secure_htm_buttons(sealed) if code == "fr"]
+    client = Client(app, language="de")
+    r = client.post(urllib.parse.urlsplit(french).path + "?lang=fr", posted(mime.extract_envelope(sealed.data)))
+    page = client.get(r.location)
+    r = client.post("/login", {"csrf": page.field("csrf"), "upload": page.field("upload"),
+                               "address": "alice@example.org", "password": account.password})
+    assert "Modifier le mot de passe" in client.get(r.location).text
+    assert store.Recipient.get().language == "fr"  # mails to this reader now come in French too
+    accounts.set_language(store.Recipient.get(), "de")  # a choice of the account's own stays
+    assert "Passwort ändern" in client.get("/password").text and store.Recipient.get().language == "de"
+
+
+def test_french_mails_login_data_and_password_notice(home_dir, clock, sink):
+    sink.messages.clear()
+    write_settings(home_dir / "webcrypt.toml", {"mail": {
+        "reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "from": '"webcrypt@bank.example"',
+        "internal_domains": '["bank.example"]', "language": '"fr"', "second_language": '""'}})
+    h = Home(config.load(home_dir / "webcrypt.toml"), clock=clock)
+    h.connect()
+    try:
+        sealed = gateway.encrypt(h, PLAIN, "clerk@bank.example", ["alice@example.org"])[0]
+        [login_data] = [email.message_from_bytes(m.content, policy=email.policy.default) for m in sink.messages]
+        body = login_data.get_content()
+        assert login_data["Subject"].endswith(": données de connexion de alice@example.org")
+        assert "Un message chiffré de votre part a été adressé à alice@example.org" in body
+        password = re.search(r"Mot de passe :  (\S+)", body).group(1)
+        assert "Portail :" in quopri.decodestring(sealed.data).decode("utf-8", "replace")
+        client = Client(create_app(h), language="fr-FR")
+        upload, r = open_and_login(client, mime.extract_envelope(sealed.data), "alice@example.org", password)
+        assert r.location == "/password"
+        for current, new in ((password, NEW_PASSWORD), (NEW_PASSWORD, "orange bicycle lantern")):
+            form = client.get("/password")
+            client.post("/password", {"csrf": form.field("csrf"), "current": current, "new": new, "repeat": new})
+        [notice] = [email.message_from_bytes(m.content, policy=email.policy.default) for m in sink.messages[1:]]
+        assert notice["Subject"].endswith(": votre mot de passe a été modifié")
+        assert "Le mot de passe de votre compte" in notice.get_content() and "orange" not in notice.get_content()
+    finally:
+        h.close()
 
 
 # Forgotten password
@@ -682,7 +780,11 @@ def test_plaintext_never_touches_the_disk(app, portal_home, sink, monkeypatch):
     assert r.status == 303 and len(sink.messages) == 1
 
 
-def test_every_text_of_the_portal_has_a_german_translation():
+OTHER_LANGUAGES = [code for code in languages.LANGUAGES if code != languages.DEFAULT]
+
+
+@pytest.mark.parametrize("code", OTHER_LANGUAGES)
+def test_every_text_of_the_portal_has_a_translation(code):
     from pathlib import Path
 
     from webcrypt.edges.portal import failures, i18n
@@ -693,12 +795,13 @@ def test_every_text_of_the_portal_has_a_german_translation():
         if not template.name.startswith("admin_"):
             texts |= {m.group(2) for m in re.finditer(r'_\((["\'])(.*?)\1\)', template.read_text())}
     texts |= set(failures.TITLES.values()) | set(failures.GENERIC.values())
-    german = i18n.catalogue("de")
+    translated = i18n.catalogue(code)
     assert len(texts) > 60
-    assert sorted(t for t in texts if t not in german) == []
+    assert sorted(t for t in texts if t not in translated) == []
 
 
-def test_every_error_shown_to_recipients_has_a_german_translation():
+@pytest.mark.parametrize("code", OTHER_LANGUAGES)
+def test_every_error_shown_to_recipients_has_a_translation(code):
     from pathlib import Path
 
     import webcrypt
@@ -711,9 +814,9 @@ def test_every_error_shown_to_recipients_has_a_german_translation():
     messages = set()
     for name in sources:
         messages |= {m.group(2) for m in re.finditer(shown + r'\((?:f?)"([^"{]+)"\)', (root / name).read_text())}
-    german = i18n.catalogue("de")
+    translated = i18n.catalogue(code)
     assert len(messages) > 25
-    assert sorted(m for m in messages if m not in german) == []
+    assert sorted(m for m in messages if m not in translated) == []
 
 
 def test_reply_form_quotes_in_the_users_language(app, portal_home):

@@ -20,6 +20,7 @@ from pathlib import Path
 LANGUAGES: dict[str, str] = {
     "en": "English",
     "de": "Deutsch",
+    "fr": "Français",
 }
 DEFAULT = "en"
 PACKAGE_LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..base.errors import EnvelopeError
+from ..base.languages import LANGUAGES
 from . import contrast, texts
 
 COPIED_FIELDS = ("from", "to", "cc", "date", "reply-to", "in-reply-to", "references")
@@ -402,6 +403,7 @@ def secure_htm_chunks(carrier: Carrier, sealed) -> Iterator[bytes]:
         button=" / ".join(_ascii_markup(t) for t in wording.each(texts.SECURE_HTM_BUTTON)),
     )
     values["explanations"] = _explanations(wording, values)
+    values["language_choice"] = _language_choice(wording, values["action"])
     head = texts.SECURE_HTM_HEAD.format(**values).encode("ascii")
     tail = texts.SECURE_HTM_TAIL.format(**values).encode("ascii")
     yield head
@@ -443,6 +445,21 @@ def _explanations(wording: texts.Wording, values: dict) -> str:
         lang = f' lang="{code}"' if n else ""
         paragraphs.append(f"<p{lang}>{_ascii_markup(text.format(**values))}</p>")
     return "\n".join(paragraphs)
+
+
+def _language_choice(wording: texts.Wording, action: str) -> str:
+    """One button per language of the portal, each named in its own language: it posts the same
+    envelope to /open?lang=<code> (formaction), so the reader chooses the portal's language here,
+    with script off too. The script's automatic submit sends none: the browser's language decides."""
+    if len(LANGUAGES) < 2:
+        return ""
+    label = " / ".join(_ascii_markup(t) for t in wording.each(texts.SECURE_HTM_LANGUAGES))
+    buttons = "\n".join(
+        f'<button type="submit" formaction="{action}?lang={code}" lang="{code}">{_ascii_html(name)}</button>'
+        for code, name in LANGUAGES.items()
+    )
+    return (f'<div class="languages" role="group" aria-labelledby="webcrypt-languages">\n'
+            f'<p id="webcrypt-languages">{label}</p>\n<p>{buttons}</p>\n</div>\n')
 
 
 def _ascii_html(text: str) -> str:

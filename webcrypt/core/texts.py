@@ -65,6 +65,9 @@ This file holds an encrypted message from <strong>{sender}</strong>.
 Press <em>Open message</em> to read it in the secure portal; you will be asked
 for your mail address and password."""
 SECURE_HTM_BUTTON = "Open message"
+# Above one button per language of the portal (base/languages.py): each opens the message with
+# the portal in that language, chosen on the page itself, without script.
+SECURE_HTM_LANGUAGES = "Or open it in your language:"
 
 SECURE_HTM_HEAD = """\
 <!DOCTYPE html>
@@ -79,6 +82,7 @@ body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
 main{{max-width:40rem;margin:2rem auto;background:#fff;padding:1.5rem;border-top:6px solid {color};border-radius:4px}}
 h1{{font-size:1.4rem;color:{color}}}
 button{{font-size:1.1rem;padding:.8rem 1.6rem;background:{color};color:#fff;border:0;border-radius:4px;cursor:pointer}}
+.languages button{{font-size:1rem;padding:.6rem 1.2rem;margin:0 .5rem .5rem 0;background:#fff;color:{color};border:2px solid {color}}}
 button:focus{{outline:3px solid #1a1a1a;outline-offset:2px;box-shadow:0 0 0 2px #fff}}
 textarea{{display:none}}
 </style>
@@ -94,7 +98,7 @@ textarea{{display:none}}
 SECURE_HTM_TAIL = """\
 </textarea>
 <p><button type="submit">{button}</button></p>
-</form>
+{language_choice}</form>
 <p><small>{portal_url}</small></p>
 </main>
 <script>document.getElementById("webcrypt-open").submit();</script>
@@ -257,7 +261,7 @@ Please check first, for instance by phone, that the request really comes from
 
 # Every text a mail.po translates (tests check that each language has them all).
 MSGIDS = (
-    CARRIER_PREAMBLE, CARRIER_NOTICE, SECURE_HTM_TITLE, SECURE_HTM_EXPLANATION, SECURE_HTM_BUTTON,
+    CARRIER_PREAMBLE, CARRIER_NOTICE, SECURE_HTM_TITLE, SECURE_HTM_EXPLANATION, SECURE_HTM_BUTTON, SECURE_HTM_LANGUAGES,
     LOGIN_DATA_SUBJECT, LOGIN_DATA_BODY, *LOGIN_DATA_INTRO.values(), LOGIN_DATA_CHANGE,
     PASSWORD_NOTICE_SUBJECT, PASSWORD_NOTICE_BODY, RECOVERY_LINK_SUBJECT, RECOVERY_LINK_BODY,
     MAIL_CODE_SUBJECT, MAIL_CODE_BODY, NOT_DELIVERED_SUBJECT, NOT_DELIVERED_BODY,

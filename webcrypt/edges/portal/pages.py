@@ -116,11 +116,29 @@ def own_words(brand: dict, lang: str, key: str) -> str:
     return str(texts.get(key) or "") if isinstance(texts, dict) else ""
 
 
+def choice_to_keep(home, recipient) -> str | None:
+    """The language the reader chose in this browser, kept for the account like the profile's choice:
+    the header's language link of this request, or, for an account without a choice of its own,
+    the browser's earlier one (secure.htm's language buttons, a link before logging in)."""
+    asked = i18n.valid(bottle.request.query.get("lang"))
+    if asked or i18n.valid(recipient.language):
+        return asked
+    return web.chosen_language(home)
+
+
+def with_chosen_language(location: str) -> str:
+    """*location* passing on the language this request chose (a language button of secure.htm)."""
+    asked = i18n.valid(bottle.request.query.get("lang"))
+    if not asked:
+        return location
+    return f"{location}{'&' if '?' in location else '?'}lang={asked}"
+
+
 def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
     home = portal.home
     lang = lang or web.language(home, recipient)
-    if recipient is not None and bottle.request.query.get("lang") == lang and recipient.language != lang:
-        accounts.set_language(recipient, lang)  # the header's language link is a choice, kept like the profile's
+    if recipient is not None and recipient.language != lang and choice_to_keep(home, recipient) == lang:
+        accounts.set_language(recipient, lang)
     nonce = web.new_nonce()
     brand = with_own_text(branding(portal), lang)
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
@@ -253,14 +271,14 @@ class Pages:
         del text  # the base64 text is not needed beside the envelope while it is stored
         upload, _record = inbox.accept(self.home, data)
         remember_opened(self.home, upload)
-        see_other(f"/login?upload={upload}")
+        see_other(with_chosen_language(f"/login?upload={upload}"))
 
     def login_form(self, error: str = "", address: str = ""):
         asked = upload_id(bottle.request.query.get("upload") or web.form("upload", 40))
         session = web.current_session(self.home, KIND)
         if session is not None and asked and not error:
             self.attach(session, asked)
-            see_other(f"/message/{asked}")
+            see_other(with_chosen_language(f"/message/{asked}"))
         upload, record, closed = self.returning_to(asked)
         return self.page(
             "login", upload=upload, record=record, error=error, address=address, closed=closed,

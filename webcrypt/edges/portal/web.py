@@ -334,7 +334,7 @@ def language(home: Home, recipient: store.Recipient | None = None) -> str:
         return asked
     return (
         i18n.valid(recipient.language if recipient else None)
-        or i18n.valid(bottle.request.get_cookie(cookie_name(home, LANG)))
+        or chosen_language(home)
         or i18n.negotiate(bottle.request.headers.get("Accept-Language"))
     )
 
@@ -344,6 +344,11 @@ def language_link(code: str) -> str:
     on the login page, say), only ``lang`` changed; relative, so it never leaves the page."""
     query = [(k, v) for k, v in bottle.request.query.allitems() if k != "lang"] + [("lang", code)]
     return "?" + urllib.parse.urlencode(query)
+
+
+def chosen_language(home: Home) -> str | None:
+    """The language this browser chose earlier (a ?lang link or button), kept in a cookie."""
+    return i18n.valid(bottle.request.get_cookie(cookie_name(home, LANG)))
 
 
 # One list object: bottle caches compiled templates by the identity of the lookup list.

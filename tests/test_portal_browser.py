@@ -11,6 +11,7 @@ import email
 import email.policy
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -206,6 +207,12 @@ def test_the_same_in_german(browser, portal, sink, tmp_path):
                  {"login": "Anmelden", "reply": "Sicher antworten", "sent": "Ihre Antwort wurde sicher gesendet."}, "de")
 
 
+def test_the_same_in_french(browser, portal, sink, tmp_path):
+    walk_through(browser, portal, sink, tmp_path, "claire@example.fr", "fr-FR",
+                 {"login": "Se connecter", "reply": "Répondre de façon sécurisée",
+                  "sent": "Votre réponse a été envoyée de façon sécurisée."}, "fr")
+
+
 def test_hostile_html_runs_no_script_and_loads_nothing_remote(browser, portal, remote, tmp_path):
     evil = f"http://127.0.0.1:{REMOTE_PORT}"
     raw = (
@@ -259,10 +266,42 @@ def test_secure_htm_opens_by_button_where_script_is_off(browser, portal, tmp_pat
     page.set_default_timeout(10_000)
     page.goto(path.as_uri())
     assert page.url.startswith("file://")  # nothing submitted by itself
-    page.get_by_role("button").click()
+    page.get_by_role("button", name="Open message").click()
     page.wait_for_url(f"{PORTAL}/login?upload=*")
     assert "clerk@bank.example" in page.content()
     shot(page, "noscript-login")
+    context.close()
+
+
+def axe_violations_of_the_page(browser, path: Path) -> list:
+    """axe-core needs script, and with script secure.htm submits itself: axe reads it without its one script."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_content(re.sub(r"<script>.*?</script>", "", path.read_text("ascii"), flags=re.S))
+    violations = AXE.Axe().run(page).response["violations"]
+    context.close()
+    return violations
+
+
+def test_secure_htm_lets_the_reader_choose_the_language_without_script(browser, portal, tmp_path):
+    """An English browser, a French reader: the page's own buttons choose, by keyboard, script off."""
+    path, _ = secure_htm(portal, tmp_path, letter("eloise@example.fr", "Langue", "Bonjour", "langue"),
+                         "eloise@example.fr")
+    context = browser.new_context(java_script_enabled=False, locale="en-GB", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path.as_uri())
+    group = page.get_by_role("group", name="Or open it in your language:")
+    assert [b.inner_text() for b in group.get_by_role("button").all()] == ["English", "Deutsch", "Français"]
+    shot(page, "secure-htm-languages")
+    assert axe_violations_of_the_page(browser, path) == []
+    group.get_by_role("button", name="Français").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/login?upload=*&lang=fr")
+    assert page.locator("html").get_attribute("lang") == "fr" and "Se connecter" in page.content()
+    shot(page, "secure-htm-fr-login")
+    page.goto(f"{PORTAL}/login")
+    assert "Se connecter" in page.content()  # the choice is kept in this browser
     context.close()
 
 

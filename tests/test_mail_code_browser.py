@@ -6,9 +6,8 @@ import os
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from test_portal_browser import AXE, CHROMIUM, Sink, browser, letter, secure_htm, served_portal, shot
+from test_portal_browser import AXE, CHROMIUM, browser, letter, secure_htm, served_portal, shot, sink_serving
 
 PORTAL_PORT, SINK_PORT = 12656, 12657
 PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
@@ -18,11 +17,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chr
 
 @pytest.fixture(scope="module")
 def sink():
-    handler = Sink()
-    controller = Controller(handler, hostname="127.0.0.1", port=SINK_PORT)
-    controller.start()
-    yield handler
-    controller.stop()
+    yield from sink_serving(SINK_PORT)
 
 
 @pytest.fixture(scope="module")

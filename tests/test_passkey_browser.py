@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from test_portal_browser import CHROMIUM, NEW_PASSWORD, browser, letter, secure_htm, served_portal, shot  # noqa: F401 - browser: a fixture
+from test_portal_browser import CHROMIUM, browser, first_login, letter, secure_htm, served_portal, shot  # noqa: F401 - browser: a fixture
 from webcrypt.infra import store
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -69,15 +69,7 @@ def passkey_walk(browser, home, tmp_path, to: str, lang: str, viewport: dict, ta
     page.goto(first.as_uri())
     page.wait_for_url(f"{PORTAL}/login?upload=*")
     accessible(page, "login page")
-    page.fill("#address", to)
-    page.fill("#password", password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{PORTAL}/password")
-    page.fill("#current", password)
-    page.fill("#new", NEW_PASSWORD)
-    page.fill("#repeat", NEW_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{PORTAL}/message/*")
+    first_login(page, PORTAL, to, password)
     assert said["offer"] in page.content()
     page.get_by_role("button", name=said["add"]).wait_for()  # shown: the script found WebAuthn
     accessible(page, "message with the passkey offer")
@@ -131,16 +123,7 @@ def signed_up_with_a_passkey(browser, home, tmp_path, to: str):
     virtual_authenticator(context, page)
     first, password = secure_htm(home, tmp_path, letter(to, "Hello", "First letter", to + "1"), to)
     page.goto(first.as_uri())
-    page.wait_for_url(f"{PORTAL}/login?upload=*")
-    page.fill("#address", to)
-    page.fill("#password", password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{PORTAL}/password")
-    page.fill("#current", password)
-    page.fill("#new", NEW_PASSWORD)
-    page.fill("#repeat", NEW_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{PORTAL}/message/*")
+    first_login(page, PORTAL, to, password)
     with page.expect_navigation():
         page.get_by_role("button", name="Add a passkey").click()
     page.get_by_role("button", name="Log out").click()

@@ -65,11 +65,31 @@ class Remote(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def sink():
+    yield from sink_serving(SINK_PORT)
+
+
+def sink_serving(port: int):
+    """An SMTP sink on 127.0.0.1:*port* keeping what it gets (a fixture's body)."""
     handler = Sink()
-    controller = Controller(handler, hostname="127.0.0.1", port=SINK_PORT)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     yield handler
     controller.stop()
+
+
+def first_login(page, portal: str, to: str, password: str) -> None:
+    """From the login page a secure.htm led to: the generated password, then NEW_PASSWORD chosen
+    at the forced change; ends on the message."""
+    page.wait_for_url(f"{portal}/login?upload=*")
+    page.fill("#address", to)
+    page.fill("#password", password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{portal}/password")
+    page.fill("#current", password)
+    page.fill("#new", NEW_PASSWORD)
+    page.fill("#repeat", NEW_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{portal}/message/*")
 
 
 @pytest.fixture(scope="module")
@@ -236,16 +256,7 @@ def test_hostile_html_runs_no_script_and_loads_nothing_remote(browser, portal, r
     page.on("request", lambda request: requests.append(request.url))
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(path.as_uri())
-    page.wait_for_url(f"{PORTAL}/login?upload=*")
-    page.fill("#address", "carol@example.org")
-    page.fill("#password", password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{PORTAL}/password")
-    page.fill("#current", password)
-    page.fill("#new", NEW_PASSWORD)
-    page.fill("#repeat", NEW_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{PORTAL}/message/*")
+    first_login(page, PORTAL, "carol@example.org", password)
     frame = page.frame_locator("iframe.body")
     frame.get_by_text("Special offer").hover()
     frame.get_by_text("click").click()
@@ -396,16 +407,7 @@ def test_print_shows_the_whole_message_without_the_portal_and_passes_axe(browser
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.goto(path.as_uri())
-    page.wait_for_url(f"{PORTAL}/login?upload=*")
-    page.fill("#address", to)
-    page.fill("#password", password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{PORTAL}/password")
-    page.fill("#current", password)
-    page.fill("#new", NEW_PASSWORD)
-    page.fill("#repeat", NEW_PASSWORD)
-    page.click("form.stack button[type=submit]")
-    page.wait_for_url(f"{PORTAL}/message/*")
+    first_login(page, PORTAL, to, password)
     page.emulate_media(media="print")  # the browser's own Print on the message page: no chrome either
     assert set(displayed(page, "header.top, nav, footer, p.actions")) == {"none"}
     assert page.is_visible("h1") and page.is_visible("dl.headers") and page.is_visible("ul.attachments")

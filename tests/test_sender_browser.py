@@ -10,9 +10,8 @@ import re
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from test_portal_browser import AXE, NEW_PASSWORD, browser, letter, secure_htm, served_portal, shot  # noqa: F401
+from test_portal_browser import AXE, browser, first_login, letter, secure_htm, served_portal, shot, sink_serving  # noqa: F401
 
 PORTAL_PORT, SINK_PORT = 12664, 12665
 PORTAL = f"http://127.0.0.1:{PORTAL_PORT}"
@@ -20,22 +19,9 @@ CLERK = "clerk@bank.example"
 LINK = re.compile(re.escape(PORTAL) + r"(/sender/link\?token=[A-Za-z0-9_-]+)")
 
 
-class Sink:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture(scope="module")
 def sink():
-    handler = Sink()
-    controller = Controller(handler, hostname="127.0.0.1", port=SINK_PORT)
-    controller.start()
-    yield handler
-    controller.stop()
+    yield from sink_serving(SINK_PORT)
 
 
 @pytest.fixture(scope="module")
@@ -102,16 +88,7 @@ def test_a_sender_sees_opened_then_recalls_and_the_recipient_sees_it_recalled(br
     reading = recipient.new_page()
     reading.set_default_timeout(10_000)
     reading.goto(path.as_uri())
-    reading.wait_for_url(f"{PORTAL}/login?upload=*")
-    reading.fill("#address", "alice@example.org")
-    reading.fill("#password", password)
-    reading.keyboard.press("Enter")
-    reading.wait_for_url(f"{PORTAL}/password")
-    reading.fill("#current", password)
-    reading.fill("#new", NEW_PASSWORD)
-    reading.fill("#repeat", NEW_PASSWORD)
-    reading.keyboard.press("Enter")
-    reading.wait_for_url(f"{PORTAL}/message/*")
+    first_login(reading, PORTAL, "alice@example.org", password)
     assert "Your balance" in reading.content() and "[receipt]" not in reading.content()
     receipt = wait_for_mail(sink, CLERK, "alice@example.org")
     assert "opened" in receipt and f"{PORTAL}/sender" in receipt

@@ -326,57 +326,50 @@ def test_a_relay_that_never_answers_the_end_of_data_defers(scripted, monkeypatch
     assert "relay_unavailable" not in log  # after DATA the relay may have it: never processed twice
 
 
-def test_a_relay_dropping_the_connection_during_data_defers_never_processes_here(home_dir):
-    """The message was being sent when the relay went away: it may have taken it, so only the
-    MTA's retry decides (75), never a second copy from here."""
+def piped_to_a_raw_socket(home_dir, answer):
+    """pipe in forwarding mode against a server that is not aiosmtpd: *answer(connection)* speaks
+    for it once. The message's own next hop is down, so a fallback here would defer too."""
     import socket
 
     listener = socket.create_server(("127.0.0.1", FAKE_PORT))
 
-    def answer():
+    def serve():
         connection, _ = listener.accept()
         with connection:
-            replies = iter([b"250-relay\r\n250 SIZE 1000000\r\n", b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"])
-            connection.sendall(b"220 relay ESMTP\r\n")
-            reader = connection.makefile("rb")
-            for reply in replies:
-                reader.readline()
-                connection.sendall(reply)
-            reader.readline()  # the first line of the message: then the relay crashes
+            answer(connection)
 
-    thread = threading.Thread(target=answer, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     conf = home_dir / "webcrypt.toml"
     write_settings(conf, {"pipe": {"relay": f'"127.0.0.1:{FAKE_PORT}"'}, "mail": {"reinject": '"smtp://127.0.0.1:9"'}})
     try:
-        status, log = run_in_process(conf, ["alice@example.org"])
+        return run_in_process(conf, ["alice@example.org"])
     finally:
         thread.join(timeout=10)
         listener.close()
+
+
+def test_a_relay_dropping_the_connection_during_data_defers_never_processes_here(home_dir):
+    """The message was being sent when the relay went away: it may have taken it, so only the
+    MTA's retry decides (75), never a second copy from here."""
+
+    def crash_during_data(connection):
+        replies = [b"250-relay\r\n250 SIZE 1000000\r\n", b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"]
+        connection.sendall(b"220 relay ESMTP\r\n")
+        reader = connection.makefile("rb")
+        for reply in replies:
+            reader.readline()
+            connection.sendall(reply)
+        reader.readline()  # the first line of the message: then the relay crashes
+
+    status, log = piped_to_a_raw_socket(home_dir, crash_during_data)
     assert status == 75 and "action=deferred" in log and "relay_unavailable" not in log
     assert "processed=here" not in log
 
 
 def test_something_else_on_the_port_defers(home_dir):
     """Not an SMTP server (e.g. a web server on the configured port): deferred, not bounced."""
-    import socket
-
-    listener = socket.create_server(("127.0.0.1", FAKE_PORT))
-
-    def answer():
-        connection, _ = listener.accept()
-        with connection:
-            connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    conf = home_dir / "webcrypt.toml"
-    write_settings(conf, {"pipe": {"relay": f'"127.0.0.1:{FAKE_PORT}"'}, "mail": {"reinject": '"smtp://127.0.0.1:9"'}})
-    try:
-        status, log = run_in_process(conf, ["alice@example.org"])
-    finally:
-        thread.join(timeout=10)
-        listener.close()
+    status, log = piped_to_a_raw_socket(home_dir, lambda connection: connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n"))
     assert status == 75 and "does not speak SMTP" in log
 
 

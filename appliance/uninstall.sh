@@ -39,6 +39,9 @@ UNIT_NAMES="webcrypt-portal.service webcrypt-relay.service webcrypt-maintain.tim
 if systemd_running; then
     # shellcheck disable=SC2086 # a list of unit names
     systemctl disable --now $UNIT_NAMES 2>/dev/null || true
+    # a service that ended "failed" while stopping (the relay, killed mid-connection) is forgotten too
+    # shellcheck disable=SC2086 # a list of unit names
+    systemctl reset-failed $UNIT_NAMES 2>/dev/null || true
 fi
 for unit in $UNIT_NAMES; do
     rm -f "$UNITS/$unit"

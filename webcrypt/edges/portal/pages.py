@@ -285,6 +285,8 @@ class Pages:
         if until:
             bottle.response.headers["Retry-After"] = str(max(1, until - self.home.now()))
         said = "" if isinstance(error, Throttled) and lock else i18n.translator(lang)(str(error))
+        if said and lock and not said.endswith((".", "!", "?")):
+            said += "."  # a sentence follows
         return self.login_form(error=said, address=address, lock=lock)
 
     def returning_to(self, asked: str | None):

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import write_settings
 from portal_client import Client
-from test_admin_web import PASSWORD, app_for, web  # noqa: F401 (fixture)
+from test_admin_web import app_for, web  # noqa: F401 (fixture)
 from test_portal import (  # noqa: F401 (fixtures)
     PLAIN,
     app,

@@ -823,7 +823,7 @@ def test_reply_form_quotes_in_the_users_language(app, portal_home):
     client = Client(app, language="de")
     upload = ready(client, portal_home)
     form = reply_form(client, upload)
-    assert "schrieb am Mon, 01 Jan 2027 10:00:00 +0000:" in form.text and "Sicher antworten" in form.text
+    assert "schrieb am 1. Januar 2027, 10:00 (UTC):" in form.text and "Sicher antworten" in form.text
 
 
 def test_uploads_are_throttled_per_client(app, portal_home):

@@ -434,3 +434,25 @@ def test_print_shows_the_whole_message_without_the_portal_and_passes_axe(browser
     page.wait_for_url(f"{PORTAL}/message/*")
     assert page.is_visible("iframe.body")  # back on the message, its body in the frame again
     context.close()
+
+
+DATED = (b"From: Clerk <clerk@bank.example>\nTo: {to}\nSubject: Dated\nDate: Mon, 01 Jan 2027 10:00:00 +0000\n"
+         b"Message-ID: <dated@bank.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nHello.\n")
+
+
+def test_dates_are_shown_in_the_browsers_time_zone_and_pass_axe(browser, portal, tmp_path):
+    """Issue 14, item 4: the browser's zone (Intl, told by static/timezone.js) is the one the page shows."""
+    to = "tokyo@example.org"
+    path, password = secure_htm(portal, tmp_path, DATED.replace(b"{to}", to.encode()), to)
+    context = browser.new_context(locale="en-GB", timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path.as_uri())
+    first_login(page, PORTAL, to, password)
+    shown = page.locator("dl.headers time").first
+    assert shown.get_attribute("datetime") == "2027-01-01T19:00:00+09:00"
+    assert shown.inner_text() == "1 January 2027, 19:00"  # the reader's own zone: no zone name beside it
+    assert "10:00 (UTC+00:00) for the sender" in page.inner_text("dl.headers")
+    violations = AXE.Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    context.close()

@@ -196,7 +196,7 @@ def test_profile_names_sender_date_and_subject(app, portal_home):
     page = client.get("/profile")
     listed = re.search(r'<ul class="opened">(.*?)</ul>', page.text, re.S).group(1)
     assert f'href="/message/{upload}"' in listed and "Your statement" in listed
-    assert "clerk@bank.example" in listed and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", listed)
+    assert "clerk@bank.example" in listed and re.search(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d", listed)
     assert f"Message {upload[:8]}" not in page.text
 
 

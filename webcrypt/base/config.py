@@ -33,6 +33,8 @@ SCHEMA: dict[str, dict[str, object]] = {
         "replies_per_hour": 20,
         "secure_cookies": True,
         "view_cache_seconds": 30,
+        # the time zone of dates on portal pages when the browser tells none, e.g. "Europe/Berlin"; "": UTC
+        "time_zone": "",
     },
     "mail": {
         "reinject": "sendmail:/usr/sbin/sendmail",
@@ -274,6 +276,10 @@ CHECKS = {
     "keys.master_key": (lambda v: v.strip() != "", "must name the master key file, e.g. \"master.key\""),
     "branding.logo_url": (lambda v: v == "" or v.startswith("https://"), "must be empty or an https:// URL"),
     "branding.color": (lambda v: re.fullmatch("#[0-9a-fA-F]{6}", v) is not None, "must look like \"#1f4e79\""),
+    "portal.time_zone": (
+        lambda v: v == "" or time_zone(v) is not None or (not zone_data_present() and _ZONE_NAME.fullmatch(v)),
+        "must be empty (UTC) or a time zone name such as \"Europe/Berlin\"",
+    ),
 }
 
 # Whole numbers where 0 would stop the service rather than switch something off
@@ -307,6 +313,29 @@ def _is_host_port(text: str) -> bool:
     except ConfigError:
         return False
     return True
+
+
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")
+
+
+def time_zone(name: str):
+    """The zone named *name* ("Europe/Berlin"), None when the name is malformed or this system has
+    no data for it: the one reader of zone names (the configuration, a browser's cookie). A minimal
+    system may have no zone data at all; whoever asks then falls back (to UTC), never fails."""
+    import zoneinfo
+
+    if not isinstance(name, str) or len(name) > 64 or not _ZONE_NAME.fullmatch(name):
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def zone_data_present() -> bool:
+    """Whether this system knows any time zone (a minimal one may have no tzdata): without it a
+    configured zone cannot be checked, is accepted by its form and read as UTC."""
+    return time_zone("Europe/Berlin") is not None or time_zone("America/New_York") is not None
 
 
 def sqlite_path(url: str) -> Path | None:

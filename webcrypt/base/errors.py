@@ -135,9 +135,15 @@ class UnknownMessage(WebcryptError):
 
 
 class LoginFailed(WebcryptError):
-    """Wrong address or password; deliberately never says which."""
+    """Wrong address or password; deliberately never says which. *attempts_left*: how many more
+    failures the reader's own attempts leave before the lock; *locked_until*: this failure locked
+    logging in until then (Unix seconds). Both alike for every address, known or not."""
 
     exit_status = ExitStatus.WRONG_PASSWORD
+
+    def __init__(self, message: str = "", attempts_left: int | None = None, locked_until: int | None = None):
+        super().__init__(message)
+        self.attempts_left, self.locked_until = attempts_left, locked_until
 
 
 class SecondFactorMissing(LoginFailed):
@@ -152,10 +158,14 @@ class PasskeyRejected(WebcryptError):
 
 
 class Throttled(WebcryptError):
-    """Too many failures or requests: wait before trying again."""
+    """Too many failures or requests: wait before trying again (*until*, Unix seconds, when known)."""
 
     exit_status = ExitStatus.UNAVAILABLE
     temporary = True
+
+    def __init__(self, message: str = "", until: int | None = None):
+        super().__init__(message)
+        self.until = until
 
 
 class SessionExpired(WebcryptError):

@@ -14,7 +14,9 @@ Whoever logs in goes through the same steps, in this order (DESIGN.md, "One logi
    one-time code mailed to the account's address, where the door takes one (mail_codes.py: an
    HMAC, no hash to wait for);
 3. any failure is one answer (LoginFailed), counted, audited, and blocks the account when
-   it reaches its limit;
+   it reaches its limit; the answer says how many attempts are left once few are (counted per
+   client and name, so that it tells nothing of anyone else's attempts, and the same for a name
+   with and without an account), and when a lock this failure set ends;
 4. success gives the client's reservation back, clears the account's count, re-hashes a
    password stored at a lower cost, is audited, and starts a new session, ending the one
    the browser had (session ids rotate at every login).
@@ -48,6 +50,7 @@ MAX_PASSWORD = 200
 # What makes a login fail; SecondFactorMissing fails it too but is told (the administrator must enrol).
 FAILURES = (UnknownAccount, WrongPassword, AccountDisabled, BadAddress, SecondFactorMissing, PasskeyRejected)
 PASSKEY_WRONG = "this passkey was not accepted: try again, or log in with your password"
+FEW_LEFT = 2  # a failure that leaves this many attempts or fewer says so
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,7 @@ def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replac
     """A new session for a right name and proof; LoginFailed (or Throttled) otherwise. The session
     remembers *client* and the device *user_agent* names, for its owner's list of sessions."""
     name = door.normalise(name)
-    limits = [(door.account_key(home, name), throttle.login_account(home)),
-              (door.client_key(client), throttle.login_client(home))]
+    limits = login_limits(home, door, name, client)
     counts = reserve(home, limits)
     try:
         account = _verified(home, door, name, proof)
@@ -103,9 +105,10 @@ def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replac
         fail(home, door, name, client, limits, counts, error)
         if isinstance(error, SecondFactorMissing):
             raise
-        raise LoginFailed(PASSKEY_WRONG if proof.passkey else door.wrong) from None
+        raise LoginFailed(PASSKEY_WRONG if proof.passkey else door.wrong, **what_is_left(home, limits, counts)) from None
     throttle.clear(limits[0][0])
     throttle.succeeded(limits[1][0])
+    throttle.clear(limits[2][0])
     if proof.passkey is None and door.mail_code is None:  # a code login has no password to store again
         _rehash_if_cheaper(home, account, proof.password)
     door.succeeded(home, account)
@@ -115,6 +118,26 @@ def sign_in(home: Home, door: Door, name: str, proof: Proof, client: str, replac
     token, session = sessions.start(home, door.kind, door.principal(account), {**door.session_data(account), **(data or {})},
                                     client, user_agent)
     return SignedIn(account, token, session)
+
+
+def login_limits(home: Home, door: Door, name: str, client: str) -> list[tuple[str, throttle.Rule]]:
+    """The account's and the client's throttles, and a count of this client's attempts on this
+    name alone (it refuses nothing: the warning reads it)."""
+    account_key, client_key = door.account_key(home, name), door.client_key(client)
+    account_rule = throttle.login_account(home)
+    return [(account_key, account_rule), (client_key, throttle.login_client(home)),
+            (f"login-pair:{client_key}|{account_key}", throttle.count_only(account_rule))]
+
+
+def what_is_left(home: Home, limits, counts: list[int]) -> dict:
+    """After a failure: when the lock it set ends, else how many attempts the reader's own
+    failures on this name leave (an upper bound: the lock may come sooner when others failed on
+    the same name or client, and saying so would tell of their attempts)."""
+    until = throttle.lock_end(home, [key for key, _ in limits[:2]])
+    if until is not None:
+        return {"locked_until": until}
+    left = min(limits[0][1].limit, limits[1][1].limit) - counts[2]
+    return {"attempts_left": max(left, 1)}
 
 
 def confirm(home: Home, door: Door, account, password: str, client: str) -> None:

@@ -56,9 +56,24 @@ def client_bucket(client: str) -> str:
     return str(address)
 
 
+# A count that never refuses nor blocks: how many attempts one client made on one name, so that a
+# warning can say what the reader's own attempts left, and nothing of anyone else's.
+COUNT_ONLY_LIMIT = 1 << 30
+
+
+def count_only(rule: Rule) -> Rule:
+    return Rule(limit=COUNT_ONLY_LIMIT, window=rule.window, block=rule.block)
+
+
 def blocked(home: Home, key: str) -> bool:
-    row = store.Throttle.get_or_none(store.Throttle.key == key[:200])
-    return bool(row and row.blocked_until and row.blocked_until > home.now())
+    return lock_end(home, [key]) is not None
+
+
+def lock_end(home: Home, keys: list[str]) -> int | None:
+    """When the last block on *keys* ends (Unix seconds); None when none is blocked."""
+    rows = store.Throttle.select(store.Throttle.blocked_until).where(
+        store.Throttle.key.in_([key[:200] for key in keys]) & (store.Throttle.blocked_until > home.now()))
+    return max((row.blocked_until for row in rows), default=None)
 
 
 def reserve(home: Home, *limits: tuple[str, Rule]) -> list[int]:
@@ -75,7 +90,8 @@ def reserve(home: Home, *limits: tuple[str, Rule]) -> list[int]:
         if (blocked_until and blocked_until > home.now()) or count > rule.limit:
             for done, _ in limits[:len(counts) + 1]:
                 _give_back(done)
-            raise Throttled("too many attempts: please wait a while and try again")
+            raise Throttled("too many attempts: please wait a while and try again",
+                            until=lock_end(home, [k for k, _ in limits]))
         counts.append(count)
     return counts
 

@@ -41,7 +41,7 @@ from ...usecases import (
     settings,
     wording,
 )
-from . import admin_text, failures, pages, passkey_pages, web
+from . import admin_text, failures, moments, pages, passkey_pages, web
 
 TEMPLATES = web.TEMPLATES
 COOKIE = "webcrypt-admin"
@@ -216,11 +216,16 @@ class Console:
 
     # --- login -----------------------------------------------------------------
 
-    def login_form(self, message: str = "", status: int = 200):
+    def lock_sentences(self, error) -> list[str]:
+        """The recipients' words on the lock (moments.py), in the console's catalogue."""
+        return moments.Moments(self.home, self.lang(), self.t).lock_sentences(
+            error, self.home.config["throttle.login_block_minutes"])
+
+    def login_form(self, message: str = "", status: int = 200, lock: list[str] | None = None):
         # ?recovery=1: the code field asks for a recovery code (letters: no numeric keypad on a phone)
         recovery = (bottle.request.query.get("recovery") or self.form("recovery")) == "1"
         return self.render("admin_login.tpl", status=status, title=self.t("Administrator login"),
-                           login_token=web.pre_csrf(self.home), message=message, recovery=recovery,
+                           login_token=web.pre_csrf(self.home), message=message, recovery=recovery, lock=lock or [],
                            next=bottle.request.query.get("next", "") or self.form("next"),
                            origin=passkeys.relying_party(self.home).origin,
                            passkey_only=self.home.config["admin.require_passkey"])
@@ -234,14 +239,15 @@ class Console:
             signed = admins.login(self.home, self.form("name"), self.form("password"), self.client(),
                                   code=self.form("code"), replacing=web.session_token(self.home, COOKIE),
                                   user_agent=web.user_agent())
-        except Throttled:
-            return self.login_form(self.t("Too many attempts. Please wait a while."), status=429)
+        except Throttled as e:
+            lock = self.lock_sentences(e)
+            return self.login_form("" if lock else self.t("Too many attempts. Please wait a while."), status=429, lock=lock)
         except SecondFactorMissing:
             return self.login_form(self.t(
                 "A second factor is required. Enrol one over SSH with 'webcrypt admin totp NAME', then log in with its code."
             ), status=403)
-        except LoginFailed:
-            return self.login_form(self.t("The name or the password is wrong."), status=403)
+        except LoginFailed as e:
+            return self.login_form(self.t("The name or the password is wrong."), status=403, lock=self.lock_sentences(e))
         web.set_session_cookie(self.home, signed.token, COOKIE)
         return pages.see_other(self.safe_next(self.form("next")))
 

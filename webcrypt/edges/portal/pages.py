@@ -5,7 +5,6 @@ and renders a template. Errors are raised and turned into pages by app.py.
 """
 
 import re
-import time
 import urllib.parse
 from typing import Iterator
 
@@ -25,7 +24,7 @@ from ...base.errors import (
 from ...core import contrast, mime
 from ...infra import store
 from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, senders, sessions, throttle
-from . import failures, i18n, web
+from . import failures, i18n, moments, web
 
 KIND = accounts.KIND
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -147,8 +146,8 @@ def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None,
         contact=own_words(brand, lang, "contact"),
         recipient=recipient,
         session=session, csrf=session.csrf if session else "", path=bottle.request.path,
-        request_method_get=bottle.request.method == "GET", fmt_time=fmt_time, fmt_size=fmt_size,
-        language_link=web.language_link, **values,
+        request_method_get=bottle.request.method == "GET", language_link=web.language_link,
+        **moments.template_values(home, lang), **values,
     )
 
 
@@ -157,20 +156,6 @@ def with_own_text(brand: dict, lang: str) -> dict:
     texts = brand.get("texts") if isinstance(brand.get("texts"), dict) else {}
     own = (texts.get(lang) or {}).get("portal_welcome")
     return {**brand, "text": own} if own else brand
-
-
-def fmt_time(ts) -> str:
-    if not ts:
-        return "–"
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))
-
-
-def fmt_size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(size)
 
 
 def see_other(location: str):
@@ -273,7 +258,7 @@ class Pages:
         remember_opened(self.home, upload)
         see_other(with_chosen_language(f"/login?upload={upload}"))
 
-    def login_form(self, error: str = "", address: str = ""):
+    def login_form(self, error: str = "", address: str = "", lock: list[str] | None = None):
         asked = upload_id(bottle.request.query.get("upload") or web.form("upload", 40))
         session = web.current_session(self.home, KIND)
         if session is not None and asked and not error:
@@ -281,12 +266,28 @@ class Pages:
             see_other(with_chosen_language(f"/message/{asked}"))
         upload, record, closed = self.returning_to(asked)
         return self.page(
-            "login", upload=upload, record=record, error=error, address=address, closed=closed,
+            "login", upload=upload, record=record, error=error, address=address, closed=closed, lock=lock or [],
+            ask_sender=bool(lock) and senders.ask_offered(self.home),
             upload_minutes=self.home.config["portal.upload_minutes"],
             pre_csrf=web.pre_csrf(self.home), questions=self.home.config["portal.password_questions"],
             codes=login.codes_offered(self.home),
             origin=passkeys.relying_party(self.home).origin,
         )
+
+    def login_refused(self, error, address: str):
+        """The login form again after a failure, keeping the address and the message it leads to;
+        saying how many attempts are left once few are, or until when logging in is locked, and
+        what else the reader can do."""
+        bottle.response.status = failures.status_of(error)
+        lang = web.language(self.home)
+        lock = moments.Moments(self.home, lang).lock_sentences(error, self.home.config["throttle.login_block_minutes"])
+        until = getattr(error, "until", None)
+        if until:
+            bottle.response.headers["Retry-After"] = str(max(1, until - self.home.now()))
+        said = "" if isinstance(error, Throttled) and lock else i18n.translator(lang)(str(error))
+        if said and lock and not said.endswith((".", "!", "?")):
+            said += "."  # a sentence follows
+        return self.login_form(error=said, address=address, lock=lock)
 
     def returning_to(self, asked: str | None):
         """(upload, its record, closed) for the login form: the upload asked for, else the newest
@@ -331,9 +332,7 @@ class Pages:
                                  replacing=web.session_token(self.home), uploads=[upload] if upload else [],
                                  user_agent=web.user_agent())
         except (LoginFailed, Throttled) as e:  # the form again, keeping the message it leads to
-            bottle.response.status = failures.status_of(e)
-            _ = i18n.translator(web.language(self.home))
-            return self.login_form(error=_(str(e)), address=address)
+            return self.login_refused(e, address)
         web.set_session_cookie(self.home, signed.token)
         if signed.account.must_change_password:
             see_other("/password")
@@ -437,7 +436,7 @@ class Pages:
             "sandbox allow-scripts allow-modals allow-popups allow-popups-to-escape-sandbox"
         )
         return web.render("print", _=i18n.translator(lang), lang=lang, nonce=nonce, brand=branding(self.portal),
-                          view=view, record=record, upload=upload, fmt_time=fmt_time, fmt_size=fmt_size)
+                          view=view, record=record, upload=upload, **moments.template_values(self.home, lang))
 
     def part(self, upload, index):
         session, recipient = self.signed_in()
@@ -461,9 +460,8 @@ class Pages:
         session, recipient = self.signed_in()
         view, record = self.opened_view(session, recipient, upload)
         copies = reply.internal_copies(self.home, view, record, recipient.address)
-        _ = i18n.translator(web.language(self.home, recipient))
-        draft = draft or reply.Draft(reply.subject_for(view.subject),
-                                     reply.quoted(view, _("{sender} wrote on {date}:")), [], [])
+        intro = moments.Moments(self.home, web.language(self.home, recipient)).quote_intro(view.date)
+        draft = draft or reply.Draft(reply.subject_for(view.subject), reply.quoted(view, intro), [], [])
         return self.page(
             "reply", recipient=recipient, session=session, view=view, record=record, upload=upload,
             copies=copies, draft=draft, error=error, limit=self.home.config["portal.reply_max_size"],

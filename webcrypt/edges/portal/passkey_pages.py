@@ -59,9 +59,7 @@ class PasskeyPages:
             signed = login.login_with_passkey(self.home, answer, self.client(), replacing=web.session_token(self.home),
                                               uploads=[upload] if upload else [], user_agent=web.user_agent())
         except LoginFailed as e:
-            bottle.response.status = 401
-            _ = i18n.translator(web.language(self.home))
-            return self.pages.login_form(error=_(str(e)))
+            return self.pages.login_refused(e, "")
         web.set_session_cookie(self.home, signed.token)
         see_other(self.pages.return_to(signed.session, signed.account))
 

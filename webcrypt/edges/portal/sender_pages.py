@@ -13,8 +13,8 @@ import bottle
 
 from ...base.errors import BadRequest, LoginFailed, NotFound, OtherBrowser, PasskeyRejected, SessionExpired, WebcryptError
 from ...usecases import messages, passkeys, senders, sessions, throttle
-from . import failures, i18n, web
-from .pages import Pages, fmt_time, page, see_other
+from . import failures, i18n, moments, web
+from .pages import Pages, page, see_other
 from .passkey_pages import OPTIONS_CLIENT, default_name
 
 KIND = senders.KIND
@@ -89,6 +89,10 @@ class SenderPages:
 
     def translator(self):
         return i18n.translator(web.language(self.home))
+
+    def moment_text(self):
+        """Plain moments in this reader's zone and language, for the sentences status_text makes."""
+        return moments.Moments(self.home, web.language(self.home)).text
 
     def require_enabled(self) -> None:
         if not senders.enabled(self.home):
@@ -208,7 +212,7 @@ class SenderPages:
         return self.page("sender_messages", session=session, sender=sender, found=found, typed=typed,
                          page_link=lambda number: "/sender/messages?" + urllib.parse.urlencode({**shown, "page": number}),
                          words=lambda row: status_text(_, row, self.home.config["senders.show_opening_times"],
-                                                       fmt_time),
+                                                       self.moment_text()),
                          subject_of=self.subject_of())
 
     def subject_of(self):
@@ -225,7 +229,7 @@ class SenderPages:
         bottle.response.status = status
         return self.page("sender_message", session=session, sender=sender, row=row, error=error,
                          notice=_(done) if done and not error else "",
-                         words=status_text(_, row, self.home.config["senders.show_opening_times"], fmt_time),
+                         words=status_text(_, row, self.home.config["senders.show_opening_times"], self.moment_text()),
                          state=_(STATE_WORDS[row.recipient_state]), subject_of=self.subject_of(),
                          max_days=senders.max_days(self.home), login_data=senders.login_data_allowed(self.home))
 

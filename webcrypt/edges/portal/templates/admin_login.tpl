@@ -1,6 +1,6 @@
 % rebase('admin_base.tpl', title=title)
-% if message:
-<p class="error" role="alert">{{message}}</p>
+% if message or lock:
+<p class="error" role="alert">{{message}} {{!" ".join(lock)}}</p>
 % end
 <form method="post" action="{{url('/login')}}">
 <input type="hidden" name="csrf" value="{{login_token}}">

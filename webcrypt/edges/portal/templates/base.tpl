@@ -54,5 +54,6 @@
   % end
   <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a></p>
 </footer>
+<script src="/static/timezone.js" nonce="{{nonce}}" data-cookie="{{zone_cookie}}" data-secure="{{secure_cookie}}" defer></script>
 </body>
 </html>

@@ -12,7 +12,7 @@
 <p>{{_("Please ask the sender of the message or the administrator for a new password.")}}</p>
 % end
 % if ask_sender:
-<h2>{{_("Ask the sender for new login data")}}</h2>
+<h2 id="ask-sender">{{_("Ask the sender for new login data")}}</h2>
 <p>{{_("The sender of your latest secure message can send you new login data. Enter your mail address: we ask them by mail.")}}</p>
 <form method="post" action="/forgot/sender" class="stack">
   <input type="hidden" name="csrf" value="{{pre_csrf}}">

@@ -7,10 +7,28 @@
 <p class="notice" role="status">{{_("The message you had open was closed after {minutes} minutes to protect it. It has not been deleted: open the file secure.htm in your mail again to read it.").format(minutes=upload_minutes)}}</p>
 % end
 % if record is not None:
-<p class="meta">{{_("A confidential message from")}} <strong>{{record.sender}}</strong>, {{fmt_time(record.created)}}.</p>
+<p class="meta">{{_("A confidential message from")}} <strong>{{record.sender}}</strong>, {{!when(record.created)}}.</p>
 % end
-% if error:
-<p class="error" role="alert" id="login-error">{{error[:1].upper() + error[1:]}}</p>
+% if error or lock:
+<p class="error" role="alert" id="login-error">{{error[:1].upper() + error[1:]}} {{!" ".join(lock)}}</p>
+% end
+% if lock:
+<section class="notice" aria-labelledby="meanwhile">
+<h2 id="meanwhile">{{_("What else you can do")}}</h2>
+<ul>
+  % if questions:
+  <li><a href="/forgot">{{_("Get a new password if you have forgotten yours")}}</a></li>
+  % end
+  % if ask_sender:
+  <li><a href="/forgot#ask-sender">{{_("Ask the sender of the message for new login data")}}</a></li>
+  % elif not questions:
+  <li>{{_("Forgotten your password? Please ask the sender of the message or the administrator.")}}</li>
+  % end
+  % if contact:
+  <li>{{_("Ask us:")}} {{contact}}</li>
+  % end
+</ul>
+</section>
 % end
 <form method="post" action="/login" class="stack">
   <input type="hidden" name="csrf" value="{{pre_csrf}}">

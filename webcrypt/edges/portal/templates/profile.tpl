@@ -11,8 +11,8 @@
 % end
 <dl class="headers">
   <dt>{{_("Mail address")}}</dt><dd>{{recipient.address}}</dd>
-  <dt>{{_("Previous login")}}</dt><dd>{{fmt_time(previous_login) if previous_login else _("this is your first login")}}</dd>
-  <dt>{{_("Account valid until")}}</dt><dd>{{fmt_time(recipient.valid_until) if recipient.valid_until else _("no limit")}}</dd>
+  <dt>{{_("Previous login")}}</dt><dd>{{!when(previous_login) if previous_login else _("this is your first login")}}</dd>
+  <dt>{{_("Account valid until")}}</dt><dd>{{!when(recipient.valid_until) if recipient.valid_until else _("no limit")}}</dd>
 </dl>
 % if opened:
 <h2>{{_("Open messages")}}</h2>
@@ -35,8 +35,8 @@
   </p>
   <dl class="headers">
     <dt>{{_("Address")}}</dt><dd>{{listed.client or "–"}}</dd>
-    <dt>{{_("Started")}}</dt><dd>{{fmt_time(listed.created)}}</dd>
-    <dt>{{_("Last active")}}</dt><dd>{{fmt_time(listed.last_seen)}}</dd>
+    <dt>{{_("Started")}}</dt><dd>{{!when(listed.created)}}</dd>
+    <dt>{{_("Last active")}}</dt><dd>{{!when(listed.last_seen)}}</dd>
   </dl>
   % if not listed.current:
   <form method="post" action="/profile/sessions/end">
@@ -81,8 +81,8 @@
         <button type="submit" class="secondary">{{_("Rename")}}</button>
       </form>
     </td>
-    <td>{{fmt_time(key.created)}}</td>
-    <td>{{fmt_time(key.last_used) if key.last_used else _("never")}}</td>
+    <td>{{!when(key.created)}}</td>
+    <td>{{!when(key.last_used) if key.last_used else _("never")}}</td>
     <td>
       <form method="post" action="/passkey/{{key.id}}/remove" class="inline">
         <input type="hidden" name="csrf" value="{{csrf}}">

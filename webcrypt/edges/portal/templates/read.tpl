@@ -3,12 +3,12 @@
 <h1>{{view.subject or _("(no subject)")}}</h1>
 <dl class="headers">
   <dt>{{_("From")}}</dt><dd>{{view.sender or record.sender}}</dd>
-  <dt>{{_("Date")}}</dt><dd>{{view.date or fmt_time(record.created)}}</dd>
+  <dt>{{_("Date")}}</dt><dd>{{!mail_date(view.date, record.created)}}</dd>
   <dt>{{_("To")}}</dt><dd>{{view.to}}</dd>
   % if view.cc:
   <dt>{{_("Cc")}}</dt><dd>{{view.cc}}</dd>
   % end
-  <dt>{{_("Readable until")}}</dt><dd>{{fmt_time(record.expires)}}</dd>
+  <dt>{{_("Readable until")}}</dt><dd>{{!when(record.expires)}}</dd>
 </dl>
 <p class="actions">
   <a class="button" href="/message/{{upload}}/reply">{{_("Reply securely")}}</a>

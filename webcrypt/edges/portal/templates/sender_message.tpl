@@ -11,9 +11,9 @@
   % if subject_of:
   <dt>{{_("Subject")}}</dt><dd>{{subject_of(row.record) or "–"}}</dd>
   % end
-  <dt>{{_("Sent")}}</dt><dd>{{fmt_time(row.record.created)}}</dd>
+  <dt>{{_("Sent")}}</dt><dd>{{!when(row.record.created)}}</dd>
   <dt>{{_("Size")}}</dt><dd>{{fmt_size(row.record.size)}}</dd>
-  <dt>{{_("Expires")}}</dt><dd>{{fmt_time(row.record.expires)}}</dd>
+  <dt>{{_("Expires")}}</dt><dd>{{!when(row.record.expires)}}</dd>
   <dt>{{_("Status")}}</dt><dd>{{words}}</dd>
   <dt>{{_("Recipient's account")}}</dt><dd>{{state}}</dd>
 </dl>

@@ -28,9 +28,9 @@
     % if subject_of:
     <td>{{subject_of(row.record) or "–"}}</td>
     % end
-    <td>{{fmt_time(row.record.created)}}</td>
+    <td>{{!when(row.record.created)}}</td>
     <td>{{fmt_size(row.record.size)}}</td>
-    <td>{{fmt_time(row.record.expires)}}</td>
+    <td>{{!when(row.record.expires)}}</td>
     <td>{{words(row)}}</td>
   </tr>
   % end

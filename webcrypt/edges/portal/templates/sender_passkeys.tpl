@@ -15,8 +15,8 @@
   % for key in passkeys:
   <tr>
     <td>{{key.name}}</td>
-    <td>{{fmt_time(key.created)}}</td>
-    <td>{{fmt_time(key.last_used) if key.last_used else _("never")}}</td>
+    <td>{{!when(key.created)}}</td>
+    <td>{{!when(key.last_used) if key.last_used else _("never")}}</td>
     <td>
       <form method="post" action="/sender/passkey/{{key.id}}/remove" class="inline">
         <input type="hidden" name="csrf" value="{{csrf}}">

@@ -4,6 +4,8 @@ status code, in every language. And notice mails name the organisation, not "web
 
 In process (WSGI): the pages are not about rendering, focus or script."""
 
+import email
+import email.policy
 import html
 import re
 
@@ -21,7 +23,7 @@ from test_portal import (  # noqa: F401 (fixtures)
 )
 from webcrypt.base import errors
 from webcrypt.edges.portal import failures, i18n
-from webcrypt.usecases import inbox, messages, settings
+from webcrypt.usecases import accounts, inbox, messages, notices, settings
 
 CONTACT = {"en": "Customer service: 0800 123 456", "de": "Kundenservice: 0800 123 456",
            "fr": "Service client : 0800 123 456"}
@@ -103,3 +105,38 @@ def test_without_a_contact_the_next_step_stands_alone(app, portal_home):
     assert page.status == 400
     says(page, "en", failures.NEXT[400])
     assert contact_block(page) is None and "Questions?" not in page.text
+
+
+# Notice mails: the organisation and its contact, not "webcrypt"
+
+
+def notice_to(sink, address: str) -> str:
+    notices.wait_sent()
+    (mail,) = [email.message_from_bytes(m.content, policy=email.policy.default) for m in sink.messages
+               if m.rcpt_tos == [address]]
+    return mail.get_content().replace("\r\n", "\n")
+
+
+def test_a_notice_names_the_organisation_and_its_contact_in_each_language(with_contact, sink):
+    accounts.create(with_contact, "gina@example.org", NEW_PASSWORD)
+    accounts.set_language(accounts.get("gina@example.org"), "fr")  # French, then [mail] second_language
+    sink.messages.clear()
+    notices.password_changed(with_contact, "gina@example.org")
+    french, german = notice_to(sink, "gina@example.org").split("\n--\n")
+    assert "veuillez prévenir sans délai l’expéditeur de vos messages ou Example Bank :" in french
+    assert "Si vous avez besoin d’aide, veuillez contacter :\n" + CONTACT["fr"] in french
+    assert "melden Sie sich bitte sofort beim Absender Ihrer Nachrichten oder bei Example Bank:" in german
+    assert "Wenn Sie Hilfe brauchen, wenden Sie sich bitte an:\n" + CONTACT["de"] in german
+    sink.messages.clear()
+    notices.passkey_changed(with_contact, "gina@example.org", "Phone", added=True)
+    assert "Si vous avez besoin d’aide, veuillez contacter :\n" + CONTACT["fr"] in notice_to(sink, "gina@example.org")
+
+
+def test_without_an_organisation_a_notice_names_the_sender_only(portal_home, sink):
+    accounts.create(portal_home, "hugo@example.org", NEW_PASSWORD)
+    sink.messages.clear()
+    notices.password_changed(portal_home, "hugo@example.org")
+    english, german = notice_to(sink, "hugo@example.org").split("\n--\n")
+    assert "please tell the sender of your messages at once: someone else may know your password." in english
+    assert "melden Sie sich bitte sofort beim Absender Ihrer Nachrichten: dann" in german
+    assert " webcrypt at once" not in english and "bei webcrypt" not in german and "contact:" not in english

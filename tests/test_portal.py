@@ -202,10 +202,13 @@ def test_html_body_sanitised_sandboxed_and_cid_inline(app, portal_home):
     upload = ready(client, portal_home, HTML)
     page = client.get(f"/message/{upload}")
     assert "Remote images and styles in this message were blocked" in page.text
-    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in page.text
+    # same origin (the page's frame.js reads its height), never script: neither sandbox allows it
+    assert 'sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"' in page.text
     body = client.get(f"/message/{upload}/body")
     csp = body.headers["content-security-policy"]
-    assert "sandbox" in csp and "img-src data:" in csp and "script-src" not in csp
+    assert csp.startswith("default-src 'none';") and "img-src data:" in csp and "script-src" not in csp
+    sandbox = re.search(r"(?:^|; )sandbox ([^;]*)", csp).group(1).split()
+    assert "allow-same-origin" in sandbox and "allow-scripts" not in sandbox and "allow-forms" not in sandbox
     text = body.text
     assert "<b>HTML</b>" in text
     for bad in ("<script", "alert(", "onload", "onclick", "javascript:", "evil.example", "<link"):

@@ -456,3 +456,41 @@ def test_dates_are_shown_in_the_browsers_time_zone_and_pass_axe(browser, portal,
     violations = AXE.Axe().run(page).response["violations"]
     assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
     context.close()
+
+
+NEWSLETTER = (b"From: Example Bank <news@bank.example>\nTo: {to}\nSubject: Your quarterly newsletter\n"
+              b"Message-ID: <news-1@bank.example>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\n"
+              b"--XX\nContent-Type: text/html; charset=utf-8\n\n<html><body><table width=\"600\" cellpadding=\"8\">"
+              b"<tr><td><h1>Quarterly news</h1><p>Dear Hanna, here is what changed this quarter.</p></td></tr>"
+              + b"".join(b"<tr><td><h2>Topic %d</h2><p>Rates, fees and opening hours, part %d: "
+                         b"a paragraph of the length a bank's newsletter has, with a link to "
+                         b"<a href=\"https://bank.example/%d\">read more</a>.</p></td></tr>" % (n, n, n) for n in range(1, 25))
+              + b"<tr><td><p>The last line of the newsletter.</p></td></tr></table></body></html>\n--XX\n"
+              b"Content-Type: application/pdf; name=\"rates.pdf\"\n"
+              b"Content-Disposition: attachment; filename=\"rates.pdf\"\nContent-Transfer-Encoding: base64\n\n"
+              + base64.encodebytes(b"%PDF-1.4 rates") + b"--XX--\n")
+
+
+def test_on_a_phone_the_message_starts_on_the_first_screen_and_its_frame_fits_the_mail(browser, portal, tmp_path):
+    """Issue 14, item 6: the message is the page. The body's first line is on the first screen, and
+    the HTML frame is as tall as the newsletter in it (the page scrolls, the frame does not)."""
+    to = "hanna@example.org"
+    path, password = secure_htm(portal, tmp_path, NEWSLETTER.replace(b"{to}", to.encode()), to)
+    context = browser.new_context(locale="en-GB", viewport={"width": 360, "height": 640}, user_agent=PHONE_AGENT)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(path.as_uri())
+    first_login(page, PORTAL, to, password)
+    frame_element = page.locator("iframe.body")
+    page.wait_for_function("document.querySelector('iframe.body').classList.contains('fitted')")
+    frame = frame_element.content_frame
+    first_line = frame.get_by_text("Dear Hanna").bounding_box()  # in the page's coordinates
+    assert first_line["y"] + first_line["height"] <= 640, first_line
+    inner = frame_element.element_handle().content_frame().evaluate("({scroll: document.documentElement.scrollHeight,"
+                           " client: document.documentElement.clientHeight})")
+    assert inner["scroll"] <= inner["client"] and inner["client"] > 640, inner  # longer than a screen, no inner scroll
+    assert page.evaluate("document.documentElement.scrollHeight > window.innerHeight")  # the page scrolls instead
+    violations = AXE.Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    shot(page, "newsletter-phone")
+    context.close()

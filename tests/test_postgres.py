@@ -64,3 +64,23 @@ def test_racing_first_use_creates_one_account(pg_home):
     assert all(p.returncode == 0 for p in procs)
     assert delivered == 1
     assert store.Recipient.select().where(store.Recipient.address == "race@example.org").count() == 1
+
+
+def test_reading_keeps_an_upload_open_and_an_older_read_never_shortens_it(pg_home, clock):
+    """inbox.keep_open is one conditional UPDATE: a node whose read computed an earlier end (it
+    began before another node's read) leaves the later end alone; an expired upload stays closed."""
+    from webcrypt.usecases import inbox
+
+    (sealed,) = gateway.encrypt(pg_home, MESSAGE, "s@bank.example", ["a@example.org"], print_login_data=lambda n: None)
+    upload, _ = inbox.accept(pg_home, mime.extract_envelope(sealed.data))
+    row = store.Upload.get_by_id(upload)
+    clock.advance(600)
+    inbox.keep_open(pg_home, row)
+    later = store.Upload.get_by_id(upload).expires
+    assert later == clock.now + 30 * 60
+    clock.advance(-300)  # the other node's read, five minutes older
+    inbox.keep_open(pg_home, row)
+    assert store.Upload.get_by_id(upload).expires == later
+    clock.advance(later - clock.now + 1)
+    inbox.keep_open(pg_home, row)
+    assert store.Upload.get_by_id(upload).expires == later and inbox.record_of(pg_home, upload) is None

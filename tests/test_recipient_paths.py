@@ -186,6 +186,58 @@ def test_logout_forgets_the_messages_this_browser_opened(app, long_uploads):
     assert 'name="upload"' not in client.get("/login").text
 
 
+
+# Reading keeps the message open (with the default settings, upload and idle time are both 15 minutes)
+
+
+def test_a_message_read_until_the_session_ended_is_there_after_logging_in_again(app, portal_home, clock):
+    client = Client(app)
+    upload = ready(client, portal_home)
+    clock.advance(10 * 60)
+    assert client.get(f"/message/{upload}").status == 200  # read at 10 minutes: open past the idle time
+    clock.advance(15 * 60 + 1)
+    page = client.get(f"/message/{upload}")
+    assert page.status == 401 and "session has ended" in page.text
+    clock.advance(10 * 60)  # back after a while: 35 minutes after opening secure.htm
+    form = client.get(f"/login?upload={upload}")
+    assert form.field("upload") == upload and "clerk@bank.example" in form.text
+    chain, page = follow(client, log_in(client, form, NEW_PASSWORD))
+    assert chain == [f"/message/{upload}"] and "Dear Alice" in page.text
+
+
+def test_reading_keeps_it_open_no_longer_than_a_session_may_last(portal_home, clock):
+    from webcrypt.infra import store
+    from webcrypt.usecases import inbox
+
+    envelope, _account, _ = encrypt(portal_home)
+    upload, _ = inbox.accept(portal_home, envelope)
+    row = store.Upload.get_by_id(upload)
+    inbox.keep_open(portal_home, row)
+    assert store.Upload.get_by_id(upload).expires == clock.now + 30 * 60  # idle time and one more upload time
+    clock.advance(10 * 60)
+    inbox.keep_open(portal_home, row)
+    assert store.Upload.get_by_id(upload).expires == clock.now + 30 * 60
+    for _ in range(20):  # read every 25 minutes, for more than the 8 hours a session may last
+        clock.advance(25 * 60)
+        inbox.keep_open(portal_home, row)
+    assert store.Upload.get_by_id(upload).expires == row.created + 8 * 3600
+    portal_home.config.values["portal"]["session_idle_minutes"] = 1
+    inbox.keep_open(portal_home, row)  # a shorter extension never shortens it
+    assert store.Upload.get_by_id(upload).expires == row.created + 8 * 3600
+
+
+def test_an_expired_upload_is_not_opened_again_by_a_late_read(portal_home, clock):
+    from webcrypt.infra import store
+    from webcrypt.usecases import inbox
+
+    envelope, _account, _ = encrypt(portal_home)
+    upload, _ = inbox.accept(portal_home, envelope)
+    row = store.Upload.get_by_id(upload)
+    clock.advance(15 * 60 + 1)  # a read that began before the end, its update after it
+    inbox.keep_open(portal_home, row)
+    assert inbox.record_of(portal_home, upload) is None
+
+
 # Item 7: the profile names the messages
 
 

@@ -676,10 +676,3 @@ def plain_mail_chunks(mail: AutoMail, body: str) -> list[bytes]:
     # ASCII but for a non-ASCII address, which stays UTF-8 (RFC 6532): its envelope needs
     # SMTPUTF8 too, so the next hop that takes the envelope takes the header
     return [head.encode("utf-8"), quopri.encodestring(body.encode("utf-8"))]
-
-
-def password_notice_chunks(mail: AutoMail, branding: dict, address: str, portal_url: str, when: str,
-                           wording: texts.Wording = texts.ENGLISH) -> list[bytes]:
-    """The notice that an account's password was changed (no secret in it), in its reader's languages."""
-    values = {**branding, "address": address, "portal_url": portal_url, "when": when}
-    return plain_mail_chunks(mail, wording.bodies(texts.PASSWORD_NOTICE_BODY, **values))

@@ -39,6 +39,12 @@ class Wording:
         """A mail body: *text* filled in, once per language, each below a ``--`` line."""
         return SEPARATOR.join(t.format(**values) for t in self.each(text))
 
+    def bodies_each(self, text: str, per_language: Callable[[str, Callable[[str], str]], dict], **values) -> str:
+        """Like ``bodies``, with values that differ by language: *per_language(code, translate)*
+        gives them (e.g. the organisation's contact, which it writes in each language)."""
+        return SEPARATOR.join(translate(text).format(**values, **per_language(code, translate))
+                              for code, translate in zip(self.codes, self.translators()))
+
     def subject(self, text: str, **values) -> str:
         """ "{name}: " and *text* in every language, joined by " / "."""
         return "{name}: ".format(**values) + " / ".join(t.format(**values) for t in self.each(text))
@@ -143,12 +149,18 @@ PASSWORD_NOTICE_BODY = (  # nosec B105 - a text, not a password
 The password of your {name} account {address} was changed on {when}.
 
 If you did this yourself, there is nothing more to do. If you did not,
-please tell the sender of your messages or {organisation} at once: someone
-else may know your password.
-
+{tell_at_once}: someone else may know your password.
+{contact}
 Portal: {portal_url}
 """
 )
+
+# Whom a notice's reader tells when a change was not theirs ({tell_at_once}), and the organisation's
+# contact for recipients (the console's text "contact" in the mail's language; {contact}, "" if none):
+# a notice names the organisation, never the product, which nobody can call.
+TELL_SENDER = "please tell the sender of your messages at once"
+TELL_SENDER_OR_ORGANISATION = "please tell the sender of your messages or {organisation} at once"
+NOTICE_CONTACT = "\nIf you need help, please contact:\n{contact}\n"
 
 PASSKEY_ADDED_SUBJECT = "a passkey was added to your account"
 
@@ -157,8 +169,8 @@ A passkey named "{passkey}" was added to your {name} account {address}
 on {when}. It signs in to the portal without a password.
 
 If you did this yourself, there is nothing more to do. If you did not,
-please tell the sender of your messages or {organisation} at once.
-
+{tell_at_once}.
+{contact}
 Portal: {portal_url}
 """
 
@@ -169,8 +181,8 @@ The passkey named "{passkey}" was removed from your {name} account
 {address} on {when}. It no longer signs in to the portal.
 
 If you did this yourself, there is nothing more to do. If you did not,
-please tell the sender of your messages or {organisation} at once.
-
+{tell_at_once}.
+{contact}
 Portal: {portal_url}
 """
 

@@ -1,7 +1,8 @@
 """Uploaded envelopes and reading them: POST /open stores ciphertext, reads decrypt it.
 
 An upload row holds only the envelope as posted (ciphertext) and expires after
-``portal.upload_minutes``. Every read decrypts again from the upload; the only
+``portal.upload_minutes``; while its reader reads, it stays open (``keep_open``). Every read
+decrypts again from the upload; the only
 plaintext kept is a parsed view in this process's memory, for a few seconds,
 keyed by session and upload (never written anywhere).
 """
@@ -20,6 +21,7 @@ from . import events, gateway, reading
 
 VIEW_SECONDS = 30
 VIEW_ENTRIES = 256
+KEEP_STEP = 60  # a read moves an upload's end only by more than this: reads close together write nothing
 
 
 def accept(home: Home, data: bytes | bytearray) -> tuple[str, store.Message]:
@@ -88,7 +90,32 @@ def listing(home: Home, cache: "ViewCache | None", session_key: str, uploads: li
 
 
 def open_upload(home: Home, recipient: store.Recipient, upload_id: str) -> gateway.Opened:
-    return gateway.open_envelope(home, upload(home, upload_id).envelope, recipient)
+    row = upload(home, upload_id)
+    opened = gateway.open_envelope(home, row.envelope, recipient)
+    keep_open(home, row)
+    return opened
+
+
+def kept_until(home: Home, row: store.Upload) -> int:
+    """Where a read moves the end of *row*: past the session's idle time by one more
+    ``upload_minutes``, so that a reader whose session ended while away finds the message again
+    after logging in (with equal defaults, the upload would otherwise always close with the
+    session); never later than ``session_max_hours`` after it was opened, the longest a session
+    may last, so a message left open in a browser does not stay on the server for ever."""
+    config = home.config
+    extended = home.now() + (config["portal.session_idle_minutes"] + config["portal.upload_minutes"]) * 60
+    return min(extended, row.created + config["portal.session_max_hours"] * 3600)
+
+
+def keep_open(home: Home, row: store.Upload) -> None:
+    """Move the end of *row* to ``kept_until``, never earlier. One conditional UPDATE: with
+    several nodes reading at once, each only ever lengthens it (PostgreSQL re-checks the WHERE on
+    the newest row version), and an upload that has expired or was purged stays closed."""
+    until = kept_until(home, row)
+    store.Upload.update(expires=until).where(
+        (store.Upload.id == row.id) & (store.Upload.expires < until - KEEP_STEP)
+        & (store.Upload.expires >= home.now())
+    ).execute()
 
 
 class ViewCache:
@@ -150,7 +177,9 @@ def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCach
     if hit is not None:
         return hit[0], hit[1]
     row = upload(home, upload_id)
-    expires, opened = row.expires, gateway.open_envelope(home, row.envelope, recipient)
+    opened = gateway.open_envelope(home, row.envelope, recipient)
+    keep_open(home, row)
+    expires = max(row.expires, kept_until(home, row))
     del row  # its ciphertext is not needed beside the message while that is parsed
     result = reading.parse(opened.message)
     result = dataclasses.replace(result, subject=policy.shown_subject(result.subject, home.config["policy.keyword"]))

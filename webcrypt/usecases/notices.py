@@ -29,8 +29,9 @@ def password_changed(home: Home, address: str) -> None:
         subject=said.subject(texts.PASSWORD_NOTICE_SUBJECT, **branding),
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
-    when = _when(home.now())
-    chunks = mime.password_notice_chunks(mail, branding, address, home.config["portal.url"], when, said)
+    body = said.bodies_each(texts.PASSWORD_NOTICE_BODY, whom_to_tell(home), address=address,
+                            portal_url=home.config["portal.url"], when=_when(home.now()), **branding)
+    chunks = mime.plain_mail_chunks(mail, body)
     try:
         mailer.send(mailer.parse_route(home.config["mail.reinject"]), sender, [address], chunks)
     except WebcryptError as e:
@@ -51,10 +52,26 @@ def passkey_changed(home: Home, address: str, passkey: str, added: bool) -> None
         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
     )
     when = _when(home.now())
-    chunks = mime.plain_mail_chunks(mail, said.bodies(body, address=address, passkey=passkey, when=when,
-                                                      portal_url=home.config["portal.url"], **branding))
+    chunks = mime.plain_mail_chunks(mail, said.bodies_each(body, whom_to_tell(home), address=address, passkey=passkey,
+                                                           when=when, portal_url=home.config["portal.url"], **branding))
     route = mailer.parse_route(home.config["mail.reinject"])
     _in_background(lambda: _send_or_audit(home, route, sender, address, chunks))
+
+
+def whom_to_tell(home: Home):
+    """Per language of a notice: whom its reader tells about a change that was not theirs (the
+    sender, and the organisation where one is configured) and the organisation's contact text."""
+    brand = home.config.values["branding"]
+    organisation = str(brand.get("organisation") or "")
+    own = brand.get("texts") if isinstance(brand.get("texts"), dict) else {}
+
+    def values(code: str, _) -> dict:
+        tell = (_(texts.TELL_SENDER_OR_ORGANISATION).format(organisation=organisation) if organisation
+                else _(texts.TELL_SENDER))
+        contact = str((own.get(code) or {}).get("contact") or "")
+        return {"tell_at_once": tell, "contact": _(texts.NOTICE_CONTACT).format(contact=contact) if contact else ""}
+
+    return values
 
 
 def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> None:

@@ -120,8 +120,10 @@ def error_page(portal: web.Portal, error: errors.WebcryptError | None, status: i
     if status == 429:
         bottle.response.headers["Retry-After"] = "900"
     title = _(failures.TITLES.get(status, failures.TITLES[500]))
-    return pages.page(portal, "error", title=title, detail=detail, status=status,
-                      resume=pages.message_in_path(bottle.request.path))
+    resume = pages.message_in_path(bottle.request.path)
+    step = failures.next_step(error, status, on_message=resume is not None)
+    return pages.page(portal, "error", title=title, detail=detail, status=status, resume=resume,
+                      next_step=_(step) if step else "", contact_is_next=status in failures.CONTACT_IS_NEXT)
 
 
 def _http_error_page(portal: web.Portal, error: bottle.HTTPError) -> str:

@@ -61,6 +61,29 @@ GENERIC = {
     503: "The service is temporarily unavailable. Nothing was sent. Please try again later.",
 }
 
+# The next step after each error, in people's words: what happened to their message, whether
+# anything was lost, what to do. 429 (a lock) says its own next step on the login page.
+NEXT = {
+    400: "Nothing was saved or sent. If you opened secure.htm, open it again from your mail; "
+         "if you filled in a form, go back and try again.",
+    401: "Nothing was lost: your messages are still there. Log in again to continue where you were.",
+    403: "If you think you should be able to open this, please ask the sender of the message.",
+    404: "Nothing was lost. Check the address, or go to the start page.",
+    405: "Nothing was lost. Check the address, or go to the start page.",
+    413: "Nothing was sent. Please attach fewer or smaller files and try again.",
+    500: "Nothing was lost. Please try again in a few minutes.",
+    503: "Nothing was lost: your messages are safe. Please try again in a few minutes.",
+}
+# A message page whose upload has closed (404 there): the message is not gone.
+MESSAGE_CLOSED = ("The message has not been deleted: it was closed after a while to protect it. "
+                  "Open the file secure.htm in your mail again to read it.")
+RECALLED = "It cannot be brought back here. If you still need it, please ask the sender to send it again."
+EXPIRED = ("Messages can be read for a limited time only. "
+           "If you still need this one, please ask the sender to send it again.")
+# Where the organisation's contact is the next step (nothing the reader can do alone), the page
+# names it there, not only in the footer.
+CONTACT_IS_NEXT = (403, 410, 413, 500, 503)
+CONTACT_LEAD = "If you need help, please contact:"
 
 
 def status_of(error: errors.WebcryptError) -> int:
@@ -74,3 +97,20 @@ def explain(error: errors.WebcryptError | None, status: int, translate) -> str:
     if isinstance(error, SHOWN):
         return translate(str(error))
     return translate(GENERIC.get(status, GENERIC[500]))
+
+
+def next_step(error: errors.WebcryptError | None, status: int, on_message: bool) -> str:
+    """What the reader does next after *error* (English msgid), "" where the page says it itself."""
+    if isinstance(error, errors.MessageExpired):
+        return EXPIRED
+    if status == 410:
+        return RECALLED
+    if status == 404 and on_message:
+        return MESSAGE_CLOSED
+    return NEXT.get(status, "")
+
+
+def texts() -> set[str]:
+    """Every text of the error pages (the catalogues' completeness tests read it)."""
+    return ({*TITLES.values(), *GENERIC.values(), *NEXT.values(), MESSAGE_CLOSED, RECALLED, EXPIRED,
+             CONTACT_LEAD})

@@ -413,11 +413,16 @@ class Pages:
                          offer_passkey=self.offer_passkey(recipient), origin=passkeys.relying_party(self.home).origin)
 
     def body(self, upload):
+        """The sanitised HTML body for the message page's frame. Same origin (allow-same-origin)
+        only so the page's static/frame.js can read its height; never script: no script-src under
+        default-src 'none', and a sandbox without allow-scripts here and on the iframe (frame.js
+        says why that keeps the mail away from the page)."""
         _session, _recipient, view, _record = self.reading(upload)
         nonce = web.new_nonce()
         web.set_common_headers(
             f"default-src 'none'; img-src data:; style-src 'nonce-{nonce}'; base-uri 'none'; "
-            "form-action 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+            "form-action 'none'; frame-ancestors 'self'; "
+            "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
         )
         bottle.response.headers["X-Frame-Options"] = "SAMEORIGIN"
         return web.render("body", html=view.html or "", nonce=nonce)

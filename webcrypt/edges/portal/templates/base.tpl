@@ -49,7 +49,7 @@
 {{!base}}
 </main>
 <footer>
-  % if get('contact'):
+  % if get('contact') and not get('contact_in_page'):
   <p class="contact"><strong>{{_("Questions?")}}</strong> {{contact}}</p>
   % end
   <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a></p>

@@ -557,11 +557,18 @@ class Pages:
             return self.profile(error=_(str(e)))
         return self.profile(notice=_("Your confidential question is saved."))
 
-    def password_form(self, error: str = ""):
+    def password_form(self, problems: tuple = (), kept: dict | None = None):
         session, recipient = self.signed_in(allow_must_change=True)
+        data = sessions.data(session)
         first_by_code = self.by_code(session) and recipient.must_change_password
-        return self.page("password", recipient=recipient, session=session, error=error,
-                         forced=recipient.must_change_password and not first_by_code, first_by_code=first_by_code)
+        _ = i18n.translator(web.language(self.home, recipient))
+        errors = {}
+        for problem in problems:  # the first problem of each field, in the reader's language
+            errors.setdefault(problem.field, password_problem_text(problem, _))
+        return self.page("password", recipient=recipient, session=session, errors=errors, kept=kept or {},
+                         ask_current=not recipient.password_off and login.asks_current(self.home, recipient, data),
+                         forced=recipient.must_change_password and not first_by_code, first_by_code=first_by_code,
+                         minimum=login.MIN_LENGTH)
 
     def change_password(self):
         session, recipient = self.signed_in(allow_must_change=True)
@@ -572,10 +579,10 @@ class Pages:
                 login.set_first_password(self.home, recipient, new, repeat, client)
             else:
                 login.change_password(self.home, recipient, web.form("current", 1000), new, repeat, client,
-                                      by_code=self.by_code(session))
+                                      sessions.data(session))
         except PasswordRejected as e:
             bottle.response.status = 400
-            return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))
+            return self.password_form(e.problems, kept_passwords(e.problems, new, repeat))
         # Every session ended with the change; this browser continues in a new one.
         self.drop_cache(session)
         token, fresh = sessions.continued(self.home, session)
@@ -623,6 +630,26 @@ class Pages:
             return self.page("forgot_answer", token=token, question=login.recovery_question(self.home, token),
                              error=_(str(e)), pre_csrf=web.pre_csrf(self.home))
         return self.page("forgot_done", password=new.password, address=new.address)
+
+
+def password_problem_text(problem: PasswordRejected, _) -> str:
+    """A password problem in the reader's language, its numbers filled in after translation."""
+    text = _(problem.template).format(**problem.values)
+    return text[:1].upper() + text[1:]
+
+
+def kept_passwords(problems: tuple, new: str, repeat: str) -> dict:
+    """What the password form shows again after a refusal: the new password (and its repetition)
+    when the refusal is not about it, so that a wrong current password or a mistyped repetition
+    does not cost the reader the password they chose or a manager suggested. Safe enough: it goes
+    back only to the browser that just sent it, inside a type=password field, on a page that is
+    never stored (web.set_common_headers: Cache-Control: no-store) and carries no third-party
+    content (CSP). The current password is never sent back: it is the one that opens the account
+    now, and every try of it is counted."""
+    wrong = {problem.field for problem in problems}
+    if "new" in wrong:
+        return {}
+    return {"new": new} if "repeat" in wrong else {"new": new, "repeat": repeat}
 
 
 def attached_files() -> list[reply.Attached]:

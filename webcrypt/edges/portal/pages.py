@@ -126,6 +126,27 @@ def choice_to_keep(home, recipient) -> str | None:
     return web.chosen_language(home)
 
 
+def keep_language_choice(home, recipient, lang: str) -> None:
+    """One rule for the language: a signed-in reader who picks one in the header picks it for the
+    account (the profile shows it, mails follow it), on every page, also those that do not name the
+    reader (an error page, the privacy page); signing in brings the account's to the browser
+    (Pages.signed_in_browser); signed out, the browser's choice and Accept-Language decide."""
+    if recipient is None and i18n.valid(bottle.request.query.get("lang")):
+        recipient = signed_in_reader(home)
+    if recipient is not None and recipient.language != lang and choice_to_keep(home, recipient) == lang:
+        accounts.set_language(recipient, lang)
+
+
+def signed_in_reader(home):
+    """The reader this browser is signed in as, or None (also when the database cannot say: an
+    error page must still be shown)."""
+    try:
+        session = web.current_session(home, KIND)
+        return accounts.find(session.principal) if session is not None else None
+    except store.DatabaseError:
+        return None
+
+
 def with_chosen_language(location: str) -> str:
     """*location* passing on the language this request chose (a language button of secure.htm)."""
     asked = i18n.valid(bottle.request.query.get("lang"))
@@ -137,8 +158,7 @@ def with_chosen_language(location: str) -> str:
 def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
     home = portal.home
     lang = lang or web.language(home, recipient)
-    if recipient is not None and recipient.language != lang and choice_to_keep(home, recipient) == lang:
-        accounts.set_language(recipient, lang)
+    keep_language_choice(home, recipient, lang)
     nonce = web.new_nonce()
     brand = with_own_text(branding(portal), lang)
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
@@ -334,10 +354,18 @@ class Pages:
             bottle.response.status = failures.status_of(e)
             _ = i18n.translator(web.language(self.home))
             return self.login_form(error=_(str(e)), address=address)
-        web.set_session_cookie(self.home, signed.token)
+        self.signed_in_browser(signed)
         if signed.account.must_change_password:
             see_other("/password")
         see_other(self.return_to(signed.session, signed.account))
+
+    def signed_in_browser(self, signed) -> None:
+        """The new session's cookie, and the account's language for this browser: the language the
+        reader chose (in the profile or the header, on any device) is the one they see from now on,
+        also on the pages before the next login."""
+        web.set_session_cookie(self.home, signed.token)
+        if i18n.valid(signed.account.language):
+            web.remember_language(self.home, signed.account.language)
 
     def offer_passkey(self, recipient) -> bool:
         """The passkey offer, on the first page a recipient who has none reads (the message or
@@ -379,7 +407,7 @@ class Pages:
         except LoginFailed as e:
             bottle.response.status = 401
             return self.code_entry(address, upload, error=i18n.translator(web.language(self.home))(str(e)))
-        web.set_session_cookie(self.home, signed.token)
+        self.signed_in_browser(signed)
         see_other(self.return_to(signed.session, signed.account))
 
     def logout(self):
@@ -541,6 +569,7 @@ class Pages:
         if chosen is None:
             raise BadRequest("this language is not available")
         accounts.set_language(recipient, chosen)
+        web.remember_language(self.home, chosen)  # the header's links and the profile agree
         see_other("/profile")
 
     def set_question(self):

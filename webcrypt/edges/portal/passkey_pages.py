@@ -62,7 +62,7 @@ class PasskeyPages:
             bottle.response.status = 401
             _ = i18n.translator(web.language(self.home))
             return self.pages.login_form(error=_(str(e)))
-        web.set_session_cookie(self.home, signed.token)
+        self.pages.signed_in_browser(signed)
         see_other(self.pages.return_to(signed.session, signed.account))
 
     # The profile's passkeys (a session and its CSRF token)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from portal_client import Client
+from test_admin_web import logged_in, web  # noqa: F401 (fixtures)
 from test_portal import app, portal_home, ready, sink  # noqa: F401 (fixtures)
 from webcrypt.infra import store
 from webcrypt.usecases import wording
@@ -89,3 +90,13 @@ def test_error_lock_expired_and_logout_pages_have_the_language_switch(app, porta
     assert wrong.status == 429
     other = client.get(switch(wrong)[others[0]])
     assert f'<html lang="{others[0]}">' in other.text and other.field("upload") == upload
+
+
+def test_the_consoles_switch_keeps_the_page_and_is_on_its_error_pages_too(web):
+    """Administrators have no stored language: the browser's choice is the console's one rule."""
+    client = logged_in(web)
+    listing = client.get("/admin/users?q=alice")
+    assert switch(listing) == {"de": "?q=alice&lang=de", "fr": "?q=alice&lang=fr"}
+    refused = client.post("/admin/settings", {"csrf": "wrong"})
+    assert refused.status == 400 and switch(refused) == {"de": "/admin/settings?lang=de", "fr": "/admin/settings?lang=fr"}
+    assert "Überwachung" in client.get("/admin/?lang=de").text

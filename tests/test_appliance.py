@@ -536,7 +536,6 @@ def test_chromium_opens_secure_htm_over_https_logs_in_reads_and_replies(applianc
         page.click("form[action='/login'] button[type=submit]")
         page.wait_for_load_state()
         if page.locator("form[action='/password']").count():  # forced password change
-            page.fill("#current", password)
             page.fill("#new", "a brand new long password 5")
             page.fill("#repeat", "a brand new long password 5")
             page.click("form[action='/password'] button[type=submit]")

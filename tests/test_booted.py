@@ -295,7 +295,6 @@ def _read_and_reply(appliance: Appliance, folder: Path, front_end: str) -> None:
         page.wait_for_load_state()
         if page.locator("form[action='/password']").count():  # forced password change
             password = f"a brand new long password {front_end}"
-            page.fill("#current", appliance.notes.get("password", READER_PASSWORD))
             page.fill("#new", password)
             page.fill("#repeat", password)
             page.click("form[action='/password'] button[type=submit]")

@@ -85,7 +85,6 @@ def first_login(page, portal: str, to: str, password: str) -> None:
     page.fill("#password", password)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{portal}/password")
-    page.fill("#current", password)
     page.fill("#new", NEW_PASSWORD)
     page.fill("#repeat", NEW_PASSWORD)
     page.keyboard.press("Enter")
@@ -181,7 +180,6 @@ def walk_through(browser, home, sink, tmp_path, to, locale, texts, tag):
     page.keyboard.press("Enter")
     page.wait_for_url(f"{PORTAL}/password")
     shot(page, f"{tag}-password")
-    page.fill("#current", password)
     page.fill("#new", NEW_PASSWORD)
     page.fill("#repeat", NEW_PASSWORD)
     page.click("form.stack button[type=submit]")
@@ -493,4 +491,45 @@ def test_on_a_phone_the_message_starts_on_the_first_screen_and_its_frame_fits_th
     violations = AXE.Axe().run(page).response["violations"]
     assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
     shot(page, "newsletter-phone")
+    context.close()
+
+
+def test_show_password_works_by_keyboard_and_a_refusal_keeps_the_new_password(browser, portal):
+    """Issue 14, item 3: the forced change right after the login asks only for the new password;
+    each field's Show button is reached with Tab and pressed with Space (aria-pressed follows); a
+    mistyped repetition keeps the new password and marks the repetition; axe finds nothing."""
+    from webcrypt.usecases import accounts
+
+    accounts.create(portal, "rosa@example.org", "given password 4711 x")  # must change it at first login
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{PORTAL}/login")
+    page.fill("#address", "rosa@example.org")
+    page.fill("#password", "given password 4711 x")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{PORTAL}/password")
+    assert page.locator("#current").count() == 0
+    assert page.evaluate("document.activeElement.id") == "new"  # the first field to fill has the focus
+    page.keyboard.type(NEW_PASSWORD)
+    page.keyboard.press("Tab")
+    assert page.evaluate("[document.activeElement.textContent.trim(), document.activeElement.dataset.reveal]") == [
+        "Show password", "new"]
+    page.keyboard.press("Space")
+    assert page.get_attribute("#new", "type") == "text" and page.input_value("#new") == NEW_PASSWORD
+    assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "true"
+    assert AXE.Axe().run(page).response["violations"] == []
+    page.keyboard.press("Space")
+    assert page.get_attribute("#new", "type") == "password"
+    assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "false"
+    page.keyboard.press("Tab")
+    page.keyboard.type(NEW_PASSWORD[:-1])  # the repetition mistyped
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.get_attribute("#repeat", "aria-invalid") == "true" and page.input_value("#repeat") == ""
+    assert page.input_value("#new") == NEW_PASSWORD and page.get_attribute("#new", "type") == "password"
+    assert page.evaluate("document.activeElement.id") == "repeat"
+    violations = AXE.Axe().run(page).response["violations"]
+    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
+    shot(page, "password-refused")
     context.close()

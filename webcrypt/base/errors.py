@@ -179,9 +179,17 @@ class BadRequest(WebcryptError):
 
 
 class PasswordRejected(WebcryptError):
-    """A new password that breaks the strength rules."""
+    """A new password that breaks the strength rules (or a current one that is wrong). *field*
+    names what it is about ("current", "new", "repeat"), so that a form can say it beside that
+    field; *values* fill the message's {placeholders} (translated first, then filled: the
+    catalogue holds "{minimum}", not 12); *problems* are all that were found at once, this one first."""
 
     exit_status = ExitStatus.USAGE
+
+    def __init__(self, message: str = "", field: str = "new", values: dict | None = None, problems: tuple = ()):
+        self.template, self.field, self.values = message, field, dict(values or {})
+        super().__init__(message.format(**self.values) if self.values else message)
+        self.problems = tuple(problems) or (self,)
 
 
 class NotFound(WebcryptError):

@@ -78,7 +78,7 @@ def login(home: Home, address: str, password: str, client: str, replacing: str |
     """A recipient's new session (ending *replacing*) when address and password are right,
     with the *uploads* it may read; LoginFailed/Throttled otherwise."""
     return signin.sign_in(home, RECIPIENTS, address, signin.Proof(password=password), client, replacing,
-                          {"uploads": uploads or []}, user_agent)
+                          {"uploads": uploads or [], PASSWORD_PROVEN: home.now()}, user_agent)
 
 
 def login_with_passkey(home: Home, answer: passkeys.Answer, client: str, replacing: str | None = None,
@@ -108,9 +108,7 @@ def set_first_password(home: Home, recipient: store.Recipient, new: str, repeate
     """A password again for a passwordless recipient (signed in with a passkey: no current one to ask)."""
     if not recipient.password_off:
         raise BadRequest("this account has a password: change it with the current one")
-    if new != repeated:
-        raise PasswordRejected("the two new passwords differ")
-    check_strength(new, recipient.address)
+    _refuse(_new_password_problems(recipient, new, repeated, None))
     with signin.HASHING:
         accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
     events.audit(home, recipient.address, "password_changed", recipient.address, client=client)
@@ -172,10 +170,13 @@ def common_passwords() -> frozenset[str]:
 
 def check_strength(password: str, address: str) -> None:
     """Length over composition (NIST SP 800-63B): long enough, not common, not the address."""
-    if len(re.sub(r"\s{2,}", " ", password)) < MIN_LENGTH:
-        raise PasswordRejected(f"the password must have at least {MIN_LENGTH} characters")
+    counted = len(re.sub(r"\s{2,}", " ", password))
+    if counted < MIN_LENGTH:
+        raise PasswordRejected("the password must have at least {minimum} characters; this one has {count}",
+                               values={"minimum": MIN_LENGTH, "count": counted})
     if len(password) > MAX_LENGTH:
-        raise PasswordRejected(f"the password must have at most {MAX_LENGTH} characters")
+        raise PasswordRejected("the password must have at most {maximum} characters; this one has {count}",
+                               values={"maximum": MAX_LENGTH, "count": len(password)})
     lowered = password.lower()
     if lowered in common_passwords() or len(set(password)) < 4:
         raise PasswordRejected("this password is among the most common ones; choose another")
@@ -184,19 +185,45 @@ def check_strength(password: str, address: str) -> None:
         raise PasswordRejected("the password must not be your mail address")
 
 
+# The forced first change right after a login with the given password asks for it no more: the
+# login proved it a moment ago (the session records when, PASSWORD_PROVEN). Later, or for a change
+# the reader chose, the current password is asked again, counted like a login (signin.confirm):
+# whoever finds a session left open cannot take the account without knowing the password.
+PASSWORD_PROVEN = "password_proven"
+FRESH_LOGIN_SECONDS = 5 * 60
+
+
+def proven_just_now(home: Home, session_data: dict) -> bool:
+    """Did this session begin with the password, at most FRESH_LOGIN_SECONDS ago?"""
+    at = session_data.get(PASSWORD_PROVEN)
+    return isinstance(at, int) and 0 <= home.now() - at <= FRESH_LOGIN_SECONDS
+
+
+def asks_current(home: Home, recipient: store.Recipient, session_data: dict) -> bool:
+    """Whether a password change of this session must ask for the current password: not for the
+    forced first change just after a password login, nor for one who signed in by a mailed code
+    (who may never have seen the given password)."""
+    if not recipient.must_change_password:
+        return True
+    return not (signed_in_by_code(session_data) or proven_just_now(home, session_data))
+
+
 def change_password(home: Home, recipient: store.Recipient, current: str, new: str, repeated: str, client: str,
-                    by_code: bool = False) -> None:
-    """Check the current password, apply the rules, store the new one and end every session.
-    Someone signed in by a mailed code (*by_code*) whose password is still the generated one
-    may never have seen it: they set their first password without it."""
-    first_by_code = by_code and recipient.must_change_password
-    if not first_by_code:
-        _check_current(home, recipient, current, client)
-    if new != repeated:
-        raise PasswordRejected("the two new passwords differ")
-    if new == current and not first_by_code:
-        raise PasswordRejected("the new password must differ from the current one")
-    check_strength(new, recipient.address)
+                    session_data: dict | None = None) -> None:
+    """Check the current password (when asks_current), apply the rules, store the new one and end
+    every session. PasswordRejected names every problem found at once, each with its field."""
+    session_data = session_data or {}
+    asked = asks_current(home, recipient, session_data)
+    problems = []
+    if asked:
+        try:
+            _check_current(home, recipient, current, client)
+        except PasswordRejected as wrong:
+            problems.append(wrong)
+    problems += _new_password_problems(recipient, new, repeated, current if asked and not problems else None)
+    if not problems and not asked:
+        problems += _same_as_given(recipient, new)
+    _refuse(problems)
     chosen_freely = not recipient.must_change_password  # not the expected first change of a given password
     with signin.HASHING:
         accounts.set_password(home, recipient, new)  # ends all sessions of the recipient
@@ -205,13 +232,40 @@ def change_password(home: Home, recipient: store.Recipient, current: str, new: s
         notices.password_changed(home, recipient.address)
 
 
+def _new_password_problems(recipient: store.Recipient, new: str, repeated: str, current: str | None) -> list:
+    """What is wrong with the new password (field "new") and its repetition (field "repeat")."""
+    try:
+        check_strength(new, recipient.address)
+        if current is not None and new == current:
+            raise PasswordRejected("the new password must differ from the current one")
+    except PasswordRejected as weak:
+        return [weak]  # the repetition is typed again with the new one: no word about it yet
+    return [PasswordRejected("the two new passwords differ", field="repeat")] if new != repeated else []
+
+
+def _refuse(problems: list) -> None:
+    """Raise the first problem, carrying all of them, so that the form marks every field at once."""
+    if problems:
+        problems[0].problems = tuple(problems)
+        raise problems[0]
+
+
+def _same_as_given(recipient: store.Recipient, new: str) -> list:
+    """The given password chosen again, found by its hash (it was not asked for). Not counted as a
+    guess: only a password that passes every rule gets here, and one that is not the given one is
+    stored at once, which ends the forced change and with it this way of asking."""
+    with signin.HASHING:
+        same = crypto.verify_password(new, recipient.password_hash)
+    return [PasswordRejected("the new password must differ from the one you were given")] if same else []
+
+
 def _check_current(home: Home, recipient: store.Recipient, password: str, client: str) -> None:
     """The current password, asked again with a session: wrong ones count like failed logins,
     so that whoever holds a session cannot guess the password without limit."""
     try:
         signin.confirm(home, RECIPIENTS, recipient, password, client)
     except WrongPassword:
-        raise PasswordRejected("the current password is wrong") from None
+        raise PasswordRejected("the current password is wrong", field="current") from None
 
 
 # The confidential question

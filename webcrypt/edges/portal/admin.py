@@ -171,7 +171,7 @@ class Console:
             csrf=session.csrf if session else "",
             admin=session.principal if session else None,
             here=bottle.request.fullpath,
-            get_request=bottle.request.method == "GET",
+            language_link=web.language_link,  # the console's routes carry its /admin prefix themselves
             brand=self.brand(),
             date=display.date_text, shown=display.shown_value, detail=display.readable_detail,
             size=self.size_text, setting=self.setting_text, label=lambda key: admin_text.label(key, self.lang()),

@@ -94,6 +94,8 @@ def status_of(error: errors.WebcryptError) -> int:
 
 
 def explain(error: errors.WebcryptError | None, status: int, translate) -> str:
+    if isinstance(error, errors.PasswordRejected) and error.values:  # translated first, then its numbers
+        return translate(error.template).format(**error.values)
     if isinstance(error, SHOWN):
         return translate(str(error))
     return translate(GENERIC.get(status, GENERIC[500]))

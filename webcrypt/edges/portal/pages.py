@@ -125,6 +125,27 @@ def choice_to_keep(home, recipient) -> str | None:
     return web.chosen_language(home)
 
 
+def keep_language_choice(home, recipient, lang: str) -> None:
+    """One rule for the language: a signed-in reader who picks one in the header picks it for the
+    account (the profile shows it, mails follow it), on every page, also those that do not name the
+    reader (an error page, the privacy page); signing in brings the account's to the browser
+    (Pages.signed_in_browser); signed out, the browser's choice and Accept-Language decide."""
+    if recipient is None and i18n.valid(bottle.request.query.get("lang")):
+        recipient = signed_in_reader(home)
+    if recipient is not None and recipient.language != lang and choice_to_keep(home, recipient) == lang:
+        accounts.set_language(recipient, lang)
+
+
+def signed_in_reader(home):
+    """The reader this browser is signed in as, or None (also when the database cannot say: an
+    error page must still be shown)."""
+    try:
+        session = web.current_session(home, KIND)
+        return accounts.find(session.principal) if session is not None else None
+    except store.DatabaseError:
+        return None
+
+
 def with_chosen_language(location: str) -> str:
     """*location* passing on the language this request chose (a language button of secure.htm)."""
     asked = i18n.valid(bottle.request.query.get("lang"))
@@ -136,8 +157,7 @@ def with_chosen_language(location: str) -> str:
 def page(portal: web.Portal, name: str, recipient=None, session=None, lang=None, **values) -> str:
     home = portal.home
     lang = lang or web.language(home, recipient)
-    if recipient is not None and recipient.language != lang and choice_to_keep(home, recipient) == lang:
-        accounts.set_language(recipient, lang)
+    keep_language_choice(home, recipient, lang)
     nonce = web.new_nonce()
     brand = with_own_text(branding(portal), lang)
     web.security_headers(nonce, extra_img=web.logo_origin(brand.get("logo_url", "")))
@@ -333,10 +353,18 @@ class Pages:
                                  user_agent=web.user_agent())
         except (LoginFailed, Throttled) as e:  # the form again, keeping the message it leads to
             return self.login_refused(e, address)
-        web.set_session_cookie(self.home, signed.token)
+        self.signed_in_browser(signed)
         if signed.account.must_change_password:
             see_other("/password")
         see_other(self.return_to(signed.session, signed.account))
+
+    def signed_in_browser(self, signed) -> None:
+        """The new session's cookie, and the account's language for this browser: the language the
+        reader chose (in the profile or the header, on any device) is the one they see from now on,
+        also on the pages before the next login."""
+        web.set_session_cookie(self.home, signed.token)
+        if i18n.valid(signed.account.language):
+            web.remember_language(self.home, signed.account.language)
 
     def offer_passkey(self, recipient) -> bool:
         """The passkey offer, on the first page a recipient who has none reads (the message or
@@ -378,7 +406,7 @@ class Pages:
         except LoginFailed as e:
             bottle.response.status = 401
             return self.code_entry(address, upload, error=i18n.translator(web.language(self.home))(str(e)))
-        web.set_session_cookie(self.home, signed.token)
+        self.signed_in_browser(signed)
         see_other(self.return_to(signed.session, signed.account))
 
     def logout(self):
@@ -544,6 +572,7 @@ class Pages:
         if chosen is None:
             raise BadRequest("this language is not available")
         accounts.set_language(recipient, chosen)
+        web.remember_language(self.home, chosen)  # the header's links and the profile agree
         see_other("/profile")
 
     def set_question(self):
@@ -560,11 +589,18 @@ class Pages:
             return self.profile(error=_(str(e)))
         return self.profile(notice=_("Your confidential question is saved."))
 
-    def password_form(self, error: str = ""):
+    def password_form(self, problems: tuple = (), kept: dict | None = None):
         session, recipient = self.signed_in(allow_must_change=True)
+        data = sessions.data(session)
         first_by_code = self.by_code(session) and recipient.must_change_password
-        return self.page("password", recipient=recipient, session=session, error=error,
-                         forced=recipient.must_change_password and not first_by_code, first_by_code=first_by_code)
+        _ = i18n.translator(web.language(self.home, recipient))
+        errors = {}
+        for problem in problems:  # the first problem of each field, in the reader's language
+            errors.setdefault(problem.field, password_problem_text(problem, _))
+        return self.page("password", recipient=recipient, session=session, errors=errors, kept=kept or {},
+                         ask_current=not recipient.password_off and login.asks_current(self.home, recipient, data),
+                         forced=recipient.must_change_password and not first_by_code, first_by_code=first_by_code,
+                         minimum=login.MIN_LENGTH)
 
     def change_password(self):
         session, recipient = self.signed_in(allow_must_change=True)
@@ -575,10 +611,10 @@ class Pages:
                 login.set_first_password(self.home, recipient, new, repeat, client)
             else:
                 login.change_password(self.home, recipient, web.form("current", 1000), new, repeat, client,
-                                      by_code=self.by_code(session))
+                                      sessions.data(session))
         except PasswordRejected as e:
             bottle.response.status = 400
-            return self.password_form(error=i18n.translator(web.language(self.home, recipient))(str(e)))
+            return self.password_form(e.problems, kept_passwords(e.problems, new, repeat))
         # Every session ended with the change; this browser continues in a new one.
         self.drop_cache(session)
         token, fresh = sessions.continued(self.home, session)
@@ -626,6 +662,26 @@ class Pages:
             return self.page("forgot_answer", token=token, question=login.recovery_question(self.home, token),
                              error=_(str(e)), pre_csrf=web.pre_csrf(self.home))
         return self.page("forgot_done", password=new.password, address=new.address)
+
+
+def password_problem_text(problem: PasswordRejected, _) -> str:
+    """A password problem in the reader's language, its numbers filled in after translation."""
+    text = _(problem.template).format(**problem.values)
+    return text[:1].upper() + text[1:]
+
+
+def kept_passwords(problems: tuple, new: str, repeat: str) -> dict:
+    """What the password form shows again after a refusal: the new password (and its repetition)
+    when the refusal is not about it, so that a wrong current password or a mistyped repetition
+    does not cost the reader the password they chose or a manager suggested. Safe enough: it goes
+    back only to the browser that just sent it, inside a type=password field, on a page that is
+    never stored (web.set_common_headers: Cache-Control: no-store) and carries no third-party
+    content (CSP). The current password is never sent back: it is the one that opens the account
+    now, and every try of it is counted."""
+    wrong = {problem.field for problem in problems}
+    if "new" in wrong:
+        return {}
+    return {"new": new} if "repeat" in wrong else {"new": new, "repeat": repeat}
 
 
 def attached_files() -> list[reply.Attached]:

@@ -60,7 +60,7 @@ class PasskeyPages:
                                               uploads=[upload] if upload else [], user_agent=web.user_agent())
         except LoginFailed as e:
             return self.pages.login_refused(e, "")
-        web.set_session_cookie(self.home, signed.token)
+        self.pages.signed_in_browser(signed)
         see_other(self.pages.return_to(signed.session, signed.account))
 
     # The profile's passkeys (a session and its CSRF token)

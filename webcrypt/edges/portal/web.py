@@ -18,7 +18,8 @@ Reusable pieces, all working on bottle's thread-local request and response:
   trusted proxy; decided once per request (``client_resolver`` hook), the only place
   that trusts a proxy.
 - ``user_agent()``: the User-Agent header, for the session a login starts.
-- ``language(home, recipient=None)``: ?lang, the stored choice, cookie, Accept-Language.
+- ``language(home, recipient=None)``: ?lang, the stored choice, cookie, Accept-Language;
+  ``remember_language(home, code)`` sets the cookie; ``language_link(code)`` the header's link.
 - ``render(name, **values)``: a template from the package's templates folder.
 """
 
@@ -330,7 +331,7 @@ def client_resolver(home: Home):
 def language(home: Home, recipient: store.Recipient | None = None) -> str:
     asked = i18n.valid(bottle.request.query.get("lang"))
     if asked:
-        bottle.response.set_cookie(cookie_name(home, LANG), asked, **_cookie_options(home, 365 * 86400))
+        remember_language(home, asked)
         return asked
     return (
         i18n.valid(recipient.language if recipient else None)
@@ -339,11 +340,33 @@ def language(home: Home, recipient: store.Recipient | None = None) -> str:
     )
 
 
-def language_link(code: str) -> str:
+def remember_language(home: Home, code: str) -> None:
+    """This browser's language from now on (signed out, it decides; signing in sets the account's)."""
+    bottle.response.set_cookie(cookie_name(home, LANG), code, **_cookie_options(home, 365 * 86400))
+
+
+def language_link(code: str, upload: str | None = None) -> str:
     """The link to this page in language *code*: the same path with the same query (an upload
-    on the login page, say), only ``lang`` changed; relative, so it never leaves the page."""
-    query = [(k, v) for k, v in bottle.request.query.allitems() if k != "lang"] + [("lang", code)]
-    return "?" + urllib.parse.urlencode(query)
+    on the login page, say), only ``lang`` changed; relative, so it never leaves the page.
+    A page that answers a form (a refused login, a lock, an error after a POST) cannot be asked
+    for again: its link leads to the nearest page above it that a link can open (the login form
+    for a refused login, with the message it leads to, *upload*; the profile for its forms)."""
+    if bottle.request.method in ("GET", "HEAD"):
+        query = [(k, v) for k, v in bottle.request.query.allitems() if k != "lang"] + [("lang", code)]
+        return "?" + urllib.parse.urlencode(query)
+    query = ([("upload", upload)] if upload else []) + [("lang", code)]
+    return place_to_return(bottle.request.path) + "?" + urllib.parse.urlencode(query)
+
+
+def place_to_return(path: str) -> str:
+    """*path*, or the nearest path above it, that this application answers with GET; else "/"."""
+    while path not in ("", "/"):
+        try:
+            bottle.request.app.router.match({"PATH_INFO": path, "REQUEST_METHOD": "GET"})
+            return path
+        except bottle.HTTPError:
+            path = path.rsplit("/", 1)[0]
+    return "/"
 
 
 def chosen_language(home: Home) -> str | None:

@@ -74,11 +74,9 @@ ol.codes{columns:2 12rem}
 % end
 </ul></nav>
 % end
-% if get_request:
 % for other, other_name in languages.items():
 % if other != lang:
-<a href="?lang={{other}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
-% end
+<a href="{{language_link(other)}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
 % end
 % end
 % if admin:

@@ -36,11 +36,9 @@
       <button type="submit" class="link">{{_("Sign out")}}</button>
     </form>
     % end
-    % if request_method_get:
     % for other, other_name in languages.items():
     % if other != lang:
-    <a href="{{language_link(other)}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
-    % end
+    <a href="{{language_link(other, get('upload'))}}" lang="{{other}}" hreflang="{{other}}">{{other_name}}</a>
     % end
     % end
   </nav>

@@ -38,7 +38,10 @@
   <label for="address">{{_("Mail address")}}</label>
   <input id="address" name="address" type="email" autocomplete="username" required autofocus value="{{address}}" maxlength="320">
   <label for="password">{{_("Password")}}</label>
-  <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1000">
+  <div class="secret">
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <button type="button" class="reveal secondary" data-reveal="password" aria-controls="password" aria-pressed="false" hidden>{{_("Show password")}}</button>
+  </div>
   <button type="submit">{{_("Log in")}}</button>
 </form>
 <div class="passkey" data-passkey-area hidden>
@@ -58,6 +61,7 @@
   <p id="passkey-status" class="hint" role="status" aria-live="polite"></p>
 </div>
 <script src="/static/passkey.js" nonce="{{nonce}}" defer></script>
+<script src="/static/reveal.js" nonce="{{nonce}}" defer></script>
 % if codes:
 <p><a href="/login/code{{'?upload=' + upload if upload else ''}}">{{_("Email me a sign-in code")}}</a></p>
 % end

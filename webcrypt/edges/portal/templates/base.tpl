@@ -52,7 +52,7 @@
   % if get('contact'):
   <p class="contact"><strong>{{_("Questions?")}}</strong> {{contact}}</p>
   % end
-  <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a></p>
+  <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a> · <a href="/accessibility">{{_("Accessibility")}}</a></p>
 </footer>
 </body>
 </html>

@@ -346,3 +346,66 @@ KEYBOARD = {"Open secure.htm": key_open, "Log in": key_log_in, "Change the first
 
 def test_keyboard_only_from_secure_htm_to_logging_out(browser, portal, sink, tmp_path):
     Walk(browser, portal, sink, tmp_path, "keys", script=True).run(KEYBOARD, CHECKS["keyboard"])
+
+
+def plain_open(walk):
+    page = walk.page
+    page.goto(walk.path.as_uri())
+    assert page.url.startswith("file://")  # without script it waits for its button
+    page.get_by_role("button", name="Open message").click()
+    page.wait_for_url(f"{PORTAL}/login?upload=*")
+
+
+def plain_log_in(walk):
+    page = walk.page
+    page.fill("#address", walk.to)
+    page.fill("#password", walk.password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{PORTAL}/message/*")
+
+
+def plain_read(walk):
+    assert "Please sign " + walk.tag in walk.page.content()
+
+
+def plain_download(walk):
+    with walk.page.expect_download() as info:
+        walk.page.click("text=contract.pdf")
+    assert Path(info.value.path()).read_bytes() == b"%PDF-1.4 the contract"
+
+
+def plain_reply(walk):
+    page = walk.page
+    page.click("text=Reply securely")
+    page.wait_for_url(f"{PORTAL}/message/*/reply")
+    page.fill("#text", "Signed without script")
+    page.set_input_files("#attachment", files=[{"name": "signed.pdf", "mimeType": "application/pdf",
+                                                "buffer": b"%PDF signed"}])
+    before = len(walk.sink.messages)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{PORTAL}/message/*/replied")
+    (sent,) = walk.sink.messages[before:]
+    assert b"Signed without script" in sent.content and b"signed.pdf" in sent.content
+
+
+def plain_log_out(walk):
+    walk.page.get_by_role("button", name="Log out").click()
+    walk.page.wait_for_url(f"{PORTAL}/?bye=1")
+
+
+NO_SCRIPT = {"Open secure.htm": plain_open, "Log in": plain_log_in, "Read the message": plain_read,
+             "Download an attachment": plain_download, "Reply": plain_reply, "Log out": plain_log_out}
+
+
+def test_with_javascript_off_a_recipient_opens_reads_downloads_replies_and_logs_out(browser, portal, sink, tmp_path):
+    Walk(browser, portal, sink, tmp_path, "plain", script=False).run(NO_SCRIPT, CHECKS["no-script"])
+
+
+PROVEN_BY = {"axe": test_every_page_of_the_statement_passes_axe_in_every_language_on_every_screen,
+             "reflow": test_every_page_of_the_statement_passes_axe_in_every_language_on_every_screen,
+             "keyboard": test_keyboard_only_from_secure_htm_to_logging_out,
+             "no-script": test_with_javascript_off_a_recipient_opens_reads_downloads_replies_and_logs_out}
+
+
+def test_every_check_the_statement_names_has_its_test_here():
+    assert sorted(CHECKS) == sorted(PROVEN_BY)

@@ -363,8 +363,9 @@ def test_the_profile_lists_sessions_and_ends_the_other_one_by_keyboard(browser, 
     desk.close()
 
 
-def test_the_privacy_note_is_reached_from_the_footer_and_passes_axe(browser, portal):
-    """Issue 13: what a recipient's sender can see, on a phone, in both languages, by keyboard."""
+def test_the_privacy_note_is_reached_from_the_footer(browser, portal):
+    """Issue 13: what a recipient's sender can see, on a phone, in both languages, by keyboard
+    (axe-core checks it in every language and screen: tests/test_accessibility_browser.py)."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="de-DE")
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -374,12 +375,9 @@ def test_the_privacy_note_is_reached_from_the_footer_and_passes_axe(browser, por
     page.wait_for_url(f"{PORTAL}/privacy")
     assert "Was der Absender einer Nachricht sehen kann" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    violations = AXE.Axe().run(page).response["violations"]
-    assert violations == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
     shot(page, "privacy-de")
     page.goto(f"{PORTAL}/privacy?lang=en")
     assert "What the sender of a message can see" in page.content()
-    assert AXE.Axe().run(page).response["violations"] == []
     context.close()
 
 

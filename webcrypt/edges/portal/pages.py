@@ -24,7 +24,7 @@ from ...base.errors import (
 from ...core import contrast, mime
 from ...infra import store
 from ...usecases import accounts, inbox, login, mail_codes, passkeys, reading, reply, senders, sessions, throttle
-from . import failures, i18n, moments, web
+from . import accessibility, failures, i18n, moments, web
 
 KIND = accounts.KIND
 _UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -81,6 +81,7 @@ def install(app: bottle.Bottle, portal: web.Portal) -> "Pages":
         ("/forgot/answer", "GET", p.forgot_link),
         ("/forgot/answer", "POST", p.forgot_answer),
         ("/privacy", "GET", p.privacy),
+        ("/accessibility", "GET", p.accessibility),
     ]
     for path, method, handler in routes:
         app.route(path, method, handler)
@@ -627,6 +628,13 @@ class Pages:
         config = self.home.config
         return self.page("privacy", senders=config["senders.enabled"], times=config["senders.show_opening_times"],
                          subjects=config["senders.keep_subject"])
+
+    def accessibility(self):
+        """The accessibility statement, rendered from the lists the browser tests iterate."""
+        brand = branding(self.portal)
+        return self.page("accessibility", statement=accessibility, url=self.home.config["portal.url"],
+                         organisation=brand["organisation"] or brand["name"],
+                         language_names=list(i18n.LANGUAGES.values()))
 
     # Forgotten password
 

@@ -50,7 +50,7 @@
   % if get('contact') and not get('contact_in_page'):
   <p class="contact"><strong>{{_("Questions?")}}</strong> {{contact}}</p>
   % end
-  <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a></p>
+  <p>{{brand['name']}}{{(' · ' + brand['organisation']) if brand.get('organisation') else ''}} · <a href="/privacy">{{_("Privacy")}}</a> · <a href="/accessibility">{{_("Accessibility")}}</a></p>
 </footer>
 <script src="/static/timezone.js" nonce="{{nonce}}" data-cookie="{{zone_cookie}}" data-secure="{{secure_cookie}}" defer></script>
 </body>

@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,30 @@ CONTAINER_OUTSIDE = "198.18.0.2"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+# debootstraps under way, so that a test run that ends early stops them (prepare_in_background).
+BUILDING: set[subprocess.Popen] = set()
+
+
+def prepare_in_background() -> threading.Thread:
+    """Build both roots in a thread while other tests run: from nothing, each is minutes of
+    download and unpacking that need little of the CPU. image() waits for it (its lock); a
+    failure here is left for image() to meet again and report in the test that needs it."""
+    def build_both() -> None:
+        for release in (BOOKWORM, TRIXIE):
+            try:
+                image(release)
+            except Exception:  # noqa: BLE001 - reported by the fixture's own image() call
+                return
+    thread = threading.Thread(target=build_both, name="booted roots", daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_preparing() -> None:
+    for process in list(BUILDING):
+        process.kill()
+
+
 def image(release: Release = BOOKWORM) -> Path:
     """The cached root of *release*, built now if missing or made from another package list."""
     release.folder.mkdir(parents=True, exist_ok=True)
@@ -75,11 +100,16 @@ def _build(release: Release, root: Path) -> None:
     partial = root.with_name("root.new")
     _remove(partial)
     # Postfix asks how it is used; an administrator of a mail gateway answers "Internet Site".
-    result = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(release.packages)}",
-                             release.suite, str(partial), MIRROR], capture_output=True, text=True, timeout=1800,
-                            env={"PATH": PATH, "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"})
-    if result.returncode != 0:
-        raise RuntimeError(f"debootstrap failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    process = subprocess.Popen(["debootstrap", "--variant=minbase", f"--include={','.join(release.packages)}",
+                                release.suite, str(partial), MIRROR], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={"PATH": PATH, "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"})
+    BUILDING.add(process)
+    try:
+        stdout, stderr = process.communicate(timeout=1800)
+    finally:
+        BUILDING.discard(process)
+    if process.returncode != 0:
+        raise RuntimeError(f"debootstrap failed:\n{stdout[-3000:]}{stderr[-3000:]}")
     _customise(partial, release)
     _remove(root)
     partial.rename(root)

@@ -1,5 +1,7 @@
 """Shared fixtures: a real home (config, key, SQLite file) per test."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,26 @@ def write_settings(path: Path, settings: dict[str, dict[str, str]]) -> None:
             lines[start + 1:end] = [f"{key} = {literal}"] + block
             text = "\n".join(lines) + "\n"
     path.write_text(text)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The booted appliance's tests run last, and their Debian roots are built meanwhile: from
+    nothing (a clean clone) that is minutes of download and unpacking, mostly waiting on the
+    network and the disk, which the rest of the suite need not wait for."""
+    booted = [item for item in items if item.get_closest_marker("booted")]
+    if not booted or len(booted) == len(items):
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("booted")] + booted
+    if os.geteuid() == 0 and shutil.which("debootstrap") and shutil.which("systemd-nspawn"):
+        import booted_support  # only where the booted tests run
+        booted_support.prepare_in_background()
+
+
+def pytest_unconfigure(config):
+    """A run that ends before the booted tests (-x, ^C) leaves no debootstrap behind."""
+    import sys
+    if "booted_support" in sys.modules:
+        sys.modules["booted_support"].stop_preparing()
 
 
 @pytest.fixture

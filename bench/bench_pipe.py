@@ -1,6 +1,6 @@
 """`webcrypt pipe` per message (issue 3), against the cost of merely importing its libraries.
 
-Run by hand:  python3 bench/bench_pipe.py [--runs 30] [--size 102400]
+Run by hand:  python3 bench/bench_pipe.py [--runs 30] [--size 102400] [--python PY] [--before REV]
 
 Measured side by side in one run, alternating, wall time of whole processes:
 - baseline: python -c "import email.parser, Crypto.Cipher.AES, peewee"
@@ -14,14 +14,26 @@ The next hop is an SMTP sink in this process (aiosmtpd), accepting everything.
 Also prints the pipe's heaviest imports (python -X importtime), in both modes.
 With --console-script, pipe runs as the installed `webcrypt` script beside the interpreter
 instead of `python -m webcrypt`.
+
+The message is the issue 15 shape: 30 KB of text and a 50 KB PDF (base64), padded to --size
+(--text-only: the earlier figures' plain text message).
+
+Paired A/B (issue 15): --before REV unpacks revision REV of this repository and runs its pipe
+beside this checkout's, alternating (baseline, encrypt before, encrypt after, pass before, pass
+after), each tree on PYTHONPATH (the baseline gets this checkout's, so that every process looks
+in one more folder alike). --python names the interpreter of every measured process, e.g. a
+clean venv's (`python3 -m venv V && V/bin/pip install .`: runtime dependencies only).
 """
 
 import argparse
+import base64
+import io
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -40,10 +52,34 @@ RELAY_PORT = 13030
 BASELINE = [sys.executable, "-c", "import email.parser, Crypto.Cipher.AES, peewee"]
 
 
-def message(size: int, subject: str) -> bytes:
+def message(size: int, subject: str, text_only: bool = False) -> bytes:
+    if not text_only:
+        return message_with_pdf(size, subject)
     head = f"From: clerk@corp.example\nTo: alice@example.org\nSubject: {subject}\nMessage-ID: <b@corp.example>\n\n"
     line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\n"
     return head.encode() + line * (size // len(line))
+
+
+def message_with_pdf(size: int, subject: str) -> bytes:
+    """Issue 15's message: 30 KB of text and a 50 KB PDF attachment (base64), padded to *size*."""
+    body = "\n".join(f"Dear customer, this is line {i} of your statement with some figures 12345.67 EUR."
+                     for i in range(360))
+    attachment = base64.encodebytes(bytes(range(256)) * 195 + os.urandom(80)).decode()  # ~50 KB, incompressible enough
+    raw = (f"From: Bank <clerk@corp.example>\nTo: alice@example.org\nSubject: {subject}\n"
+           "Message-ID: <b@corp.example>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+           f"--B\nContent-Type: text/plain; charset=utf-8\n\n{body}\n--B\nContent-Type: application/pdf\n"
+           "Content-Disposition: attachment; filename=statement.pdf\nContent-Transfer-Encoding: base64\n\n"
+           f"{attachment}--B--\n").encode()
+    return raw + b" " * max(0, size - len(raw))
+
+
+def unpack(revision: str, folder: Path) -> Path:
+    """Revision *revision* of this repository as a plain tree (its pipe runs from there)."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(root), "archive", revision], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
 
 
 def make_home(folder: Path) -> Path:
@@ -61,15 +97,11 @@ def make_home(folder: Path) -> Path:
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run(command: list[str], data: bytes) -> float:
-    return run_timed(command, data)[0]
-
-
-def run_timed(command: list[str], data: bytes) -> tuple[float, float]:
+def run_timed(command: list[str], data: bytes, env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the child process)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run(command, input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
+    result = subprocess.run(command, input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env or ENV)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -90,8 +122,8 @@ def start_relay(conf: Path) -> relay.Running:
     return relay.Running(home, relay.settings(home, f"127.0.0.1:{RELAY_PORT}"), open(os.devnull, "w")).start()
 
 
-def import_costs(conf: Path, data: bytes, top: int = 12) -> list[tuple[int, str]]:
-    command = [sys.executable, "-X", "importtime", "-m", "webcrypt", "-c", str(conf), "pipe", "-f", "clerk@corp.example",
+def import_costs(python: str, conf: Path, data: bytes, top: int = 12) -> list[tuple[int, str]]:
+    command = [python, "-X", "importtime", "-m", "webcrypt", "-c", str(conf), "pipe", "-f", "clerk@corp.example",
                "--", "alice@example.org"]
     stderr = subprocess.run(command, input=data, capture_output=True, env=ENV).stderr.decode()
     rows = [(total_import_micros(stderr), "(all imports, sum of top-level cumulative times)")]
@@ -120,49 +152,93 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--size", type=int, default=100 * 1024)
+    parser.add_argument("--text-only", action="store_true", help="a plain text message, as before issue 15")
     parser.add_argument("--console-script", action="store_true",
                         help="run pipe as the `webcrypt` script beside the interpreter, not python -m webcrypt")
+    parser.add_argument("--python", default=sys.executable, help="interpreter of the measured processes")
+    parser.add_argument("--before", help="a git revision whose pipe runs paired with this checkout's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Sink(PORT) as sink:
         conf = make_home(Path(tmp) / "home")
-        forward_conf = forwarding_config(conf)
-        running = start_relay(conf)
-        if args.console_script:
-            program = [str(Path(sys.executable).with_name("webcrypt"))]
+        secret = message(args.size, "[secure] benchmark", args.text_only)
+        plain = message(args.size, "benchmark", args.text_only)
+        if args.before:
+            commands = paired_commands(args, conf, unpack(args.before, Path(tmp) / "before"), secret, plain)
+            running = None
         else:
-            program = [sys.executable, "-m", "webcrypt"]
-        tail = ["pipe", "-f", "clerk@corp.example", "--", "alice@example.org"]
-        pipe = [*program, "-c", str(conf), *tail]
-        forward = [*program, "-c", str(forward_conf), *tail]
-        secret, plain = message(args.size, "[secure] benchmark"), message(args.size, "benchmark")
-        commands = {"baseline": (BASELINE, b""), "encrypt": (pipe, secret), "pass": (pipe, plain),
-                    "fwd-encrypt": (forward, secret), "fwd-pass": (forward, plain)}
-        times = {name: [] for name in commands}
-        cpu = {name: [] for name in commands}
-        for _ in range(3):  # warm the page cache
-            for command, data in commands.values():
-                run(command, data)
-        for _ in range(args.runs):
-            for name, (command, data) in commands.items():
-                wall, used = run_timed(command, data)
-                times[name].append(wall)
-                cpu[name].append(used)
-        running.stop()
-        base, base_cpu = statistics.median(times["baseline"]), statistics.median(cpu["baseline"])
-        print(f"message {len(secret)} bytes, {args.runs} runs each, alternating; {' '.join(program)}; medians:")
-        print(f"  {'':11s} {'wall':>8s}  {'':17s} {'CPU of the process':>18s}")
-        for name in commands:
-            median, used = statistics.median(times[name]), statistics.median(cpu[name])
-            print(f"  {name:11s} {median * 1000:7.1f} ms ({median / base:.2f}x baseline)"
-                  f"  {used * 1000:7.1f} ms ({used / base_cpu:.2f}x baseline)")
-        print(f"sink received {len(sink.messages)} messages")
-        for label, path in (("in-process", conf), ("forwarding", forward_conf)):
-            running = start_relay(conf) if label == "forwarding" else None
-            print(f"heaviest imports of one pipe run, {label} (cumulative microseconds):")
-            for micros, name in import_costs(path, secret):
-                print(f"  {micros:8d}  {name}")
-            if running:
-                running.stop()
+            commands, running = single_commands(args, conf, secret, plain)
+        times, cpu = measure(commands, args.runs)
+        if running:
+            running.stop()
+        report(args, commands, times, cpu, len(secret), len(sink.messages))
+        if not args.before:
+            print_import_costs(args, conf)
+
+
+def single_commands(args, conf: Path, secret: bytes, plain: bytes):
+    forward_conf = forwarding_config(conf)
+    running = start_relay(conf)
+    if args.console_script:
+        program = [str(Path(args.python).with_name("webcrypt"))]
+    else:
+        program = [args.python, "-m", "webcrypt"]
+    tail = ["pipe", "-f", "clerk@corp.example", "--", "alice@example.org"]
+    pipe = [*program, "-c", str(conf), *tail]
+    forward = [*program, "-c", str(forward_conf), *tail]
+    baseline = [args.python, *BASELINE[1:]]
+    commands = {"baseline": (baseline, b"", None), "encrypt": (pipe, secret, None), "pass": (pipe, plain, None),
+                "fwd-encrypt": (forward, secret, None), "fwd-pass": (forward, plain, None)}
+    return commands, running
+
+
+def paired_commands(args, conf: Path, before_tree: Path, secret: bytes, plain: bytes) -> dict:
+    after_tree = Path(__file__).resolve().parents[1]
+    env_of = {tree: {**ENV, "PYTHONPATH": str(tree)} for tree in (before_tree, after_tree)}
+    pipe = [args.python, "-m", "webcrypt", "-c", str(conf), "pipe", "-f", "clerk@corp.example", "--", "alice@example.org"]
+    baseline = [args.python, *BASELINE[1:]]
+    return {"baseline": (baseline, b"", env_of[after_tree]),
+            "encrypt-before": (pipe, secret, env_of[before_tree]), "encrypt-after": (pipe, secret, env_of[after_tree]),
+            "pass-before": (pipe, plain, env_of[before_tree]), "pass-after": (pipe, plain, env_of[after_tree])}
+
+
+def measure(commands: dict, runs: int) -> tuple[dict, dict]:
+    times = {name: [] for name in commands}
+    cpu = {name: [] for name in commands}
+    for _ in range(3):  # warm the page cache (and write each tree's bytecode)
+        for command, data, env in commands.values():
+            run_timed(command, data, env)
+    for _ in range(runs):
+        for name, (command, data, env) in commands.items():
+            wall, used = run_timed(command, data, env)
+            times[name].append(wall)
+            cpu[name].append(used)
+    return times, cpu
+
+
+def report(args, commands: dict, times: dict, cpu: dict, size: int, received: int) -> None:
+    base, base_cpu = statistics.median(times["baseline"]), statistics.median(cpu["baseline"])
+    print(f"message {size} bytes, {args.runs} runs each, alternating; {args.python}"
+          f"{f'; before = {args.before}, after = this checkout' if args.before else ''};"
+          f" load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; medians [quartiles]:")
+    print(f"  {'':14s} {'wall':>8s}  {'':30s} {'CPU of the process':>18s}")
+    for name in commands:
+        median, used = statistics.median(times[name]), statistics.median(cpu[name])
+        low, _, high = statistics.quantiles(times[name], n=4)
+        print(f"  {name:14s} {median * 1000:7.1f} ms [{low * 1000:5.1f}-{high * 1000:5.1f}] ({median / base:.2f}x baseline)"
+              f"  {used * 1000:7.1f} ms ({used / base_cpu:.2f}x baseline)")
+    print(f"sink received {received} messages")
+
+
+def print_import_costs(args, conf: Path) -> None:
+    secret = message(args.size, "[secure] benchmark", args.text_only)
+    forward_conf = forwarding_config(conf)
+    for label, path in (("in-process", conf), ("forwarding", forward_conf)):
+        running = start_relay(conf) if label == "forwarding" else None
+        print(f"heaviest imports of one pipe run, {label} (cumulative microseconds):")
+        for micros, name in import_costs(args.python, path, secret):
+            print(f"  {micros:8d}  {name}")
+        if running:
+            running.stop()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import CORPUS, write_settings
 from webcrypt.base import config
-from webcrypt.core import envelope, mime
+from webcrypt.core import crypto, envelope, mime
 from webcrypt.infra import keys, store
 from webcrypt.usecases import accounts, gateway, provision
 from webcrypt.base.errors import (
@@ -75,6 +75,20 @@ def test_secure_htm_alone_opens(home):
     sealed = seal_one(home)
     page = mime.secure_htm_of(sealed.data)
     assert open_as(home, mime.extract_envelope(page)) == MESSAGE
+
+
+def test_sub_keys_are_rfc5869_hkdf_sha256():
+    """crypto.derive's HKDF (the standard library's HMAC) gives the RFC's test vectors, so keys
+    wrapped before it replaced pycryptodome's HKDF still unwrap."""
+    secret = bytes([0x0B] * 22)
+    salt, info = bytes(range(13)), bytes(range(0xF0, 0xFA))
+    assert crypto.hkdf_sha256(secret, 42, salt, info).hex() == (
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865")
+    assert crypto.hkdf_sha256(secret, 42, b"", b"").hex() == (
+        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8")
+    # what pycryptodome's HKDF gave for this key before
+    assert crypto.derive(bytes(32), "mail-marker").hex() == (
+        "819d84273251dc04a243614b92754cb707beeeebe31181671db60e0497ac7379")
 
 
 def test_each_recipient_gets_an_own_envelope(home):

@@ -150,6 +150,18 @@ def test_pipe_path_imports_no_cli_or_web_libraries():
     assert out.strip() == "[]"
 
 
+def test_forwarding_pipe_imports_only_what_forwarding_needs():
+    """`pipe` with [pipe] relay: what it imports before it knows that it forwards, and while it
+    forwards (config, the SMTP client, the log line), loads no database, cryptography, mail
+    parser, smtplib/ssl or dataclasses (with inspect and ast): each would be paid per message."""
+    code = ("import sys, webcrypt.main, webcrypt.edges.pipe, webcrypt.base.config, webcrypt.infra.mailer, "
+            "webcrypt.edges.dsn; "
+            "print(sorted(m for m in ('peewee', 'webcrypt.infra.store', 'Crypto', 'webcrypt.core.crypto', 'email', "
+            "'smtplib', 'ssl', 'dataclasses', 'inspect', 'ast', 'typer', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 # Each table has one writer, a use case; edges never query a table themselves.
 WRITERS = {
     "Recipient": "usecases/accounts.py", "Message": "usecases/messages.py", "ThreadRef": "usecases/gateway.py",

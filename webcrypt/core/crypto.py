@@ -7,15 +7,30 @@ passwords (PHC-style strings so the cost can rise later).
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+import struct
 from typing import Iterator
 
 # nosec B413 below: bandit takes the Crypto package for the unmaintained PyCrypto; it is pycryptodome, maintained.
-from Crypto.Cipher import AES  # nosec B413 - pycryptodome
-from Crypto.Hash import SHA256  # nosec B413 - pycryptodome
-from Crypto.Protocol.KDF import HKDF  # nosec B413 - pycryptodome
+from Crypto.Util import _raw_api  # nosec B413 - pycryptodome
 
 from ..base.errors import EnvelopeError
+
+
+def _skip_platform_probe() -> None:
+    """pycryptodome bound through ctypes (no cffi, or cffi blocked by `pipe`) asks
+    platform.architecture() once per process before loading its C code, which runs the
+    `file` program on the interpreter: a fork and exec in every `pipe` process, only to tell
+    Windows' linkage from others. Its cache is filled with what that check needs instead."""
+    cache = getattr(_raw_api, "cached_architecture", None)
+    if isinstance(cache, list) and not cache and os.name != "nt":
+        cache[:] = [f"{struct.calcsize('P') * 8}bit", "ELF"]
+
+
+_skip_platform_probe()  # before AES loads the C code
+
+from Crypto.Cipher import AES  # noqa: E402  # nosec B413 - pycryptodome
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -40,7 +55,19 @@ def random_id() -> bytes:
 
 def derive(secret: bytes, label: str) -> bytes:
     """A sub-key of *secret* for one purpose, named by *label*."""
-    return HKDF(secret, KEY_BYTES, b"webcrypt", SHA256, context=label.encode())
+    return hkdf_sha256(secret, KEY_BYTES, b"webcrypt", label.encode())
+
+
+def hkdf_sha256(secret: bytes, length: int, salt: bytes, info: bytes) -> bytes:
+    """HKDF (RFC 5869) with HMAC-SHA256 from the standard library: the same bytes as
+    pycryptodome's HKDF, whose module would pull in CMAC, SHA-1 and more into every
+    `pipe` process for this one function."""
+    pseudo_random_key = hmac.new(salt, secret, hashlib.sha256).digest()
+    output, block = b"", b""
+    for counter in range(1, -(-length // hashlib.sha256().digest_size) + 1):
+        block = hmac.new(pseudo_random_key, block + info + bytes([counter]), hashlib.sha256).digest()
+        output += block
+    return output[:length]
 
 
 def seal(key: bytes, plaintext, aad: bytes) -> bytes:

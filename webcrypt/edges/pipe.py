@@ -197,17 +197,46 @@ def _forward(relay: str, options: dict, raw: bytes) -> Forwarded:
 
 def _skip_unneeded_imports(url: str) -> None:
     """Imports this one-message process can do without (a None entry in sys.modules
-    makes an import fail fast, and both libraries expect that case):
+    makes an import fail fast, and each library expects that case):
 
     - peewee imports every database driver it finds (psycopg2 alone costs ~9 ms of each
       message); on SQLite none is needed;
     - pycryptodome binds its own C code through cffi when cffi is installed (~13 ms,
-      pycparser parsing declarations), else through ctypes (~1 ms): same C code.
+      pycparser parsing declarations), else through ctypes (~1 ms): same C code;
+    - smtplib imports ssl for STARTTLS and SMTP_SSL (~3 ms), which the reinjection and the
+      forwarding client never use (plain SMTP to the local MTA or relay);
+    - ctypes.util (shutil, subprocess, tempfile, bz2, lzma: ~3 ms) is imported by
+      pycryptodome's ctypes binding for find_library, which it calls only for a library
+      named without a path (never for its own): a stand-in loads the real one if it is.
     """
     sys.modules.setdefault("cffi", None)
+    sys.modules.setdefault("ssl", None)
+    sys.modules.setdefault("ctypes.util", _LateCtypesUtil("ctypes.util"))
     if url.startswith("sqlite:"):
         for name in ("psycopg2", "psycopg2cffi", "psycopg", "pymysql", "MySQLdb", "mysql"):
             sys.modules.setdefault(name, None)
+
+
+class _LateCtypesUtil(type(sys)):
+    """ctypes.util, imported only if one of its functions is called (`from ctypes.util import
+    find_library` takes the attribute at once: the stand-in has it and loads the real one late)."""
+
+    @staticmethod
+    def find_library(name: str):
+        return _real_ctypes_util().find_library(name)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(_real_ctypes_util(), name)
+
+
+def _real_ctypes_util():
+    import importlib
+
+    if isinstance(sys.modules.get("ctypes.util"), _LateCtypesUtil):
+        del sys.modules["ctypes.util"]
+    return importlib.import_module("ctypes.util")
 
 
 def _count_failure(home, error: BaseException) -> None:
@@ -241,7 +270,7 @@ class _Log:
         return log_line("pipe", o["queue_id"], o["sender"], len(o["recipients"]), action, self.size, ms)
 
     def done(self, outcome) -> int:
-        from .dsn import clean  # dataclasses, ~6 ms: only once the message is handled
+        from .dsn import clean
 
         if isinstance(outcome, Forwarded):
             tail = f"relay={clean(outcome.relay)} reply={clean(outcome.reply)}"

@@ -14,7 +14,7 @@ from ..context.home import Home
 from ..core import crypto
 from ..core.addresses import normalise
 from ..infra import store
-from . import messages, sessions
+from . import messages
 
 DAY = 86400
 KIND = "recipient"  # the kind of their sessions
@@ -120,7 +120,7 @@ def disable_expired(now: int) -> list[str]:
         & (store.Recipient.disabled == False))]  # noqa: E712 - peewee builds SQL from ==
     for address in expired:
         store.Recipient.update(disabled=True, disabled_reason="expired").where(store.Recipient.address == address).execute()
-        sessions.end_all(KIND, address)
+        _end_sessions(address)
     return expired
 
 
@@ -193,7 +193,7 @@ def set_password(home: Home, recipient: store.Recipient, password: str, must_cha
     recipient.failed_logins = 0
     recipient.locked_until = None
     recipient.save()
-    sessions.end_all(KIND, recipient.address)
+    _end_sessions(recipient.address)
 
 
 def switch_password_off(home: Home, recipient: store.Recipient) -> None:
@@ -227,7 +227,7 @@ def set_disabled(address: str, disabled: bool) -> store.Recipient:
     recipient.disabled_reason = "admin" if disabled else None
     recipient.save()
     if disabled:
-        sessions.end_all(KIND, recipient.address)
+        _end_sessions(recipient.address)
     return recipient
 
 
@@ -236,7 +236,7 @@ def delete(address: str) -> int:
     recipient = get(address)
     with store.db.atomic():
         destroyed = messages.destroy_keys_of(recipient.address)
-        sessions.end_all(KIND, recipient.address)
+        _end_sessions(recipient.address)
         recipient.delete_instance()
     return destroyed
 
@@ -287,3 +287,10 @@ def rewrap_all(home: Home, generation: int) -> int:
             ).execute()
         moved += 1
     return moved
+
+
+def _end_sessions(address: str) -> None:
+    # imported here: sessions (with display and useragent) is not needed to encrypt a message
+    from . import sessions
+
+    sessions.end_all(KIND, address)

@@ -22,7 +22,7 @@ import shlex
 import shutil
 import smtplib
 import subprocess
-import tarfile
+import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -490,34 +490,82 @@ def test_documented_uninstall_keeps_data_and_purge_removes_it(appliance):
 
 
 # --- Debian 13: README.md's set-up and build, as on Debian 12 -----------------------------------
+# Its steps run in a thread from the module's start, beside the Debian 12 appliance: most of their
+# time is apt and pip waiting on the network and the disk. Each test below waits for its step and
+# meets its outcome (an assertion that failed there fails here, with its traceback).
 
-@pytest.fixture(scope="module")
-def debian13():
-    with Container(f"wct{os.getpid() % 100000}", TRIXIE, wired=False) as box:
-        _copy_checkout(box.root / CHECKOUT.lstrip("/"))
-        yield box
+class Steps:
+    """Named steps run in order in a background thread; outcome(name) waits for one and re-raises
+    what it raised. A step that fails does not stop the next (as separate tests would not)."""
+
+    def __init__(self, steps: list[tuple[str, object]]):
+        self.done: dict[str, BaseException | None] = {}
+        self.finished = threading.Condition()
+        self.thread = threading.Thread(target=self._run, args=(steps,), name="debian 13", daemon=True)
+        self.thread.start()
+
+    def _run(self, steps) -> None:
+        for name, step in steps:
+            try:
+                step()
+                failure = None
+            except BaseException as error:  # noqa: BLE001 - handed to the test that reads this step
+                failure = error
+            with self.finished:
+                self.done[name] = failure
+                self.finished.notify_all()
+
+    def outcome(self, name: str, seconds: float = 1800) -> None:
+        with self.finished:
+            if not self.finished.wait_for(lambda: name in self.done, timeout=seconds):
+                raise AssertionError(f"the Debian 13 step {name!r} did not end within {seconds:.0f} s")
+            failure = self.done[name]
+        if failure is not None:
+            raise failure
+
+
+@pytest.fixture(scope="module", autouse=True)
+def debian13(request):
+    """Debian 13's container and steps, started with the module (autouse) when one of its tests
+    is selected, and ended with the module."""
+    if not any(item.name.endswith("_on_debian_13") for item in request.session.items):
+        yield None
+        return
+    box: dict[str, Container] = {}
+
+    def boot() -> None:
+        box["it"] = Container(f"wct{os.getpid() % 100000}", TRIXIE, wired=False).__enter__()
+        _copy_checkout(box["it"].root / CHECKOUT.lstrip("/"))
+        assert box["it"].run("cat /etc/debian_version").stdout.startswith("13.")
+
+    def step(function):
+        def in_the_container() -> None:
+            if "it" not in box:
+                raise AssertionError("the Debian 13 container did not boot: see the first Debian 13 test")
+            function(box["it"])
+        return in_the_container
+
+    steps = Steps([("boot", boot), ("demo", step(readme_demo)), ("build", step(readme_build_and_install)),
+                   ("units", step(units_verified_and_hardened)), ("tests", step(readme_test_command))])
+    yield steps
+    steps.thread.join(timeout=1800)
+    if "it" in box:
+        box["it"].__exit__()
 
 
 def test_readme_demo_runs_with_the_systems_python_on_debian_13(debian13):
-    assert debian13.run("cat /etc/debian_version").stdout.startswith("13.")
-    readme_demo(debian13)
+    debian13.outcome("boot")
+    debian13.outcome("demo")
 
 
 def test_readme_build_and_install_with_the_systems_python_on_debian_13(debian13):
-    readme_build_and_install(debian13)
+    debian13.outcome("build")
 
 
 def test_units_are_verified_and_hardened_on_debian_13(debian13):
     """The units install.sh wrote (the test above) as Debian 13's systemd reads them: no warning
     from systemd-analyze verify, and each service at most the exposure docs/admin.md promises."""
-    units = " ".join(f"/etc/systemd/system/{unit}" for unit in UNIT_FILES)
-    verify = debian13.run(f"systemd-analyze verify {units}", check=False)
-    assert verify.returncode == 0 and not verify.stderr.strip(), (verify.stdout + verify.stderr)
-    for unit in SERVICES:
-        report = debian13.run(f"systemd-analyze security --no-pager {unit}", check=False).stdout
-        match = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", report)
-        assert match, report
-        assert float(match.group(1)) <= promised_exposure(unit), (unit, match.group(0))
+    debian13.outcome("units")
 
 
 def test_readme_test_command_on_debian_13(debian13):
@@ -525,13 +573,28 @@ def test_readme_test_command_on_debian_13(debian13):
     then .venv with the test extras beside the system's externally managed python3) and runs
     pytest. A few test files stand for the suite here: the whole suite, this test included,
     would boot containers inside a container."""
+    debian13.outcome("tests")
+
+
+def units_verified_and_hardened(box: Container) -> None:
+    units = " ".join(f"/etc/systemd/system/{unit}" for unit in UNIT_FILES)
+    verify = box.run(f"systemd-analyze verify {units}", check=False)
+    assert verify.returncode == 0 and not verify.stderr.strip(), (verify.stdout + verify.stderr)
+    for unit in SERVICES:
+        report = box.run(f"systemd-analyze security --no-pager {unit}", check=False).stdout
+        match = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", report)
+        assert match, report
+        assert float(match.group(1)) <= promised_exposure(unit), (unit, match.group(0))
+
+
+def readme_test_command(box: Container) -> None:
     command = documented(README, "tests/run.sh")
     selection = "tests/test_policy.py tests/test_client_address.py tests/test_layers.py"
     # apt and pip need the internet: this machine's network (the tests inside use loopback only).
-    result = debian13.run(f"cd {CHECKOUT} && {command} -q -p no:cacheprovider {selection}", check=False,
-                          network="host", timeout=900)
+    result = box.run(f"cd {CHECKOUT} && {command} -q -p no:cacheprovider {selection}", check=False,
+                     network="host", timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert re.search(r"\d+ passed", result.stdout), result.stdout[-1000:]
     # what it installed is what the suite drives: Chromium and PostgreSQL from Debian, the extras in .venv
-    debian13.run("command -v chromium && command -v nginx && dpkg -s postgresql >/dev/null")
-    debian13.run(f"{CHECKOUT}/.venv/bin/python -c 'import playwright, psycopg2, webcrypt'")
+    box.run("command -v chromium && command -v nginx && dpkg -s postgresql >/dev/null")
+    box.run(f"{CHECKOUT}/.venv/bin/python -c 'import playwright, psycopg2, webcrypt'")

@@ -134,7 +134,7 @@ def run(mode: str, args) -> dict:
     executable = mode.startswith("exe-")
     pattern = "content_filter" if mode in ("pipe", "pipe-forward") or executable else "relay"
     base = {"pipe": 12570, "relay": 12574, "null": 12578, "pipe-forward": 13020, "exe-forward": 13024,
-            "exe-pipe": 13028}[mode]
+            "exe-pipe": 13028}[mode] + args.port_offset
     ports = Ports(submit=base, reinject=base + 1, relay=base + 2)
     if executable:
         ExecutablePostfix.executable = str(args.exe)
@@ -193,6 +193,8 @@ def main() -> None:
     parser.add_argument("--modes", default="pipe,pipe-forward,relay,null")
     parser.add_argument("--pipe-processes", type=int, default=0, help="maxproc of the webcrypt pipe service")
     parser.add_argument("--executable", default="", help="the one-folder build, for the exe-* modes")
+    parser.add_argument("--port-offset", type=int, default=0,
+                        help="added to every port (another benchmark, e.g. bench_pipe.py's sink on 12580, may be running)")
     args = parser.parse_args()
     if args.executable:
         args.exe = reachable_copy(Path(args.executable))

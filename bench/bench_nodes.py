@@ -109,7 +109,7 @@ def one_run(folder: Path, nodes: list, server: postgres.Server, count: int, path
 def measure(seconds: int = 8, rounds: int = 2, connections: int = 16) -> dict:
     """{1: [run, ...], 2: [run, ...]}: reads through nginx with one node, then both, alternating."""
     args = argparse.Namespace(seconds=seconds, connections=connections)
-    bench_portal.PORT = BALANCER  # its login and wrk go through nginx
+    portal_port, bench_portal.PORT = bench_portal.PORT, BALANCER  # its login and wrk go through nginx
     server = postgres.Server(PG_PORT).start()
     nodes = []
     try:
@@ -133,6 +133,7 @@ def measure(seconds: int = 8, rounds: int = 2, connections: int = 16) -> dict:
             node.terminate()
             node.wait(15)
         server.stop()
+        bench_portal.PORT = portal_port
 
 
 def main() -> None:

@@ -116,6 +116,41 @@ def total_import_micros(importtime_stderr: str) -> int:
     return total
 
 
+def measure(runs: int = 30, size: int = 100 * 1024, program: list[str] | None = None,
+            baseline: list[str] | None = None) -> dict:
+    """Wall and CPU seconds per run of each command, alternating: {name: {"wall": [...], "cpu": [...]}}.
+
+    *program*: how pipe is started (default: this interpreter's -m webcrypt); *baseline*: the
+    floor's command (default BASELINE). Another interpreter (a clean venv's) in both measures
+    an installation without the test extras.
+    """
+    program = program or [sys.executable, "-m", "webcrypt"]
+    with tempfile.TemporaryDirectory() as tmp, Sink(PORT):
+        conf = make_home(Path(tmp) / "home")
+        forward_conf = forwarding_config(conf)
+        running = start_relay(conf)
+        tail = ["pipe", "-f", "clerk@corp.example", "--", "alice@example.org"]
+        pipe = [*program, "-c", str(conf), *tail]
+        forward = [*program, "-c", str(forward_conf), *tail]
+        secret, plain = message(size, "[secure] benchmark"), message(size, "benchmark")
+        commands = {"baseline": (baseline or BASELINE, b""), "encrypt": (pipe, secret), "pass": (pipe, plain),
+                    "fwd-encrypt": (forward, secret), "fwd-pass": (forward, plain)}
+        results = {name: {"wall": [], "cpu": []} for name in commands}
+        try:
+            for _ in range(3):  # warm the page cache
+                for command, data in commands.values():
+                    run(command, data)
+            for _ in range(runs):
+                for name, (command, data) in commands.items():
+                    wall, used = run_timed(command, data)
+                    results[name]["wall"].append(wall)
+                    results[name]["cpu"].append(used)
+        finally:
+            running.stop()
+    results["size"] = len(secret)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=30)
@@ -123,40 +158,23 @@ def main() -> None:
     parser.add_argument("--console-script", action="store_true",
                         help="run pipe as the `webcrypt` script beside the interpreter, not python -m webcrypt")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, Sink(PORT) as sink:
+    if args.console_script:
+        program = [str(Path(sys.executable).with_name("webcrypt"))]
+    else:
+        program = [sys.executable, "-m", "webcrypt"]
+    results = measure(args.runs, args.size, program)
+    base = statistics.median(results["baseline"]["wall"])
+    base_cpu = statistics.median(results["baseline"]["cpu"])
+    print(f"message {results['size']} bytes, {args.runs} runs each, alternating; {' '.join(program)}; medians:")
+    print(f"  {'':11s} {'wall':>8s}  {'':17s} {'CPU of the process':>18s}")
+    for name in ("baseline", "encrypt", "pass", "fwd-encrypt", "fwd-pass"):
+        median, used = statistics.median(results[name]["wall"]), statistics.median(results[name]["cpu"])
+        print(f"  {name:11s} {median * 1000:7.1f} ms ({median / base:.2f}x baseline)"
+              f"  {used * 1000:7.1f} ms ({used / base_cpu:.2f}x baseline)")
+    with tempfile.TemporaryDirectory() as tmp, Sink(PORT):
         conf = make_home(Path(tmp) / "home")
-        forward_conf = forwarding_config(conf)
-        running = start_relay(conf)
-        if args.console_script:
-            program = [str(Path(sys.executable).with_name("webcrypt"))]
-        else:
-            program = [sys.executable, "-m", "webcrypt"]
-        tail = ["pipe", "-f", "clerk@corp.example", "--", "alice@example.org"]
-        pipe = [*program, "-c", str(conf), *tail]
-        forward = [*program, "-c", str(forward_conf), *tail]
-        secret, plain = message(args.size, "[secure] benchmark"), message(args.size, "benchmark")
-        commands = {"baseline": (BASELINE, b""), "encrypt": (pipe, secret), "pass": (pipe, plain),
-                    "fwd-encrypt": (forward, secret), "fwd-pass": (forward, plain)}
-        times = {name: [] for name in commands}
-        cpu = {name: [] for name in commands}
-        for _ in range(3):  # warm the page cache
-            for command, data in commands.values():
-                run(command, data)
-        for _ in range(args.runs):
-            for name, (command, data) in commands.items():
-                wall, used = run_timed(command, data)
-                times[name].append(wall)
-                cpu[name].append(used)
-        running.stop()
-        base, base_cpu = statistics.median(times["baseline"]), statistics.median(cpu["baseline"])
-        print(f"message {len(secret)} bytes, {args.runs} runs each, alternating; {' '.join(program)}; medians:")
-        print(f"  {'':11s} {'wall':>8s}  {'':17s} {'CPU of the process':>18s}")
-        for name in commands:
-            median, used = statistics.median(times[name]), statistics.median(cpu[name])
-            print(f"  {name:11s} {median * 1000:7.1f} ms ({median / base:.2f}x baseline)"
-                  f"  {used * 1000:7.1f} ms ({used / base_cpu:.2f}x baseline)")
-        print(f"sink received {len(sink.messages)} messages")
-        for label, path in (("in-process", conf), ("forwarding", forward_conf)):
+        secret = message(args.size, "[secure] benchmark")
+        for label, path in (("in-process", conf), ("forwarding", forwarding_config(conf))):
             running = start_relay(conf) if label == "forwarding" else None
             print(f"heaviest imports of one pipe run, {label} (cumulative microseconds):")
             for micros, name in import_costs(path, secret):

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_portal  # noqa: E402
 import bench_relay_cores  # noqa: E402
+from cpu_support import tree_cpu  # noqa: E402
 import memory_support  # noqa: E402
 import postgres  # noqa: E402
 import test_cluster  # noqa: E402
@@ -94,9 +95,9 @@ def one_run(folder: Path, nodes: list, server: postgres.Server, count: int, path
     balancer = Balancer(folder, count)
     try:
         trees = [n.pid for n in nodes] + [balancer.process.pid, bench_relay_cores.postmaster(server)]
-        before = [bench_relay_cores.tree_cpu(pid) for pid in trees]
+        before = [tree_cpu(pid) for pid in trees]
         result = bench_portal.wrk(path, cookie, args.seconds, args.connections)
-        after = [bench_relay_cores.tree_cpu(pid) for pid in trees]
+        after = [tree_cpu(pid) for pid in trees]
     finally:
         balancer.stop()
     used = [b - a for a, b in zip(before, after)]

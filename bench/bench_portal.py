@@ -25,6 +25,9 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cpu_support import tree_cpu  # noqa: E402
 
 from webcrypt.base import config
 from webcrypt.core import mime
@@ -106,15 +109,19 @@ def login(envelope: bytes) -> tuple[str, str, float]:
     return upload, "; ".join(cookies), elapsed
 
 
-def wrk(path: str, cookie: str, seconds: int, connections: int) -> dict:
+def wrk(path: str, cookie: str, seconds: int, connections: int, server: int | None = None) -> dict:
+    """wrk's figures; with *server* (a pid), also the CPU that process tree spent per request."""
+    cpu = tree_cpu(server) if server else 0.0
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"Cookie: {cookie}",
                           "--latency", f"http://127.0.0.1:{PORT}{path}"], capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rate": rate, "errors": int(errors.group(1)) if errors else 0,
-            "socket": socket_errors.group(1) if socket_errors else "none", "p99": p99.group(1) if p99 else "?"}
+            "socket": socket_errors.group(1) if socket_errors else "none", "p99": p99.group(1) if p99 else "?",
+            "cpu_ms": (tree_cpu(server) - cpu) / requests * 1000 if server else 0.0}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -144,11 +151,12 @@ def run_case(folder: Path, cache_seconds: int, scrypt: int, args) -> dict:
         assert "Statement" in page, page[:300]
         result = {"login": statistics.median(t for _, _, t in logins), "page": len(page), "pairs": []}
         for _ in range(args.rounds):  # alternating: the machine's load hits both alike
-            result["pairs"].append((wrk(f"/message/{upload}", cookie, args.seconds, args.connections),
-                                    wrk("/healthz", "", args.seconds, args.connections)))
+            result["pairs"].append((wrk(f"/message/{upload}", cookie, args.seconds, args.connections, proc.pid),
+                                    wrk("/healthz", "", args.seconds, args.connections, proc.pid)))
         result["read"] = median_run([read for read, _ in result["pairs"]])
         result["health"] = median_run([health for _, health in result["pairs"]])
         result["ratio"] = statistics.median(read["rate"] / health["rate"] for read, health in result["pairs"])
+        result["cpu_ratio"] = statistics.median(health["cpu_ms"] / read["cpu_ms"] for read, health in result["pairs"])
     finally:
         proc.terminate()
         proc.wait()
@@ -171,6 +179,9 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.1f}")
     pairs = ", ".join(f"{read['rate'] / health['rate']:.2f}" for read, health in cached["pairs"])
     print(f"read (view cache on) / /healthz per round: {pairs}; median {cached['ratio']:.2f}")
+    cpu = ", ".join(f"{read['cpu_ms']:.2f}/{health['cpu_ms']:.2f}" for read, health in cached["pairs"])
+    print(f"CPU of the serve process per request, read/healthz per round (ms): {cpu}; "
+          f"healthz/read (the ratio a CPU-bound server reaches): {cached['cpu_ratio']:.2f}")
     print("| case | requests/s | non-2xx | socket errors | p99 | ratio to /healthz |")
     print("|---|---|---|---|---|---|")
     for name, row in (("GET /healthz (floor)", cached["health"]), ("read, view cache on (default)", cached["read"]),

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import memory_support  # noqa: E402
+from cpu_support import tree_cpu  # noqa: E402
 import postgres  # noqa: E402
 import profile_relay  # noqa: E402
 from conftest import write_settings  # noqa: E402
@@ -39,7 +40,6 @@ from webcrypt.usecases import accounts, provision  # noqa: E402
 
 PG_PORT = 13060
 RELAY_PORT = profile_relay.RELAY_PORT
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def make_home(folder: Path, url: str) -> Path:
@@ -53,29 +53,6 @@ def make_home(folder: Path, url: str) -> Path:
     accounts.create(home, "alice@example.org")
     home.close()
     return path
-
-
-def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of *root* and all its descendants, from /proc."""
-    parents, cpu = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / TICKS
-    wanted = {root}
-    for pid in sorted(parents):  # descendants: walk up from each process
-        chain, current = [], pid
-        while current in parents and current not in wanted and current > 1:
-            chain.append(current)
-            current = parents[current]
-        if current in wanted:
-            wanted.update(chain)
-    return sum(cpu.get(pid, 0.0) for pid in wanted)
 
 
 def postmaster(server: postgres.Server) -> int:

@@ -244,7 +244,7 @@ def main() -> None:
     if args.dry_run:
         print(body)
         return
-    DOC.write_text(rewrite(text, body))
+    DOC.write_text(rewrite(DOC.read_text(), body))  # read again: the runs take minutes, the document may have changed
     print(f"rewrote the summary in {DOC.relative_to(ROOT)}")
 
 

@@ -150,9 +150,12 @@ def cores_rows(args) -> list[Row]:
     one, two = (statistics.median(r["rate"] for r in results[n]) for n in (1, 2))
     cpu = statistics.median(r["relay_ms"] for r in results[1])
     pg = statistics.median(r["pg_ms"] for r in results[1])
+    cores = os.cpu_count()
+    # smtp-source, the sink and PostgreSQL run on the same cores: 2 cannot show a second process's core
+    met = verdict(two / one >= 1.6) if two / one >= 1.6 or cores >= 4 else \
+        f"not shown on {cores} cores (client, sink, PostgreSQL share them; see its section)"
     return [stamp(Row(ORDER[4], "scales with cores (≥ 1.6x on 2)", f"{two / one:.2f}x ({one:.0f} → {two:.0f} msg/s; "
-                      f"CPU per message: relay {cpu:.1f} ms, PostgreSQL {pg:.1f} ms)", verdict(two / one >= 1.6),
-                      f"{DEV}, {os.cpu_count()} cores"))]
+                      f"CPU per message: relay {cpu:.1f} ms, PostgreSQL {pg:.1f} ms)", met, f"{DEV}, {cores} cores"))]
 
 
 def portal_rows(args) -> list[Row]:

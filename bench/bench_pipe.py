@@ -167,7 +167,7 @@ def main() -> None:
             running = None
         else:
             commands, running = single_commands(args, conf, secret, plain)
-        times, cpu = measure(commands, args.runs)
+        times, cpu = alternate(commands, args.runs)
         if running:
             running.stop()
         report(args, commands, times, cpu, len(secret), len(sink.messages))
@@ -176,19 +176,43 @@ def main() -> None:
 
 
 def single_commands(args, conf: Path, secret: bytes, plain: bytes):
-    forward_conf = forwarding_config(conf)
-    running = start_relay(conf)
     if args.console_script:
         program = [str(Path(args.python).with_name("webcrypt"))]
     else:
         program = [args.python, "-m", "webcrypt"]
+    return pipe_commands(program, [args.python, *BASELINE[1:]], conf, secret, plain)
+
+
+def pipe_commands(program: list[str], baseline: list[str], conf: Path, secret: bytes, plain: bytes):
+    """The floor, pipe in-process and pipe forwarding to a relay started here (returned to stop)."""
+    forward_conf = forwarding_config(conf)
+    running = start_relay(conf)
     tail = ["pipe", "-f", "clerk@corp.example", "--", "alice@example.org"]
     pipe = [*program, "-c", str(conf), *tail]
     forward = [*program, "-c", str(forward_conf), *tail]
-    baseline = [args.python, *BASELINE[1:]]
     commands = {"baseline": (baseline, b"", None), "encrypt": (pipe, secret, None), "pass": (pipe, plain, None),
                 "fwd-encrypt": (forward, secret, None), "fwd-pass": (forward, plain, None)}
     return commands, running
+
+
+def measure(runs: int = 30, size: int = 100 * 1024, program: list[str] | None = None,
+            baseline: list[str] | None = None) -> dict:
+    """For bench/summary.py: {name: {"wall": [...], "cpu": [...]}, "size": bytes}, alternating.
+    *program*: how pipe is started (default: this interpreter's -m webcrypt); *baseline*: the
+    floor's command. Another interpreter (a clean venv's) in both measures an installation
+    without the test extras."""
+    program = program or [sys.executable, "-m", "webcrypt"]
+    with tempfile.TemporaryDirectory() as tmp, Sink(PORT):
+        conf = make_home(Path(tmp) / "home")
+        secret, plain = message(size, "[secure] benchmark"), message(size, "benchmark")
+        commands, running = pipe_commands(program, baseline or BASELINE, conf, secret, plain)
+        try:
+            times, cpu = alternate(commands, runs)
+        finally:
+            running.stop()
+    results = {name: {"wall": times[name], "cpu": cpu[name]} for name in commands}
+    results["size"] = len(secret)
+    return results
 
 
 def paired_commands(args, conf: Path, before_tree: Path, secret: bytes, plain: bytes) -> dict:
@@ -201,7 +225,7 @@ def paired_commands(args, conf: Path, before_tree: Path, secret: bytes, plain: b
             "pass-before": (pipe, plain, env_of[before_tree]), "pass-after": (pipe, plain, env_of[after_tree])}
 
 
-def measure(commands: dict, runs: int) -> tuple[dict, dict]:
+def alternate(commands: dict, runs: int) -> tuple[dict, dict]:
     times = {name: [] for name in commands}
     cpu = {name: [] for name in commands}
     for _ in range(3):  # warm the page cache (and write each tree's bytecode)

@@ -2,7 +2,7 @@
 
 Run by hand (not part of the tests):
 
-    python3 bench/bench_portal.py [--seconds 10] [--connections 16] [--threads 8]
+    python3 bench/bench_portal.py [--seconds 10] [--connections 16] [--threads 8] [--rounds 3]
 
 Starts `webcrypt serve` on 127.0.0.1:12660 in a temporary home (full-strength
 scrypt, ln=17), encrypts a 100 KB message, logs in over HTTP and drives
@@ -25,6 +25,9 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cpu_support import tree_cpu  # noqa: E402
 
 from webcrypt.base import config
 from webcrypt.core import mime
@@ -106,15 +109,24 @@ def login(envelope: bytes) -> tuple[str, str, float]:
     return upload, "; ".join(cookies), elapsed
 
 
-def wrk(path: str, cookie: str, seconds: int, connections: int) -> dict:
+def wrk(path: str, cookie: str, seconds: int, connections: int, server: int | None = None) -> dict:
+    """wrk's figures; with *server* (a pid), also the CPU that process tree spent per request."""
+    cpu = tree_cpu(server) if server else 0.0
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-H", f"Cookie: {cookie}",
                           "--latency", f"http://127.0.0.1:{PORT}{path}"], capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rate": rate, "errors": int(errors.group(1)) if errors else 0,
-            "socket": socket_errors.group(1) if socket_errors else "none", "p99": p99.group(1) if p99 else "?"}
+            "socket": socket_errors.group(1) if socket_errors else "none", "p99": p99.group(1) if p99 else "?",
+            "cpu_ms": (tree_cpu(server) - cpu) / requests * 1000 if server else 0.0}
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median rate (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda run: run["rate"])[(len(runs) - 1) // 2]
 
 
 def run_case(folder: Path, cache_seconds: int, scrypt: int, args) -> dict:
@@ -137,9 +149,14 @@ def run_case(folder: Path, cache_seconds: int, scrypt: int, args) -> dict:
         upload, cookie, _ = logins[-1]
         _, _, page, _ = request("GET", f"/message/{upload}", cookie=cookie)
         assert "Statement" in page, page[:300]
-        result = {"login": statistics.median(t for _, _, t in logins), "page": len(page)}
-        result["read"] = wrk(f"/message/{upload}", cookie, args.seconds, args.connections)
-        result["health"] = wrk("/healthz", "", args.seconds, args.connections)
+        result = {"login": statistics.median(t for _, _, t in logins), "page": len(page), "pairs": []}
+        for _ in range(args.rounds):  # alternating: the machine's load hits both alike
+            result["pairs"].append((wrk(f"/message/{upload}", cookie, args.seconds, args.connections, proc.pid),
+                                    wrk("/healthz", "", args.seconds, args.connections, proc.pid)))
+        result["read"] = median_run([read for read, _ in result["pairs"]])
+        result["health"] = median_run([health for _, health in result["pairs"]])
+        result["ratio"] = statistics.median(read["rate"] / health["rate"] for read, health in result["pairs"])
+        result["cpu_ratio"] = statistics.median(health["cpu_ms"] / read["cpu_ms"] for read, health in result["pairs"])
     finally:
         proc.terminate()
         proc.wait()
@@ -151,13 +168,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3, help="read and /healthz alternating, this many times each")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cached = run_case(Path(tmp), 30, 17, args)
         uncached = run_case(Path(tmp), 0, 17, args)
     floor = cached["health"]["rate"]
     print(f"100 KB message, read page {cached['page']} bytes; wrk -t2 -c{args.connections} -d{args.seconds}s; "
-          f"waitress --threads {args.threads}")
+          f"waitress --threads {args.threads}; {args.rounds} alternating rounds, median runs; "
+          f"load {os.getloadavg()[0]:.1f}")
+    pairs = ", ".join(f"{read['rate'] / health['rate']:.2f}" for read, health in cached["pairs"])
+    print(f"read (view cache on) / /healthz per round: {pairs}; median {cached['ratio']:.2f}")
+    cpu = ", ".join(f"{read['cpu_ms']:.2f}/{health['cpu_ms']:.2f}" for read, health in cached["pairs"])
+    print(f"CPU of the serve process per request, read/healthz per round (ms): {cpu}; "
+          f"healthz/read (the ratio a CPU-bound server reaches): {cached['cpu_ratio']:.2f}")
     print("| case | requests/s | non-2xx | socket errors | p99 | ratio to /healthz |")
     print("|---|---|---|---|---|---|")
     for name, row in (("GET /healthz (floor)", cached["health"]), ("read, view cache on (default)", cached["read"]),

@@ -134,7 +134,7 @@ def run(mode: str, args) -> dict:
     executable = mode.startswith("exe-")
     pattern = "content_filter" if mode in ("pipe", "pipe-forward") or executable else "relay"
     base = {"pipe": 12570, "relay": 12574, "null": 12578, "pipe-forward": 13020, "exe-forward": 13024,
-            "exe-pipe": 13028}[mode]
+            "exe-pipe": 13028}[mode] + args.port_offset
     ports = Ports(submit=base, reinject=base + 1, relay=base + 2)
     if executable:
         ExecutablePostfix.executable = str(args.exe)
@@ -184,6 +184,22 @@ def run(mode: str, args) -> dict:
         pf.cleanup()
 
 
+def measure(modes: list[str], args) -> list[dict]:
+    """One run per mode, in order (a mode may repeat: alternate them for pairs). *args* as main's."""
+    if args.executable:
+        args.exe = reachable_copy(Path(args.executable))
+    # as installed: bytecode compiled (the pipe user cannot write __pycache__ in this checkout)
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "webcrypt"), quiet=1)
+    return [run(mode, args) for mode in modes]
+
+
+def options(**given) -> argparse.Namespace:
+    """main's defaults, with *given* instead (for bench/summary.py)."""
+    defaults = {"messages": 200, "sessions": 10, "size": 100 * 1024, "scrypt_log_n": 17, "pipe_processes": 0,
+                "executable": "", "port_offset": 0}
+    return argparse.Namespace(**{**defaults, **given})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=200)
@@ -193,14 +209,12 @@ def main() -> None:
     parser.add_argument("--modes", default="pipe,pipe-forward,relay,null")
     parser.add_argument("--pipe-processes", type=int, default=0, help="maxproc of the webcrypt pipe service")
     parser.add_argument("--executable", default="", help="the one-folder build, for the exe-* modes")
+    parser.add_argument("--port-offset", type=int, default=0,
+                        help="added to every port (another benchmark, e.g. bench_pipe.py's sink on 12580, may be running)")
     args = parser.parse_args()
-    if args.executable:
-        args.exe = reachable_copy(Path(args.executable))
     if postfix_available():
         raise SystemExit(postfix_available())
-    # as installed: bytecode compiled (the pipe user cannot write __pycache__ in this checkout)
-    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "webcrypt"), quiet=1)
-    results = [run(mode, args) for mode in args.modes.split(",")]
+    results = measure(args.modes.split(","), args)
     print(f"{args.messages} messages of {args.size} bytes, {args.sessions} smtp-source sessions, keyword subject")
     for r in results:
         print(f"  {r['mode']:12s} {r['rate']:6.1f} msg/s  ({r['seconds']:.1f} s)  delivered {r['delivered']}, "

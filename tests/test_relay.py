@@ -212,3 +212,53 @@ def test_relay_processes_share_the_socket_and_a_dead_worker_is_replaced(conf, si
 def children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def _lines_as_aiosmtpd_reads_them(stream: bytes) -> tuple[bytes, bytes]:
+    """(message, what follows the dot): a line at a time, a leading dot removed (RFC 5321 4.5.2)."""
+    lines, at = [], 0
+    while True:
+        end = stream.index(b"\r\n", at) + 2
+        line, at = stream[at:end], end
+        if line == b".\r\n":
+            return b"".join(line[1:] if line.startswith(b".") else line for line in lines), stream[at:]
+        lines.append(line)
+
+
+def test_data_read_in_blocks_is_what_aiosmtpd_read_line_by_line():
+    # ends straddling block edges, stuffed dots first and last, an empty message, a pipelined QUIT
+    import asyncio
+    import random
+
+    rng = random.Random(15)
+    for _ in range(3000):
+        lines = [b"".join(rng.choice([b"a", b".", b"..", b"\r", b"x" * 7]) for _ in range(rng.randint(0, 6)))
+                 for _ in range(rng.randint(0, 6))]
+        stuffed = b"".join((b"." if line.startswith(b".") else b"") + line + b"\r\n" for line in lines)
+        stream = stuffed + b".\r\nQUIT\r\n"
+        limit, edges = rng.choice([5, 6, 7, 64, 1 << 16]), [rng.randint(1, 5) for _ in range(rng.randint(0, 4))]
+
+        async def read():
+            reader, at = asyncio.StreamReader(limit=limit), 0
+            for size in edges:
+                reader.feed_data(stream[at:at + size])
+                at += size
+            reader.feed_data(stream[at:])
+            reader.feed_eof()
+            return await relay.receive_data(reader, None), await reader.read()
+
+        assert asyncio.run(read()) == _lines_as_aiosmtpd_reads_them(stream)
+        assert asyncio.run(read())[0] == b"".join(line + b"\r\n" for line in lines)
+
+
+def test_data_over_the_limit_is_read_to_the_end_and_dropped():
+    import asyncio
+
+    async def read(limit):
+        reader = asyncio.StreamReader(limit=8)
+        reader.feed_data(b"12345678\r\n" * 10 + b".\r\nQUIT\r\n")
+        reader.feed_eof()
+        return await relay.receive_data(reader, limit), await reader.read()
+
+    assert asyncio.run(read(99)) == (None, b"QUIT\r\n")
+    assert asyncio.run(read(100)) == (b"12345678\r\n" * 10, b"QUIT\r\n")

@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
 from ..base.config import host_port
 from ..base.errors import BadAddress, ConfigError
@@ -90,6 +90,7 @@ class Handler:
         self.config = config
         self.log = log
         self.pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="relay")
+        self.hostname = socket.getfqdn()  # once: aiosmtpd would look it up for every connection
 
     def allowed(self, peer) -> bool:
         try:
@@ -187,6 +188,95 @@ class _Server(SMTP):
             transport.write(b"554 5.7.1 this server accepts mail only from configured networks\r\n")
             transport.close()
 
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA, with the message read in blocks instead of a line at a time.
+
+        aiosmtpd awaits every line, keeps each as a bytearray and joins them: ~10 us of
+        CPU per line (a third of the relay's CPU for a 100 KB mail) and 2.8x the message
+        in memory. Same replies: 503/501 before 354, 552 over the size limit (read to the
+        end first, as RFC 5321 4.2.5 implies); lines are not limited, the total is.
+        """
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            content = await receive_data(self._reader, self.data_size_limit)
+        except asyncio.IncompleteReadError:  # the client went away: no reply, nothing accepted
+            self._writer.close()
+            return
+        if content is None:
+            await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+
+_END = b"\r\n.\r\n"  # the line with a lone dot ends DATA (RFC 5321 4.1.1.4)
+
+
+async def receive_data(reader: asyncio.StreamReader, limit: int | None) -> bytes | None:
+    """The message after DATA up to the lone dot, transparency undone (RFC 5321 4.5.2),
+    or None when it is longer than *limit* (then read to the end and dropped).
+
+    Read in blocks up to each possible end (readuntil), so that bytes after the dot (a
+    pipelined QUIT) stay in the reader; byte by byte only where an end could straddle
+    what was already taken (the start, a block's edge), a few bytes per message."""
+    pieces, received, tail = [], 0, b"\r\n"  # DATA's own line end: the first line starts a line
+    while True:
+        overlap = _end_prefix(tail)
+        if overlap == len(_END):
+            break
+        if overlap:
+            piece = await reader.readexactly(1)
+        else:
+            try:
+                piece = await reader.readuntil(_END)
+            except asyncio.LimitOverrunError as e:  # no end in the reader's buffer yet: take what cannot hold one
+                piece = await reader.readexactly(e.consumed)
+        received += len(piece)
+        tail = (tail + piece)[-len(_END):]
+        if limit and received > limit + 3:
+            pieces = None  # dropped at once; the rest is still read
+        if pieces is not None:
+            pieces.append(piece)
+        if not overlap and piece.endswith(_END):
+            break
+    if pieces is None:
+        return None
+    _drop_end(pieces, 3)  # the ".\r\n" line; the CRLF before it ends the message's last line
+    content = b"".join(pieces)
+    del pieces
+    if content.startswith(b"."):
+        content = content[1:]
+    return content.replace(b"\r\n.", b"\r\n") if b"\r\n." in content else content
+
+
+def _drop_end(pieces: list[bytes], count: int) -> None:
+    """Remove the last *count* bytes of *pieces* (without joining them)."""
+    while count and pieces:
+        last = pieces.pop()
+        if len(last) > count:
+            pieces.append(last[:-count])
+        count -= min(count, len(last))
+
+
+def _end_prefix(tail: bytes) -> int:
+    """How many bytes at the end of *tail* begin the end of DATA (5: it is complete)."""
+    for size in range(min(len(tail), len(_END)), 0, -1):
+        if tail.endswith(_END[:size]):
+            return size
+    return 0
+
 
 def make_server(handler: Handler) -> _Server:
     c = handler.config
@@ -197,7 +287,7 @@ def make_server(handler: Handler) -> _Server:
         decode_data=False,
         tls_context=c.tls,
         require_starttls=c.require_tls,
-        hostname=None,
+        hostname=handler.hostname,
         ident="webcrypt relay",
     )
 

@@ -10,6 +10,7 @@ Old generations stay in the file so that a rotation that stopped half-way
 never strands a recipient key; rows name the generation that wrapped them.
 """
 
+import functools
 import os
 import secrets
 import stat
@@ -36,7 +37,7 @@ class Keyring:
             secret = self.secrets[generation]
         except KeyError:
             raise KeyFileError(f"master key generation {generation} is not in the key file") from None
-        return crypto.derive(secret, "recipient-key-wrap")
+        return _derived(secret, "recipient-key-wrap")
 
     def account_key(self, generation: int, wrapped: bytes, address: str) -> bytes:
         """A recipient's own key, unwrapped (it wraps the data keys of their messages)."""
@@ -44,7 +45,14 @@ class Keyring:
 
     def mac_key(self, generation: int | None = None) -> bytes:
         """A key for markers such as the loop header (newest generation unless named)."""
-        return crypto.derive(self.secrets[self.current if generation is None else generation], "mail-marker")
+        return _derived(self.secrets[self.current if generation is None else generation], "mail-marker")
+
+
+@functools.lru_cache(maxsize=64)
+def _derived(secret: bytes, label: str) -> bytes:
+    """HKDF is ~0.1 ms and every encrypted mail needs these two keys several times; the
+    master secret they come from is in this process's memory anyway."""
+    return crypto.derive(secret, label)
 
 
 def load(path: Path) -> Keyring:

@@ -11,6 +11,7 @@ for, so this module imports only what that needs at the top: smtplib (which
 pulls in ssl and email, ~25 ms) and subprocess are imported where they are used.
 """
 
+import functools
 import itertools
 import socket
 from collections import namedtuple
@@ -96,7 +97,8 @@ def _smtp(route: Route, sender: str, recipients: list[str], chunks: Iterable[byt
     import smtplib
 
     try:
-        with smtplib.SMTP(route.target, route.port, timeout=SMTP_TIMEOUT) as smtp:
+        with smtplib.SMTP(route.target, route.port, timeout=SMTP_TIMEOUT, local_hostname=_local_hostname()) as smtp:
+            _no_delay(smtp.sock)
             options = _utf8_options(smtp, route, addresses.needs_smtputf8([sender, *recipients]), smtputf8)
             refused = _transaction(smtp, sender, recipients, chunks, options)
     except smtplib.SMTPRecipientsRefused as e:
@@ -205,6 +207,24 @@ def _utf8_options(smtp, route: Route, needed: bool, wanted: bool) -> list[str]:
     return []
 
 
+def _no_delay(sock) -> None:
+    """Send each write at once (TCP_NODELAY). The message goes in pieces and then the
+    final dot: with Nagle's algorithm that short last write waits for the ACK of the data
+    before it, which the server delays (40 ms on Linux) while it waits for the dot, so
+    every message stalled ~40 ms and a relay worker carried ~17 messages a second."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):  # not TCP (a test's socket pair), or gone already: nothing to tune
+        pass
+
+
+@functools.cache
+def _local_hostname() -> str:
+    """The name for EHLO, as smtplib finds it (getfqdn), looked up once per process rather
+    than per message: a relay sends hundreds a second."""
+    return socket.getfqdn()
+
+
 def _crlf(data: bytes) -> bytes:
     """SMTP wants CRLF line ends; mail built here uses LF."""
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -237,6 +257,7 @@ def forward(host: str, port: int, sender: str, recipients: list[str], data: byte
         sock = socket.create_connection((host, port), timeout=FORWARD_CONNECT_TIMEOUT)
     except OSError as e:
         raise NotTaken(f"{where} unavailable: {_os_reason(e)}") from None
+    _no_delay(sock)
     client = _Client(sock, where)
     try:
         return client.deliver(sender, recipients, body, data.isascii())

@@ -424,6 +424,51 @@ def unavailable(error: Exception):
     return _unavailable(error)
 
 
+class Prepared:
+    """A query (a one-row SELECT, an INSERT) whose SQL text is built once per kind of database, then run with new values.
+
+    peewee builds the SQL of a query on every execution: ~0.3 ms for a lookup by key, where the
+    database itself answers in ~0.01 ms. Hot lookups (every portal request's session, every cached
+    read's recall check) run from the text. *build* makes the query from its values; each value
+    must come out as one parameter, in order, before any constant ones (such as LIMIT's): checked
+    when the text is built, and a query that does not fit is built every time, as before.
+    A value compared in a WHERE must never be None (peewee would write IS NULL for it).
+    """
+
+    def __init__(self, build):
+        self._build = build
+        self._texts = {}  # the database's class -> (SQL, constant parameters), or None
+
+    def _text(self, values: tuple):
+        kind = type(db.obj)
+        if kind not in self._texts:
+            sql, params = self._build(*values).sql()
+            fits = list(params[:len(values)]) == list(values)
+            self._texts[kind] = (sql, list(params[len(values):])) if fits else None
+        return self._texts[kind]
+
+    def first(self, model, *values):
+        """The first row as a *model* instance, or None."""
+        text = self._text(values)
+        if text is None:
+            return self._build(*values).first()
+        return next(iter(model.raw(text[0], *values, *text[1])), None)
+
+    def exists(self, *values) -> bool:
+        text = self._text(values)
+        if text is None:
+            return self._build(*values).exists()
+        return db.execute_sql(text[0], [*values, *text[1]]).fetchone() is not None
+
+    def execute(self, *values) -> None:
+        """Run a write (INSERT, UPDATE); its result is not needed."""
+        text = self._text(values)
+        if text is None:
+            self._build(*values).execute()
+            return
+        db.execute_sql(text[0], [*values, *text[1]])
+
+
 def locked(query):
     """*query* reading rows to change them: FOR UPDATE where the database has row locks (PostgreSQL,
     several portal nodes); SQLite's transactions begin IMMEDIATE and hold its one write lock already."""

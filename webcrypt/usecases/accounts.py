@@ -37,6 +37,10 @@ def create(home: Home, address: str, password: str | None = None) -> NewAccount:
     return NewAccount(address, password)
 
 
+# every encrypted mail looks its recipient up: SQL built once (store.Prepared)
+_BY_ADDRESS = store.Prepared(lambda address: store.Recipient.select().where(store.Recipient.address == address).limit(1))
+
+
 def ensure(home: Home, address: str, deliver: Callable[[NewAccount], None]) -> store.Recipient:
     """The account for *address*, created (and its login data delivered) on first use.
 
@@ -45,7 +49,7 @@ def ensure(home: Home, address: str, deliver: Callable[[NewAccount], None]) -> s
     then finds the account and sends nothing.
     """
     address = normalise(address)
-    existing = store.Recipient.get_or_none(store.Recipient.address == address)
+    existing = _BY_ADDRESS.first(store.Recipient, address)
     if existing:
         return existing
     try:

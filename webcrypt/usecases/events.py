@@ -24,16 +24,18 @@ LOGIN_THROTTLED = "login_throttled"
 ERRORS = "errors"
 
 
+# once per mail: SQL built once (store.Prepared)
+_COUNT = store.Prepared(lambda hour, name, amount, added: store.Stat.insert(hour=hour, name=name, count=amount).on_conflict(
+    conflict_target=[store.Stat.hour, store.Stat.name], update={store.Stat.count: store.Stat.count + added}))
+
+
 def count(home: Home, name: str, amount: int = 1) -> None:
     hour = home.now() // HOUR * HOUR
     try:
         # A savepoint: inside a caller's transaction a failed count must not abort it
         # (PostgreSQL refuses every later statement of an aborted transaction).
         with store.db.atomic():
-            store.Stat.insert(hour=hour, name=name, count=amount).on_conflict(
-                conflict_target=[store.Stat.hour, store.Stat.name],
-                update={store.Stat.count: store.Stat.count + amount},
-            ).execute()
+            _COUNT.execute(hour, name, amount, amount)
     except Exception:  # noqa: BLE001  # nosec B110 - monitoring must never cost (or duplicate) a message
         pass
 

@@ -185,8 +185,12 @@ def thread_hash(home: Home, message_id: str, generation: int | None = None) -> s
 
 
 def remember_thread(home: Home, message_id: str, webcrypt_id: str | None) -> None:
-    row = {"ref_hash": thread_hash(home, message_id), "message_id": webcrypt_id, "created": home.now()}
-    store.ThreadRef.insert(row).on_conflict_ignore().execute()
+    _REMEMBER.execute(thread_hash(home, message_id), webcrypt_id, home.now())
+
+
+# two per encrypted mail: SQL built once (store.Prepared)
+_REMEMBER = store.Prepared(lambda ref_hash, message_id, created: store.ThreadRef.insert(
+    {"ref_hash": ref_hash, "message_id": message_id, "created": created}).on_conflict_ignore())
 
 
 def deliver_login_data(home: Home, new: accounts.NewAccount, sender: str, print_login_data, kind=None) -> None:

@@ -163,12 +163,16 @@ def cached(home: Home, cache: ViewCache | None, session_key: str, upload_id: str
 
 def still_readable(home: Home, message_id: str) -> bool:
     """Not recalled, deleted or expired since it was cached: a recall takes effect at once."""
-    return store.Message.select().where(
-        (store.Message.id == message_id)
-        & store.Message.revoked.is_null()
-        & store.Message.data_key_wrapped.is_null(False)
-        & (store.Message.expires >= home.now())
-    ).exists()
+    return _READABLE.exists(message_id, home.now())
+
+
+# checked on every cached read: SQL built once (store.Prepared)
+_READABLE = store.Prepared(lambda message_id, now: store.Message.select(store.Message.id).where(
+    (store.Message.id == message_id)
+    & store.Message.revoked.is_null()
+    & store.Message.data_key_wrapped.is_null(False)
+    & (store.Message.expires >= now)
+).limit(1))
 
 
 def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCache | None, session_key: str):

@@ -522,8 +522,8 @@ def test_show_password_works_by_keyboard_and_a_refusal_keeps_the_new_password(br
     assert page.evaluate("document.activeElement.getAttribute('aria-pressed')") == "false"
     page.keyboard.press("Tab")
     page.keyboard.type(NEW_PASSWORD[:-1])  # the repetition mistyped
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the refusal is a new page (a POST's answer)
+        page.keyboard.press("Enter")
     assert page.get_attribute("#repeat", "aria-invalid") == "true" and page.input_value("#repeat") == ""
     assert page.input_value("#new") == NEW_PASSWORD and page.get_attribute("#new", "type") == "password"
     assert page.evaluate("document.activeElement.id") == "repeat"

@@ -189,7 +189,7 @@ def check_strength(password: str, address: str) -> None:
 # login proved it a moment ago (the session records when, PASSWORD_PROVEN). Later, or for a change
 # the reader chose, the current password is asked again, counted like a login (signin.confirm):
 # whoever finds a session left open cannot take the account without knowing the password.
-PASSWORD_PROVEN = "password_proven"
+PASSWORD_PROVEN = "password_proven"  # nosec B105 - the name of a session data key, not a password
 FRESH_LOGIN_SECONDS = 5 * 60
 
 

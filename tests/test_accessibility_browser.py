@@ -45,6 +45,9 @@ def portal(tmp_path_factory, sink):
         "mail": {"reinject": f'"smtp://127.0.0.1:{SINK_PORT}"', "from": '"webcrypt@bank.example"',
                  "internal_domains": '["bank.example"]'},
         "accounts": {"mail_code_domains": '["example.org"]'},
+        # every context locks one address out from this one client (127.0.0.1): the client's own
+        # limit would otherwise refuse the sign-ins that follow (it is tested in test_lock_and_dates)
+        "throttle": {"login_failures_per_client": "1000"},
     })
 
 
@@ -80,7 +83,8 @@ def reader(home, tmp_path, tag: str) -> dict:
     (sealed,) = gateway.encrypt(home, letter(to, "Statement " + tag, "Dear Ruth " + tag, tag), sender, [to])
     path = tmp_path / f"secure-{tag}.htm"
     path.write_bytes(mime.secure_htm_of(sealed.data))
-    return {"to": to, "sender": sender, "htm": path, "message": sealed.message_id, "address": to}
+    return {"to": to, "sender": sender, "htm": path, "message": sealed.message_id, "address": to,
+            "stranger": f"nobody-{tag}@example.org"}
 
 
 def sign_in_recipient(page, values):
@@ -118,6 +122,40 @@ def sign_in_admin(page, values, sink):
     page.fill("#password", ADMIN_PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{PORTAL}/admin/")
+
+
+def reach_lock(page, values, sink):
+    """Wrong passwords for an address without an account until logging in locks: checked when
+    the page warns of the attempts left, and when it says until when it is locked."""
+    page.goto(f"{PORTAL}/login?upload={values['upload']}")
+    for attempt in range(1, 6):
+        page.fill("#address", values["stranger"])
+        page.fill("#password", f"not the password {attempt}")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        if attempt == 3:
+            assert "2" in page.inner_text("#login-error"), "no warning of the attempts left"
+            yield
+    assert page.locator("#login-error time").count() == 1, "no time the lock ends"
+    yield
+
+
+def reach_forgot(page, values, sink):
+    page.goto(f"{PORTAL}/forgot")
+    page.fill("#address", values["to"])
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    yield
+
+
+def reach_logout(page, values, sink):
+    with page.expect_navigation():
+        page.locator("form[action='/logout'] button").click()
+    assert page.locator("form[action='/logout']").count() == 0  # signed out
+    yield
+
+
+REACH = {"lock": reach_lock, "forgot": reach_forgot, "logout": reach_logout}
 
 
 SIGN_IN = {statement.RECIPIENTS: lambda page, values, sink: sign_in_recipient(page, values),
@@ -169,6 +207,11 @@ def sweep_one_context(browser, home, sink, tmp_path, lang: str, screen: str) -> 
         if checked.signed_in and checked.audience not in signed_in:
             SIGN_IN[checked.audience](page, values, sink)
             signed_in.add(checked.audience)
+        if checked.reach:  # the answer to a form: sent as a reader would, checked at each state
+            for _state in REACH[checked.reach](page, values, sink):
+                assert page.locator("html").get_attribute("lang") == lang, (checked.name, lang)
+                found += problems_of(page, checked, lang, screen)
+            continue
         url = PORTAL + checked.path.format(**values)
         if page.url != url:
             page.goto(url)
@@ -409,3 +452,4 @@ PROVEN_BY = {"axe": test_every_page_of_the_statement_passes_axe_in_every_languag
 
 def test_every_check_the_statement_names_has_its_test_here():
     assert sorted(CHECKS) == sorted(PROVEN_BY)
+    assert {p.reach for p in statement.PAGES if p.reach} == set(REACH)

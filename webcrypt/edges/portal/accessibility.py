@@ -31,6 +31,7 @@ class Page:
     path: str  # what the tests load; {upload}, {message}, {address} are filled in there
     audience: str
     signed_in: bool
+    reach: str = ""  # a page no link leads to (the answer to a form): the tests' step that sends it
 
 
 PAGES = (
@@ -41,12 +42,15 @@ PAGES = (
     Page("Privacy", "/privacy", RECIPIENTS, False),
     Page("Accessibility statement", "/accessibility", RECIPIENTS, False),
     Page("Error page (session ended)", "/message/{upload}/reply", RECIPIENTS, False),
+    Page("Log in: attempts left, then locked", "/login", RECIPIENTS, False, reach="lock"),
+    Page("Forgotten password: the link is on its way", "/forgot", RECIPIENTS, False, reach="forgot"),
     Page("Message", "/message/{upload}", RECIPIENTS, True),
     Page("Print view", "/message/{upload}/print", RECIPIENTS, True),
     Page("Reply", "/message/{upload}/reply", RECIPIENTS, True),
     Page("Reply sent", "/message/{upload}/replied", RECIPIENTS, True),
     Page("Profile", "/profile", RECIPIENTS, True),
     Page("Change password", "/password", RECIPIENTS, True),
+    Page("Logged out", "/logout", RECIPIENTS, True, reach="logout"),
     Page("Sender page: sign in", "/sender", SENDERS, False),
     Page("Sent secure mail", "/sender/messages", SENDERS, True),
     Page("One sent message", "/sender/message/{message}", SENDERS, True),
@@ -99,8 +103,8 @@ LIMITATIONS = (
     "Automated rules find only part of the barriers there can be; the pages have not yet been tried by people "
     "who use a screen reader.",
     "Passkeys use the dialogs of your device and browser, which this portal does not control.",
-    "Pages not listed above (for example the steps of a forgotten password after its mail) are built the same "
-    "way but not checked one by one.",
+    "Pages not listed above (for example the question of a forgotten password, reached from its mail) are built "
+    "the same way but not checked one by one.",
 )
 
 

@@ -2,6 +2,7 @@
 language, rendered from edges/portal/accessibility.py (the lists tests/test_accessibility_browser.py
 iterates in Chromium), with the organisation's contact from branding and the statement's date."""
 
+import datetime
 import hashlib
 import html
 
@@ -9,6 +10,7 @@ import pytest
 
 from portal_client import Client
 from webcrypt.base import languages
+from webcrypt.core import display
 from webcrypt.edges.portal import accessibility as statement
 from webcrypt.edges.portal import create_app, i18n
 from webcrypt.usecases import settings
@@ -53,6 +55,12 @@ def test_the_statement_lists_every_page_check_and_limitation_in_each_language(ho
     expected = statement.texts() | {statement.STATEMENT_DATE, statement.STANDARD, "https://portal.example.com"}
     assert sorted(t for t in expected if _(t) not in shown) == []
     assert _("Tell the organisation that sent you the message about any barrier you meet on these pages.") in shown
+    # the statement's date as the reader writes dates, for screen readers as a machine date too
+    day = datetime.date.fromisoformat(statement.STATEMENT_DATE)
+    month = _(display.MONTHS[day.month - 1])
+    written = {"en": f"{day.day} {month} {day.year}", "de": f"{day.day}. {month} {day.year}",
+               "fr": f"{day.day} {month} {day.year}"}[code]
+    assert f'<time datetime="{statement.STATEMENT_DATE}">{written}</time>' in page.text
 
 
 def test_the_statement_names_the_organisations_contact_from_branding(home):

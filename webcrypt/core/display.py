@@ -84,6 +84,7 @@ def size_text(size: int, language: str = "en") -> str:
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
 MOMENT = "{day} {month} {year}, {time}"  # de: "{day}. {month} {year}, {time}"; fr: "... à {time}"
+DAY = "{day} {month} {year}"  # de: "{day}. {month} {year}"
 TIME = "{hour}:{minute}"
 WITH_ZONE = "{time} ({zone})"
 IN_MINUTES = "in {minutes} minutes"
@@ -117,6 +118,11 @@ def moment_text(seconds: float, reader: Reader) -> str:
     moment = local(seconds, reader)
     return reader.translate(MOMENT).format(day=moment.day, month=reader.translate(MONTHS[moment.month - 1]),
                                            year=moment.year, time=time_text(seconds, reader))
+
+
+def day_text(day: datetime.date, reader: Reader) -> str:
+    """A calendar day in the reader's words: '1 December 2026' ('1. Dezember 2026')."""
+    return reader.translate(DAY).format(day=day.day, month=reader.translate(MONTHS[day.month - 1]), year=day.year)
 
 
 def soon_text(seconds: float, now: float, reader: Reader) -> str:

@@ -7,6 +7,7 @@ The zone: the browser's (static/timezone.js keeps Intl's zone name in a cookie),
 (a minimal system may have none) is passed over, never an error.
 """
 
+import datetime
 import html
 
 import bottle
@@ -53,6 +54,13 @@ class Moments:
         if not seconds:
             return NONE
         return self._time_element(seconds, display.moment_text(seconds, self.reader))
+
+    def with_day(self, text: str, iso_day: str) -> str:
+        """HTML: the translated *text* with its {date} as a calendar day ('2026-12-01') in the
+        reader's words, in a <time> element."""
+        day = datetime.date.fromisoformat(iso_day)
+        shown = f'<time datetime="{day.isoformat()}">{html.escape(display.day_text(day, self.reader))}</time>'
+        return html.escape(text).replace("{date}", shown)
 
     def size(self, size: int) -> str:
         return display.size_text(size, self.lang)

@@ -42,4 +42,4 @@
 % end
 <p>{{_("If our answer does not satisfy you, you can turn to the body that enforces accessibility in your country.")}}</p>
 <h2>{{_("Date of this statement")}}</h2>
-<p>{{_("This statement was prepared on {date} from what the portal's tests check.").format(date=statement.STATEMENT_DATE)}}</p>
+<p>{{!moments.with_day(_("This statement was prepared on {date} from what the portal's tests check."), statement.STATEMENT_DATE)}}</p>

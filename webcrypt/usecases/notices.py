@@ -20,15 +20,10 @@ from . import events, wording
 
 def password_changed(home: Home, address: str) -> None:
     """Tell *address* that its password was changed, so a stranger's change does not go unseen."""
-    branding = {**home.config.values["branding"]}
-    branding["organisation"] = branding.get("organisation") or branding["name"]
+    branding = _branding(home)
     sender = home.config["mail.from"]
     said = wording.for_address(home, address)
-    mail = mime.AutoMail(
-        sender_name=branding["name"], sender=sender, to=address,
-        subject=said.subject(texts.PASSWORD_NOTICE_SUBJECT, **branding),
-        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
-    )
+    mail = _headers(home, branding, address, said.subject(texts.PASSWORD_NOTICE_SUBJECT, **branding))
     body = said.bodies_each(texts.PASSWORD_NOTICE_BODY, whom_to_tell(home), address=address,
                             portal_url=home.config["portal.url"], when=_when(home.now()), **branding)
     chunks = mime.plain_mail_chunks(mail, body)
@@ -41,16 +36,12 @@ def password_changed(home: Home, address: str) -> None:
 def passkey_changed(home: Home, address: str, passkey: str, added: bool) -> None:
     """Tell *address* that a passkey was added to or removed from its account (like a password
     change: whoever holds a session must not add a way in unseen)."""
-    branding = {**home.config.values["branding"]}
-    branding["organisation"] = branding.get("organisation") or branding["name"]
+    branding = _branding(home)
     sender = home.config["mail.from"]
     said = wording.for_address(home, address)
     subject, body = ((texts.PASSKEY_ADDED_SUBJECT, texts.PASSKEY_ADDED_BODY) if added
                      else (texts.PASSKEY_REMOVED_SUBJECT, texts.PASSKEY_REMOVED_BODY))
-    mail = mime.AutoMail(
-        sender_name=branding["name"], sender=sender, to=address, subject=said.subject(subject, **branding),
-        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
-    )
+    mail = _headers(home, branding, address, said.subject(subject, **branding))
     when = _when(home.now())
     chunks = mime.plain_mail_chunks(mail, said.bodies_each(body, whom_to_tell(home), address=address, passkey=passkey,
                                                            when=when, portal_url=home.config["portal.url"], **branding))
@@ -78,18 +69,13 @@ def not_delivered(home: Home, sender: str, addresses: list[str], subject) -> Non
     """Tell the sender which recipients did not get the message (disabled accounts)."""
     if not sender:  # never answer a bounce
         return
-    branding = {**home.config.values["branding"]}
-    branding["organisation"] = branding.get("organisation") or branding["name"]
+    branding = _branding(home)
     shown = mime.decoded(subject.value) if subject else ""
     said = wording.for_address(home, sender)
     body = said.bodies(
         texts.NOT_DELIVERED_BODY, subject=shown, addresses="\n".join(f"  {a}" for a in addresses), **branding
     )
-    mail = mime.AutoMail(
-        sender_name=branding["name"], sender=home.config["mail.from"], to=sender,
-        subject=said.subject(texts.NOT_DELIVERED_SUBJECT, **branding),
-        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
-    )
+    mail = _headers(home, branding, sender, said.subject(texts.NOT_DELIVERED_SUBJECT, **branding))
     try:
         route = mailer.parse_route(home.config["mail.reinject"])
         mailer.send(route, home.config["mail.from"], [sender], mime.plain_mail_chunks(mail, body))
@@ -103,8 +89,7 @@ def read_receipt(home: Home, record, subject: str | None, opened_at: int) -> Non
     """Tell the sender of *record* that its recipient opened it, in the sender's language: the
     subject only where it is kept, the time only where senders may see opening times ([senders]
     show_opening_times). Sent in the background: the reader does not wait for it."""
-    branding = {**home.config.values["branding"]}
-    branding["organisation"] = branding.get("organisation") or branding["name"]
+    branding = _branding(home)
     sender, to = home.config["mail.from"], record.sender
     said = wording.for_address(home, to)
     opened = texts.RECEIPT_OPENED_AT if home.config["senders.show_opening_times"] else texts.RECEIPT_OPENED
@@ -116,10 +101,7 @@ def read_receipt(home: Home, record, subject: str | None, opened_at: int) -> Non
         + "\n" + _(texts.RECEIPT_LINK).format(**values)
         for _ in said.translators()
     )
-    mail = mime.AutoMail(
-        sender_name=branding["name"], sender=sender, to=to, subject=said.subject(texts.RECEIPT_SUBJECT, **values),
-        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
-    )
+    mail = _headers(home, branding, to, said.subject(texts.RECEIPT_SUBJECT, **values))
     route = mailer.parse_route(home.config["mail.reinject"])
     chunks = mime.plain_mail_chunks(mail, body)
     _in_background(lambda: _send_or_audit(home, route, sender, to, chunks))
@@ -157,19 +139,27 @@ def login_data_asked(home: Home, sender: str, recipient: str, link: str) -> None
 def _secret_in_background(home: Home, address: str, subject: str, body: str, **values) -> None:
     """A mail holding a secret for *address* alone; it leaves in the background, so that the time
     a request takes does not tell whether one was sent, and the secret is in no log."""
-    branding = {**home.config.values["branding"]}
-    branding["organisation"] = branding.get("organisation") or branding["name"]
+    branding = _branding(home)
     sender = home.config["mail.from"]
     said = wording.for_address(home, address)
-    mail = mime.AutoMail(
-        sender_name=branding["name"], sender=sender, to=address,
-        subject=said.subject(subject, **branding),
-        date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex(),
-    )
+    mail = _headers(home, branding, address, said.subject(subject, **branding))
     text = said.bodies(body, address=address, **values, **branding)
     route = mailer.parse_route(home.config["mail.reinject"])
     chunks = mime.plain_mail_chunks(mail, text)
     _in_background(lambda: _send_or_audit(home, route, sender, address, chunks))
+
+
+def _branding(home: Home) -> dict:
+    """The branding values a notice's texts name; the organisation falls back to the name."""
+    branding = {**home.config.values["branding"]}
+    branding["organisation"] = branding.get("organisation") or branding["name"]
+    return branding
+
+
+def _headers(home: Home, branding: dict, to: str, subject: str) -> mime.AutoMail:
+    """A notice's headers: from [mail] from, under the branding's name."""
+    return mime.AutoMail(sender_name=branding["name"], sender=home.config["mail.from"], to=to, subject=subject,
+                         date=email.utils.formatdate(home.now()), message_id=crypto.random_id().hex())
 
 
 def _send_or_audit(home: Home, route, sender: str, address: str, chunks: list[bytes]) -> None:

@@ -79,7 +79,10 @@ def prepare_in_background() -> threading.Thread:
 
 def stop_preparing() -> None:
     for process in list(BUILDING):
-        process.kill()
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # debootstrap and the wget, dpkg and chroot it runs
+        except ProcessLookupError:
+            pass
 
 
 def image(release: Release = BOOKWORM) -> Path:
@@ -102,7 +105,8 @@ def _build(release: Release, root: Path) -> None:
     # Postfix asks how it is used; an administrator of a mail gateway answers "Internet Site".
     process = subprocess.Popen(["debootstrap", "--variant=minbase", f"--include={','.join(release.packages)}",
                                 release.suite, str(partial), MIRROR], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env={"PATH": PATH, "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"})
+                               text=True, env={"PATH": PATH, "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"},
+                               start_new_session=True)  # its own process group: stop_preparing ends its children too
     BUILDING.add(process)
     try:
         stdout, stderr = process.communicate(timeout=1800)

@@ -96,7 +96,7 @@ def open_upload(home: Home, recipient: store.Recipient, upload_id: str) -> gatew
     return opened
 
 
-def kept_until(home: Home, row: store.Upload) -> int:
+def _kept_until(home: Home, row: store.Upload) -> int:
     """Where a read moves the end of *row*: past the session's idle time by one more
     ``upload_minutes``, so that a reader whose session ended while away finds the message again
     after logging in (with equal defaults, the upload would otherwise always close with the
@@ -107,15 +107,17 @@ def kept_until(home: Home, row: store.Upload) -> int:
     return min(extended, row.created + config["portal.session_max_hours"] * 3600)
 
 
-def keep_open(home: Home, row: store.Upload) -> None:
-    """Move the end of *row* to ``kept_until``, never earlier. One conditional UPDATE: with
-    several nodes reading at once, each only ever lengthens it (PostgreSQL re-checks the WHERE on
-    the newest row version), and an upload that has expired or was purged stays closed."""
-    until = kept_until(home, row)
+def keep_open(home: Home, row: store.Upload) -> int:
+    """Move the end of *row* to ``_kept_until``, never earlier, and return the end a reader is
+    told. One conditional UPDATE: with several nodes reading at once, each only ever lengthens
+    it (PostgreSQL re-checks the WHERE on the newest row version), and an upload that has
+    expired or was purged stays closed."""
+    until = _kept_until(home, row)
     store.Upload.update(expires=until).where(
         (store.Upload.id == row.id) & (store.Upload.expires < until - KEEP_STEP)
         & (store.Upload.expires >= home.now())
     ).execute()
+    return max(row.expires, until)
 
 
 class ViewCache:
@@ -182,8 +184,7 @@ def view(home: Home, recipient: store.Recipient, upload_id: str, cache: ViewCach
         return hit[0], hit[1]
     row = upload(home, upload_id)
     opened = gateway.open_envelope(home, row.envelope, recipient)
-    keep_open(home, row)
-    expires = max(row.expires, kept_until(home, row))
+    expires = keep_open(home, row)
     del row  # its ciphertext is not needed beside the message while that is parsed
     result = reading.parse(opened.message)
     result = dataclasses.replace(result, subject=policy.shown_subject(result.subject, home.config["policy.keyword"]))
